@@ -1,0 +1,39 @@
+# Parley — the two commands of the README are `make run` and `make test`.
+# Everything else is installed here: uv (from PyPI, into .tools/), then the locked workspace (.venv/).
+
+PYTHON ?= python3
+TOOLS  := .tools
+UV     := $(TOOLS)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
+
+PROJECT_FILES := uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+
+.PHONY: install run test lint bench replay clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv>=0.5,<1"
+
+.venv/.synced: $(UV) $(PROJECT_FILES)
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+install: .venv/.synced ## create the environment and install the locked workspace
+
+run: install ## start NATS, PostgreSQL (embedded unless NATS_URL/DATABASE_URL name others), the four services; gateway on 127.0.0.1:8000
+	$(UV) run --frozen --no-sync parley run
+
+test: install ## the whole suite against real NATS JetStream and PostgreSQL
+	$(UV) run --frozen --no-sync lint-imports
+	$(UV) run --frozen --no-sync pytest
+
+lint: install
+	$(UV) run --frozen --no-sync ruff check .
+	$(UV) run --frozen --no-sync lint-imports
+
+replay: install ## drive a running gateway with real conversations: make replay LIMIT=50
+	$(UV) run --frozen --no-sync parley replay ../shared/data/sharegpt_conversations.jsonl --limit $(or $(LIMIT),50)
+
+clean:
+	rm -rf .venv .tools .parley .pytest_cache
