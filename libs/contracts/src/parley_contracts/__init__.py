@@ -1,1 +1,43 @@
-"""Parley package."""
+"""Parley's shared contracts: the event envelope and events, subjects and the stream definition.
+
+No I/O lives here; every service and the runtime import these models.
+"""
+
+from .events import (
+    EVENT_TYPES,
+    AnyEvent,
+    Event,
+    MessageCreated,
+    ReplyCompleted,
+    ReplyFailed,
+    Role,
+    SessionCreated,
+    SessionDeleted,
+    SessionNamed,
+    SessionRenamed,
+    SessionTagged,
+    derive_id,
+    parse_event,
+    utcnow,
+)
+from .subjects import StreamSpec, Subjects
+
+__all__ = [
+    "EVENT_TYPES",
+    "AnyEvent",
+    "Event",
+    "MessageCreated",
+    "ReplyCompleted",
+    "ReplyFailed",
+    "Role",
+    "SessionCreated",
+    "SessionDeleted",
+    "SessionNamed",
+    "SessionRenamed",
+    "SessionTagged",
+    "StreamSpec",
+    "Subjects",
+    "derive_id",
+    "parse_event",
+    "utcnow",
+]

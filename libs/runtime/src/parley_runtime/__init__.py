@@ -1,1 +1,18 @@
-"""Parley package."""
+"""The Parley service chassis: settings, logging, database, migrations, bus, outbox, inbox, health."""
+
+from .bus import ConsumerSpec, HandlerContext, RetryLater, Unprocessable
+from .service import Service, serve
+from .settings import RuntimeSettings
+from .uow import AlreadyProcessed, UnitOfWork
+
+__all__ = [
+    "AlreadyProcessed",
+    "ConsumerSpec",
+    "HandlerContext",
+    "RetryLater",
+    "RuntimeSettings",
+    "Service",
+    "UnitOfWork",
+    "Unprocessable",
+    "serve",
+]

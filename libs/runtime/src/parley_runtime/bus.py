@@ -1,0 +1,306 @@
+"""The bus: the FastStream NATS broker, the stream, and durable event consumers.
+
+A consumer is one durable JetStream pull consumer per service, filtered to the event types it
+handles, with explicit acks. Each delivered event is validated against its contract, handled with
+the events of the same session in order, and then acked. A failure is redelivered after a backoff
+(``nak`` with a delay); after ``max_deliver`` deliveries, or at once when the event does not
+validate, it goes to the dead-letter subject ``<prefix>.deadletter.<consumer>.<session_id>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy as JsAckPolicy,
+)
+from nats.js.api import (
+    ConsumerConfig,
+    DeliverPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import NotFoundError
+from parley_contracts import Event, StreamSpec, Subjects, parse_event
+from pydantic import ValidationError
+
+from .settings import RuntimeSettings
+from .uow import AlreadyProcessed, UnitOfWork, unit_of_work
+
+if TYPE_CHECKING:
+    import asyncpg
+
+log = structlog.get_logger(__name__)
+
+
+def create_broker(settings: RuntimeSettings, name: str) -> NatsBroker:
+    """A FastStream NATS broker for ``settings.nats_url``.
+
+    FastStream's per-message lines are logged at DEBUG, so at the usual INFO level they cost
+    nothing on the hot path.
+    """
+    return NatsBroker(
+        settings.nats_url,
+        name=f"parley-{name}",
+        log_level=logging.DEBUG,
+        graceful_timeout=15.0,
+        max_reconnect_attempts=-1,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> None:
+    """Create the stream of ``spec``, or update it to ``spec`` if it exists (limits retention,
+    file storage, de-duplication window)."""
+    config = StreamConfig(
+        name=spec.name,
+        subjects=list(spec.subjects),
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        duplicate_window=spec.duplicate_window_s,
+        max_age=spec.max_age_s,
+    )
+    try:
+        await js.stream_info(spec.name)
+    except NotFoundError:
+        await js.add_stream(config)
+        log.info("stream created", stream=spec.name, subjects=list(spec.subjects))
+    else:
+        await js.update_stream(config)
+
+
+class RetryLater(Exception):
+    """The event cannot be handled yet (e.g. an earlier event of its session is missing).
+
+    ``delay_s`` is how long to wait before the redelivery, in seconds.
+    """
+
+    def __init__(self, reason: str, delay_s: float = 0.5) -> None:
+        super().__init__(reason)
+        self.delay_s = delay_s
+
+
+class Unprocessable(Exception):
+    """The event can never be handled (bad data for this consumer): dead-letter it at once."""
+
+
+@dataclass
+class HandlerContext:
+    """What a handler gets beside its event: the database, the bus and this delivery's facts."""
+
+    consumer: str
+    schema: str
+    subjects: Subjects
+    pool: asyncpg.Pool
+    broker: NatsBroker
+    delivery: int
+
+    def unit_of_work(self, event: Event) -> Any:
+        """A unit of work that first marks ``event`` in this consumer's inbox.
+
+        Raises:
+            AlreadyProcessed: a redelivery whose effect is committed (the consumer acks it).
+        """
+        return unit_of_work(
+            self.pool, self.subjects, self.schema, consumer=self.consumer, cause=event
+        )
+
+    def transaction(self) -> Any:
+        """A unit of work without an inbox mark (for steps before the final effect)."""
+        return unit_of_work(self.pool, self.subjects, self.schema)
+
+
+EventHandler = Callable[[Any, HandlerContext], Awaitable[None]]
+GiveUpHook = Callable[[Any, str, HandlerContext], Awaitable[None]]
+
+
+@dataclass
+class ConsumerSpec:
+    """A durable consumer: its name, a handler per event type, and an optional give-up hook.
+
+    ``on_give_up(event, reason, ctx)`` runs before a valid event goes to the dead letters, so the
+    service can record the failure (for example publish ``reply.failed``).
+    """
+
+    durable: str
+    handlers: Mapping[str, EventHandler]
+    on_give_up: GiveUpHook | None = None
+
+
+class _SessionLocks:
+    """One FIFO lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Any, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: Any) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+@dataclass
+class EventConsumer:
+    """Runs one :class:`ConsumerSpec` on the broker: validation, ordering, acks, dead letters."""
+
+    spec: ConsumerSpec
+    settings: RuntimeSettings
+    schema: str
+    pool_getter: Callable[[], asyncpg.Pool]
+    broker: NatsBroker
+    _locks: _SessionLocks = field(default_factory=_SessionLocks)
+    dead_lettered: int = 0
+
+    @property
+    def subjects(self) -> Subjects:
+        return Subjects(self.settings.prefix)
+
+    def register(self) -> None:
+        """Declare the durable pull subscriber on the broker (before the broker starts)."""
+        filters = [self.subjects.filter(t) for t in self.spec.handlers]
+        config = ConsumerConfig(
+            durable_name=self.spec.durable,
+            ack_policy=JsAckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.settings.ack_wait_s,
+            # A safety net beyond our own count, so a crash on the last try is still redelivered.
+            max_deliver=self.settings.max_deliver + 2,
+            max_ack_pending=1000,
+            filter_subjects=filters,
+        )
+        subscriber = self.broker.subscriber(
+            filters[0],
+            stream=JStream(self.settings.stream, declare=False),
+            durable=self.spec.durable,
+            config=config,
+            pull_sub=PullSub(batch_size=self.settings.fetch_batch, timeout=1.0),
+            ack_policy=AckPolicy.MANUAL,
+        )
+
+        async def on_message(message: NatsMessage) -> None:
+            await self.handle(message.raw_message)
+
+        subscriber(on_message)
+
+    async def handle(self, msg: Msg) -> None:
+        """Process one delivery of ``msg`` and settle it (ack, nak with delay, or term)."""
+        delivery = msg.metadata.num_delivered or 1
+        try:
+            event = parse_event(msg.data)
+        except ValidationError as exc:
+            await self._dead_letter(msg, None, f"invalid event: {exc.errors()[:3]}")
+            await msg.term()
+            return
+        handler = self.spec.handlers.get(event.event_type)
+        if handler is None:
+            await msg.ack()
+            return
+        with structlog.contextvars.bound_contextvars(
+            session_id=str(event.session_id),
+            event_id=str(event.event_id),
+            event_type=event.event_type,
+            consumer=self.spec.durable,
+        ):
+            async with self._locks.hold(event.session_id):
+                await self._run(handler, event, msg, delivery)
+
+    async def _run(self, handler: EventHandler, event: Event, msg: Msg, delivery: int) -> None:
+        ctx = HandlerContext(
+            consumer=self.spec.durable,
+            schema=self.schema,
+            subjects=self.subjects,
+            pool=self.pool_getter(),
+            broker=self.broker,
+            delivery=delivery,
+        )
+        try:
+            await handler(event, ctx)
+        except AlreadyProcessed:
+            log.debug("duplicate delivery ignored", delivery=delivery)
+            await msg.ack()
+        except RetryLater as exc:
+            if delivery >= self.settings.max_deliver:
+                await self._give_up(event, msg, ctx, f"still not ready: {exc}")
+            else:
+                log.info("event not ready; redelivering later", reason=str(exc), delivery=delivery)
+                await msg.nak(delay=exc.delay_s)
+        except Unprocessable as exc:
+            await self._give_up(event, msg, ctx, f"unprocessable: {exc}")
+        except Exception as exc:
+            if delivery >= self.settings.max_deliver:
+                log.exception("event failed on its last delivery", delivery=delivery)
+                await self._give_up(event, msg, ctx, f"{type(exc).__name__}: {exc}")
+            else:
+                delay = self._backoff(delivery)
+                log.warning(
+                    "event failed; redelivering after backoff",
+                    error=f"{type(exc).__name__}: {exc}",
+                    delivery=delivery,
+                    delay_s=delay,
+                )
+                await msg.nak(delay=delay)
+        else:
+            await msg.ack()
+
+    def _backoff(self, delivery: int) -> float:
+        steps = self.settings.backoff_s or (1.0,)
+        return steps[min(delivery - 1, len(steps) - 1)]
+
+    async def _give_up(self, event: Event, msg: Msg, ctx: HandlerContext, reason: str) -> None:
+        if self.spec.on_give_up is not None:
+            try:
+                await self.spec.on_give_up(event, reason, ctx)
+            except Exception:
+                log.exception("give-up hook failed; dead-lettering anyway")
+        await self._dead_letter(msg, event, reason)
+        await msg.term()
+
+    async def _dead_letter(self, msg: Msg, event: Event | None, reason: str) -> None:
+        """Publish the original payload to the dead-letter subject, with why and where from."""
+        seq = msg.metadata.sequence.stream if msg.metadata.sequence else 0
+        subject = self.subjects.dead_letter(self.spec.durable, event.session_id if event else None)
+        await self.broker.connection.jetstream().publish(
+            subject,
+            msg.data,
+            stream=self.settings.stream,
+            headers={
+                "Nats-Msg-Id": f"dead:{self.spec.durable}:{seq}",
+                "Parley-Error": reason[:1000],
+                "Parley-Subject": msg.subject,
+                "Parley-Deliveries": str(msg.metadata.num_delivered or 1),
+            },
+        )
+        self.dead_lettered += 1
+        log.error("event dead-lettered", subject=subject, reason=reason[:300])
+
+
+__all__ = [
+    "ConsumerSpec",
+    "EventConsumer",
+    "EventHandler",
+    "HandlerContext",
+    "RetryLater",
+    "UnitOfWork",
+    "Unprocessable",
+    "create_broker",
+    "ensure_stream",
+]

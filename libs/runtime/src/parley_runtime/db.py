@@ -1,0 +1,62 @@
+"""PostgreSQL access: one asyncpg pool per service, bound to the service's own schema."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+
+def database_name(database_url: str) -> str:
+    """The database a ``postgresql://`` URL names (``postgres`` when it names none)."""
+    return urlsplit(database_url).path.lstrip("/") or "postgres"
+
+
+def with_database(database_url: str, name: str) -> str:
+    """The same server URL, naming database ``name`` instead."""
+    return urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
+
+
+async def ensure_database(database_url: str) -> None:
+    """Create the database named in ``database_url`` if it does not exist yet.
+
+    Connects to the ``postgres`` maintenance database of the same server.
+
+    Raises:
+        OSError, asyncpg.PostgresError: the server cannot be reached or refuses.
+    """
+    name = database_name(database_url)
+    conn = await asyncpg.connect(with_database(database_url, "postgres"))
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass  # created by a concurrent starter
+    finally:
+        await conn.close()
+
+
+async def create_pool(
+    database_url: str, schema: str, *, min_size: int = 1, max_size: int = 10
+) -> asyncpg.Pool:
+    """An asyncpg pool whose connections use ``schema`` (created if missing) as search path.
+
+    Raises:
+        OSError, asyncpg.PostgresError: the server cannot be reached or refuses the connection.
+    """
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    except asyncpg.UniqueViolationError:
+        pass  # another replica created it at the same moment
+    finally:
+        await conn.close()
+    pool = await asyncpg.create_pool(
+        database_url,
+        min_size=min_size,
+        max_size=max_size,
+        server_settings={"search_path": schema},
+    )
+    assert pool is not None
+    return pool

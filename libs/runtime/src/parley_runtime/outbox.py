@@ -1,0 +1,116 @@
+"""The outbox relay: publishes committed outbox rows to JetStream, in order, then deletes them.
+
+Each row is published with ``Nats-Msg-Id`` = its event id, so a row published twice (a crash
+between the publish and the delete) is de-duplicated by the stream. The relay wakes on the
+``<schema>_outbox`` NOTIFY and polls every ``poll_s`` seconds as a safety net.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+import structlog
+from nats.js import JetStreamContext
+
+from .uow import outbox_channel
+
+log = structlog.get_logger(__name__)
+
+
+class OutboxRelay:
+    """Moves outbox rows of ``schema`` to the stream ``stream`` through ``js``.
+
+    Rows are claimed with ``FOR UPDATE SKIP LOCKED``, so several replicas can run relays at once.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        js: JetStreamContext,
+        *,
+        schema: str,
+        stream: str,
+        poll_s: float = 1.0,
+        batch: int = 100,
+    ) -> None:
+        self._pool = pool
+        self._js = js
+        self._schema = schema
+        self._stream = stream
+        self._poll_s = poll_s
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: asyncpg.Connection | None = None
+        self.published = 0
+
+    async def start(self) -> None:
+        """LISTEN for outbox notifications and start the relay task."""
+        self._listener = await self._pool.acquire()
+        await self._listener.add_listener(outbox_channel(self._schema), self._on_notify)
+        self._wake.set()  # drain what earlier runs left behind
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._schema}")
+
+    async def stop(self) -> None:
+        """Stop the relay task and release its listening connection."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.remove_listener(outbox_channel(self._schema), self._on_notify)
+            await self._pool.release(self._listener)
+            self._listener = None
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
+            self._wake.clear()
+            try:
+                while await self.relay_once() == self._batch:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay failed; retrying", schema=self._schema)
+                await asyncio.sleep(self._poll_s)
+
+    async def relay_once(self) -> int:
+        """Publish up to one batch of rows; returns how many were published.
+
+        Raises:
+            nats.errors.Error: the stream did not acknowledge a publish (rows stay for a retry).
+        """
+        error: Exception | None = None
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT id, event_id, subject, payload FROM outbox ORDER BY id"
+                " LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self._batch,
+            )
+            done: list[int] = []
+            for row in rows:
+                try:
+                    await self._js.publish(
+                        row["subject"],
+                        row["payload"],
+                        stream=self._stream,
+                        headers={"Nats-Msg-Id": str(row["event_id"])},
+                    )
+                except Exception as exc:  # keep this row and the rest for the next round
+                    error = exc
+                    break
+                done.append(row["id"])
+            if done:
+                await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done)
+        if error is not None:
+            raise error
+        self.published += len(done)
+        return len(done)

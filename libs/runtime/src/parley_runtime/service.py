@@ -1,0 +1,199 @@
+"""The service host: wires settings, logging, database, migrations, broker, consumers, outbox
+relay and health endpoints into one lifecycle (``start`` / ``stop``) and one ASGI app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+import structlog
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from faststream.nats import NatsBroker
+from parley_contracts import StreamSpec, Subjects
+
+from .bus import ConsumerSpec, EventConsumer, create_broker, ensure_stream
+from .db import create_pool, ensure_database
+from .logging import configure_logging
+from .migrations import apply_migrations
+from .outbox import OutboxRelay
+from .settings import RuntimeSettings
+from .uow import unit_of_work
+
+log = structlog.get_logger(__name__)
+
+Hook = Callable[["Service"], Awaitable[None]]
+
+
+class Service:
+    """One Parley service: its schema, migrations, consumers and hooks.
+
+    Args:
+        name: the service name; also its Postgres schema and the prefix of its durables.
+        settings: the chassis settings (a service's subclass adds its own).
+        migrations: the folder of the service's SQL migrations.
+        consumers: the durable consumers to run.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        settings: RuntimeSettings,
+        *,
+        migrations: Path | None = None,
+        consumers: list[ConsumerSpec] | None = None,
+    ) -> None:
+        self.name = name
+        self.schema = name
+        self.settings = settings
+        self.subjects = Subjects(settings.prefix)
+        self.migrations = migrations
+        self.broker: NatsBroker = create_broker(settings, name)
+        self._pool: asyncpg.Pool | None = None
+        self.relay: OutboxRelay | None = None
+        self.consumers = [
+            EventConsumer(
+                spec=spec,
+                settings=settings,
+                schema=self.schema,
+                pool_getter=lambda: self.pool,
+                broker=self.broker,
+            )
+            for spec in consumers or []
+        ]
+        self._on_start: list[Hook] = []
+        self._on_stop: list[Hook] = []
+        self.started = False
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The service's connection pool (search path = its schema).
+
+        Raises:
+            RuntimeError: the service has not started.
+        """
+        if self._pool is None:
+            raise RuntimeError(f"service {self.name} has not started")
+        return self._pool
+
+    def on_start(self, hook: Hook) -> Hook:
+        """Run ``hook(service)`` at the end of :meth:`start` (adapters, listeners...)."""
+        self._on_start.append(hook)
+        return hook
+
+    def on_stop(self, hook: Hook) -> Hook:
+        """Run ``hook(service)`` at the beginning of :meth:`stop`."""
+        self._on_stop.append(hook)
+        return hook
+
+    def unit_of_work(self):  # noqa: ANN201 - an async context manager of UnitOfWork
+        """A unit of work on the service's schema (no inbox mark): state and outbox together."""
+        return unit_of_work(self.pool, self.subjects, self.schema)
+
+    async def start(self) -> None:
+        """Connect to PostgreSQL and NATS, migrate, declare the stream, start consumers and relay.
+
+        Raises:
+            OSError, asyncpg.PostgresError, nats.errors.Error: a server is unreachable or refuses.
+        """
+        s = self.settings
+        await ensure_database(s.database_url)
+        self._pool = await create_pool(
+            s.database_url, self.schema, min_size=s.db_pool_min, max_size=s.db_pool_max
+        )
+        folders = [self.migrations] if self.migrations else []
+        await apply_migrations(s.database_url, self.schema, *folders)
+        for consumer in self.consumers:
+            consumer.register()
+        await self.broker.connect()
+        js = self.broker.connection.jetstream()
+        await ensure_stream(js, StreamSpec.for_prefix(s.stream, s.prefix))
+        await self.broker.start()
+        self.relay = OutboxRelay(
+            self.pool, js, schema=self.schema, stream=s.stream, poll_s=s.outbox_poll_s
+        )
+        await self.relay.start()
+        for hook in self._on_start:
+            await hook(self)
+        self.started = True
+        log.info("service started", service=self.name, prefix=s.prefix, stream=s.stream)
+
+    async def stop(self) -> None:
+        """Stop hooks, consumers, relay and connections, in that order. Safe to call twice."""
+        if not self.started:
+            return
+        self.started = False
+        for hook in self._on_stop:
+            await hook(self)
+        await self.broker.stop()
+        if self.relay is not None:
+            await self.relay.stop()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        log.info("service stopped", service=self.name)
+
+    async def readiness(self) -> dict[str, bool]:
+        """Whether the database answers and the NATS connection is up."""
+        checks = {"database": False, "nats": False}
+        try:
+            await asyncio.wait_for(self.pool.fetchval("SELECT 1"), timeout=2.0)
+            checks["database"] = True
+        except Exception:
+            log.warning("readiness: database check failed", exc_info=True)
+        try:
+            checks["nats"] = bool(self.broker.connection.is_connected)
+        except Exception:
+            checks["nats"] = False
+        return checks
+
+    def asgi(self, app: FastAPI | None = None) -> FastAPI:
+        """An ASGI app whose lifespan runs this service, with ``/healthz`` and ``/readyz``.
+
+        ``app`` is the service's own FastAPI app (the gateway's API); a bare one otherwise.
+        """
+
+        @asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        app = app or FastAPI(title=f"parley-{self.name}")
+        app.router.lifespan_context = lifespan
+
+        @app.get("/healthz", include_in_schema=False)
+        async def healthz() -> dict[str, str]:
+            return {"status": "ok", "service": self.name}
+
+        @app.get("/readyz", include_in_schema=False)
+        async def readyz() -> JSONResponse:
+            checks = await self.readiness() if self.started else {"started": False}
+            ready = self.started and all(checks.values())
+            return JSONResponse(
+                {"status": "ready" if ready else "not ready", "checks": checks},
+                status_code=200 if ready else 503,
+            )
+
+        return app
+
+
+def serve(service: Service, app: FastAPI | None = None, *, port: int) -> None:
+    """Run ``service`` under uvicorn on ``settings.health_host:port`` until SIGINT/SIGTERM."""
+    s = service.settings
+    configure_logging(service.name, env=s.env, level=s.log_level)
+    uvicorn.run(
+        service.asgi(app),
+        host=s.health_host,
+        port=s.health_port or port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )

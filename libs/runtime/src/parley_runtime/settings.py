@@ -1,0 +1,43 @@
+"""Settings every service reads from its environment (pydantic-settings).
+
+``NATS_URL`` and ``DATABASE_URL`` name the servers; everything else is ``PARLEY_*``.
+Services subclass :class:`RuntimeSettings` to add their own ``PARLEY_*`` settings.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RuntimeSettings(BaseSettings):
+    """The chassis settings shared by every service.
+
+    Durations are in seconds. ``backoff_s`` is the delay before each redelivery of a failed event
+    (the last value repeats); after ``max_deliver`` deliveries the event goes to the dead letters.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
+
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222", validation_alias=AliasChoices("NATS_URL", "PARLEY_NATS_URL")
+    )
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/parley",
+        validation_alias=AliasChoices("DATABASE_URL", "PARLEY_DATABASE_URL"),
+    )
+    prefix: str = "parley"
+    stream: str = "PARLEY"
+    env: Literal["dev", "prod"] = "dev"
+    log_level: str = "INFO"
+    max_deliver: int = Field(default=5, ge=1, le=100)
+    backoff_s: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0)
+    ack_wait_s: float = Field(default=60.0, gt=0)
+    fetch_batch: int = Field(default=16, ge=1, le=256)
+    db_pool_min: int = Field(default=1, ge=0)
+    db_pool_max: int = Field(default=10, ge=1)
+    outbox_poll_s: float = Field(default=1.0, gt=0)
+    health_host: str = "127.0.0.1"
+    health_port: int | None = None

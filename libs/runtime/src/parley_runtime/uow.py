@@ -1,0 +1,98 @@
+"""The unit of work: one database transaction holding a state change, its outbox events and
+the inbox mark of the event that caused it (after cosmicpython's "Unit of Work" pattern).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import asyncpg
+from parley_contracts import Event, Subjects
+
+#: The Postgres NOTIFY channel that wakes the outbox relay of a schema: ``<schema>_outbox``.
+def outbox_channel(schema: str) -> str:
+    """The LISTEN/NOTIFY channel of ``schema``'s outbox."""
+    return f"{schema}_outbox"
+
+
+class AlreadyProcessed(Exception):
+    """The inbox already holds this consumer's mark for the event: the effect exists; ack it."""
+
+
+@dataclass
+class UnitOfWork:
+    """An open transaction on ``conn``; events added with :meth:`publish` reach the outbox.
+
+    Use it through :func:`unit_of_work`. Everything done on ``conn`` commits or rolls back together.
+    """
+
+    conn: asyncpg.Connection
+    subjects: Subjects
+    schema: str
+    published: list[Event] = field(default_factory=list)
+
+    async def publish(self, event: Event) -> None:
+        """Write ``event`` to the outbox in this transaction (a duplicate event id is ignored)."""
+        await self.conn.execute(
+            "INSERT INTO outbox (event_id, event_type, subject, payload) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (event_id) DO NOTHING",
+            event.event_id,
+            event.event_type,
+            self.subjects.of(event),
+            event.to_json(),
+        )
+        self.published.append(event)
+
+    async def mark_processed(self, consumer: str, event: Event) -> None:
+        """Record in the inbox that ``consumer`` handled ``event``.
+
+        Raises:
+            AlreadyProcessed: the mark exists: a redelivery whose effect is already committed.
+        """
+        inserted = await self.conn.fetchval(
+            "INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2, $3)"
+            " ON CONFLICT DO NOTHING RETURNING true",
+            consumer,
+            event.event_id,
+            event.event_type,
+        )
+        if not inserted:
+            raise AlreadyProcessed(f"{consumer} already processed event {event.event_id}")
+
+
+@asynccontextmanager
+async def unit_of_work(
+    pool: asyncpg.Pool,
+    subjects: Subjects,
+    schema: str,
+    *,
+    consumer: str | None = None,
+    cause: Event | None = None,
+) -> AsyncIterator[UnitOfWork]:
+    """Open a transaction; with ``consumer`` and ``cause`` it first marks the inbox.
+
+    On a clean exit the transaction commits and, when events were published, the outbox relay is
+    woken (NOTIFY, delivered at commit).
+
+    Raises:
+        AlreadyProcessed: ``consumer`` already processed ``cause`` (nothing is written).
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        uow = UnitOfWork(conn=conn, subjects=subjects, schema=schema)
+        if consumer is not None and cause is not None:
+            await uow.mark_processed(consumer, cause)
+        yield uow
+        if uow.published:
+            await conn.execute("SELECT pg_notify($1, '')", outbox_channel(schema))
+
+
+async def already_processed(pool: asyncpg.Pool, consumer: str, event_id: uuid.UUID) -> bool:
+    """Whether the inbox holds ``consumer``'s mark for ``event_id`` (a cheap pre-check)."""
+    return bool(
+        await pool.fetchval(
+            "SELECT true FROM inbox WHERE consumer = $1 AND event_id = $2", consumer, event_id
+        )
+    )

@@ -1,0 +1,1 @@
+"""Adapters of the namer service: implementations that use third-party libraries."""

@@ -1,0 +1,1 @@
+"""Naming rules of the namer service: pure functions, standard library only."""
