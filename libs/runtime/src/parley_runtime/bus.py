@@ -182,8 +182,9 @@ class EventConsumer:
             ack_policy=JsAckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=self.settings.ack_wait_s,
-            # A safety net beyond our own count, so a crash on the last try is still redelivered.
-            max_deliver=self.settings.max_deliver + 2,
+            # A safety net beyond our own counts, so a crash on the last try is still redelivered,
+            # while a message that crashes the process every time cannot loop forever.
+            max_deliver=max(self.settings.max_deliver, self.settings.max_wait_deliveries) + 2,
             max_ack_pending=1000,
             filter_subjects=filters,
         )
@@ -238,11 +239,13 @@ class EventConsumer:
             log.debug("duplicate delivery ignored", delivery=delivery)
             await msg.ack()
         except RetryLater as exc:
-            if delivery >= self.settings.max_deliver:
+            if delivery >= self.settings.max_wait_deliveries:
                 await self._give_up(event, msg, ctx, f"still not ready: {exc}")
             else:
-                log.info("event not ready; redelivering later", reason=str(exc), delivery=delivery)
-                await msg.nak(delay=exc.delay_s)
+                delay = min(exc.delay_s * 2 ** (delivery - 1), 15.0)
+                log.info("event not ready; redelivering later", reason=str(exc), delivery=delivery,
+                         delay_s=delay)
+                await msg.nak(delay=delay)
         except Unprocessable as exc:
             await self._give_up(event, msg, ctx, f"unprocessable: {exc}")
         except Exception as exc:

@@ -17,6 +17,8 @@ class RuntimeSettings(BaseSettings):
 
     Durations are in seconds. ``backoff_s`` is the delay before each redelivery of a failed event
     (the last value repeats); after ``max_deliver`` deliveries the event goes to the dead letters.
+    An event that waits for an earlier one (``RetryLater``) may be redelivered up to
+    ``max_wait_deliveries`` times, with a delay doubling up to 15 s.
     """
 
     model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
@@ -33,6 +35,7 @@ class RuntimeSettings(BaseSettings):
     env: Literal["dev", "prod"] = "dev"
     log_level: str = "INFO"
     max_deliver: int = Field(default=5, ge=1, le=100)
+    max_wait_deliveries: int = Field(default=30, ge=1, le=1000)
     backoff_s: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0)
     ack_wait_s: float = Field(default=60.0, gt=0)
     fetch_batch: int = Field(default=16, ge=1, le=256)

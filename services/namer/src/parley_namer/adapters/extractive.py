@@ -31,20 +31,38 @@ _ENGLISH_MINOR_WORDS = frozenset(
 _CONNECTORS = frozenset(
     "of in for on with de del della des di du da do en von für".split()
 )
-# Request verbs and politeness: YAKE's stopword lists keep them, a title does not start
-# or end with them.
+# Words that may join two keyphrases into one name ("Letter for a PhD Position").
+_JOINERS = _CONNECTORS | frozenset(
+    "a an the to about from and la le les el los las un une una y et e der die das und mit"
+    .split()
+)
+# Request verbs, greetings and politeness: YAKE's stopword lists keep many of them, a
+# title neither starts nor ends with them.
 _FILLER_WORDS = frozenset(
     """
-    act answer ask asked assist assistant chatgpt continue create describe detail detailed
-    example examples explain generate give imagine kindly list make pretend provide question
-    questions rewrite show summarize summarise tell thank thanks want write writing
+    act add answer ask asked assist assistant called chatgpt continue create describe
+    explain find generate get give go help imagine keep kindly know learn let make need
+    present pretend provide remember rewrite show summarize summarise tell thank thanks
+    try understand using want write writing based
+    hola escribe escríbeme explica explícame dame ayúdame necesito crea
+    bonjour salut écris écrivez explique expliquez donne aide merci
+    peux-tu pouvez-vous
+    hallo schreibe schreib erkläre erklär gib bitte danke
+    ciao scrivi spiega dammi aiutami grazie
+    olá oi escreva explique
+    привет здравствуйте напиши напишите объясни расскажи создай помоги дай пожалуйста спасибо
     """.split()
 )
+_UNSPACED_PREFIXES = ("请帮我", "请帮忙", "请问", "帮我", "请你", "请", "你能", "能否", "可以")
 _SHORT_TEXT_CHARS = 120
 _LINE_LANGUAGE_MIN_CONFIDENCE = 0.05
 _UNSPACED_TITLE_CHARS = 16
 _MAX_TITLE_WORDS = 6
 _CANDIDATES = 20
+_NEAR_BEST = 1.1
+_SUPERSET_RANK = 5
+_SECOND_MAX = 3.0
+_MAX_GAP_WORDS = 3
 
 _FENCED_CODE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -69,9 +87,10 @@ class ExtractiveNamer:
     about 75 MB resident instead of about 1 GB for high accuracy; built lazily on first
     use). Keyphrases are ranked with YAKE (Campos et al. 2020, "YAKE! Keyword extraction
     from single documents using multiple local features", Information Sciences 509) with
-    that language's stopwords (English ones where YAKE has no list). The name is the best
-    phrase of the user's turns, those of the first message first, completed by a second
-    non-overlapping phrase when it is a single word. Chinese, Japanese, Thai and other
+    that language's stopwords plus English ones (English alone where YAKE has no list),
+    on the user's lines in that language. The name is the best phrase of the user's
+    turns, those of the first message first, completed by a second non-overlapping
+    phrase when it is a single word. Chinese, Japanese, Thai and other
     scripts written without spaces are named by the first clause of the user's first
     message, cut to 16 characters. Casing: Title Case for English, upper-case first
     letter otherwise (no change for scripts without case); mixed-case spellings seen in
@@ -106,7 +125,7 @@ class ExtractiveNamer:
             name = _first_clause(user_contents, script)
         else:
             first = _prose(user_contents[0])
-            name = self._keyphrase_name(user_text, first, assistant_text, language, script)
+            name = self._keyphrase_name(user_text, first, assistant_text, language)
         cleaned = clean_name(name)
         return _capitalise(cleaned, language) if cleaned is not None else None
 
@@ -152,43 +171,60 @@ class ExtractiveNamer:
     # -- keyphrases --------------------------------------------------------------------
 
     def _extractor(self, language: str | None) -> yake.KeywordExtractor:
+        """YAKE extractor with the language's stopwords plus English ones (cached)."""
         code = _YAKE_CODES.get(language or "en", language or "en")
         with self._lock:
             extractor = self._extractors.get(code)
             if extractor is None:
-                extractor = yake.KeywordExtractor(lan=code, n=3, dedup_lim=0.7, top=_CANDIDATES)
-                if not extractor.stopword_set - {""}:
-                    extractor = yake.KeywordExtractor(
-                        lan="en", n=3, dedup_lim=0.7, top=_CANDIDATES
-                    )
+                english = yake.KeywordExtractor(lan="en").stopword_set
+                own = yake.KeywordExtractor(lan=code).stopword_set
+                extractor = yake.KeywordExtractor(
+                    lan=code,
+                    n=3,
+                    dedup_lim=0.7,
+                    top=_CANDIDATES,
+                    stopwords=(own | english) - {""},
+                )
                 self._extractors[code] = extractor
             return extractor
 
-    def _keyphrases(self, text: str, language: str | None) -> list[str]:
-        """YAKE keyphrases of ``text``, best first, without those a title can't be."""
+    def _keyphrases(self, text: str, language: str | None) -> list[tuple[str, float]]:
+        """YAKE keyphrases of ``text`` with their scores (lower is better), best first.
+
+        Request words at the edges ("explain", "write") are trimmed, and in English a
+        trailing participle ("press release announcing"). A phrase is dropped when it
+        then starts or ends with a stopword, holds a stopword other than a connector
+        ("of", "de", ...), or repeats a word.
+        """
         if not any(ch.isalpha() for ch in text):
             return []
         extractor = self._extractor(language)
         stopwords = extractor.stopword_set
-        phrases: list[str] = []
-        seen: set[str] = set()
-        for phrase, _score in extractor.extract_keywords(text):
+        scored: dict[str, tuple[float, int, int, str]] = {}
+        for phrase, score in extractor.extract_keywords(text):
             words = phrase.split()
+            if words and words[0].casefold() in _FILLER_WORDS:
+                words.pop(0)
+            if words and words[-1].casefold() in _FILLER_WORDS:
+                words.pop()
+            if language == "en" and _dangling_verb([w.casefold() for w in words]):
+                words.pop()
             lowered = [w.casefold() for w in words]
             if (
-                _is_filler(lowered[0], stopwords)
+                not lowered
+                or _is_filler(lowered[0], stopwords)
                 or _is_filler(lowered[-1], stopwords)
                 or any(w in stopwords and w not in _CONNECTORS for w in lowered[1:-1])
                 or len(set(lowered)) < len(lowered)
                 or (len(words) == 1 and len(words[0]) < 2)
-                or (language == "en" and _dangling_verb(lowered))
                 or not any(ch.isalpha() for ch in phrase)
-                or phrase.casefold() in seen
             ):
                 continue
-            seen.add(phrase.casefold())
-            phrases.append(phrase)
-        return phrases
+            key = " ".join(lowered)
+            rank = (float(score), sum(w in stopwords for w in lowered), -len(words))
+            if key not in scored or rank < scored[key][:3]:
+                scored[key] = (*rank, " ".join(words))
+        return [(phrase, score) for score, _, _, phrase in sorted(scored.values())]
 
     def _keyphrase_name(
         self,
@@ -196,33 +232,84 @@ class ExtractiveNamer:
         first_message: str,
         assistant_text: str,
         language: str | None,
-        script: str,
     ) -> str:
-        user_phrases = self._keyphrases(self._in_language(user_text, language), language)
-        first = first_message.casefold()
-        ranked = sorted(
-            user_phrases,
-            key=lambda p: (not _has_script(p, script), p.casefold() not in first),
-        )
-        if not ranked:
+        """A name from the keyphrases of the user's lines in the conversation's language.
+
+        The best phrase is taken from those in the main script, from the first message,
+        the earliest of the near-best; it grows into a longer top phrase that holds it.
+        When a second good phrase stands next to it in the text, separated by at most a
+        few stopwords ("letter for a PhD position"), the name is that span of text; a
+        phrase that is still a single word is joined by the best phrase sharing no word.
+        """
+        own_lines = self._in_language(user_text, language)
+        script = _main_script(own_lines)
+        user_phrases = self._keyphrases(own_lines, language)
+        if not user_phrases:
             return ""
-        parts = [ranked[0]]
-        if len(ranked[0].split()) == 1:
+        first = _flat(first_message)
+        user = _flat(user_text)
+
+        def group(phrase: str) -> tuple[bool, bool]:
+            return (not _has_script(phrase, script), phrase.casefold() not in first)
+
+        best_group = min(group(p) for p, _ in user_phrases)
+        pool = [(p, s) for p, s in user_phrases if group(p) == best_group]
+        limit = pool[0][1] * _NEAR_BEST
+        best = min((p for p, s in pool if s <= limit), key=lambda p: _position(user, p))
+        longer = [
+            p
+            for p, _ in user_phrases[:_SUPERSET_RANK]
+            if len(best.split()) < len(p.split()) < _MAX_TITLE_WORDS
+            and f" {best.casefold()} " in f" {p.casefold()} "
+        ]
+        best = longer[0] if longer else best
+
+        best_score = dict(user_phrases)[best]
+        name = best
+        for other, score in user_phrases:
+            if other != best and score <= best_score * _SECOND_MAX:
+                span = _span(first_message, best, other)
+                if span is not None:
+                    name = span
+                    break
+        if len(name.split()) == 1:
             assistant_phrases = self._keyphrases(
                 self._in_language(assistant_text, language), language
             )
-            taken = ranked[0].casefold()
-            for other in ranked[1:] + assistant_phrases:
+            whole = _flat(f"{user_text}\n{assistant_text}")
+            for other, _ in user_phrases + assistant_phrases:
                 words = other.casefold().split()
-                if len(words) > _MAX_TITLE_WORDS - 1 or not _has_script(other, script):
+                if len(words) >= _MAX_TITLE_WORDS or not _has_script(other, script):
                     continue
-                if any(w in taken or taken in w for w in words):
+                if any(w in name.casefold() or name.casefold() in w for w in words):
                     continue
-                parts.append(other)
+                pair = sorted([name, other], key=lambda p: _position(whole, p))
+                name = " ".join(pair)
                 break
-            whole = f"{user_text}\n{assistant_text}".casefold()
-            parts.sort(key=lambda p: _position(whole, p))
-        return _restore_case(" ".join(parts), f"{user_text}\n{assistant_text}")
+        if _shouting(user_text):
+            return name.lower()
+        return _restore_case(name, f"{user_text}\n{assistant_text}")
+
+
+def _span(text: str, a: str, b: str) -> str | None:
+    """The stretch of ``text`` from phrase ``a`` to phrase ``b`` (either order) when only
+    0-3 joining words ("for a") stand between them and it has at most 6 words."""
+    for left, right in ((a, b), (b, a)):
+        pattern = (
+            rf"(?<!\w){_loose(left)}(?P<gap>(?:\s+[^\W\d_][\w'-]*){{0,{_MAX_GAP_WORDS}}}?)"
+            rf"\s+{_loose(right)}(?!\w)"
+        )
+        for match in re.finditer(pattern, text, re.IGNORECASE):
+            gap = match.group("gap").casefold().split()
+            span = match.group(0)
+            if all(w in _JOINERS for w in gap) and len(span.split()) <= _MAX_TITLE_WORDS:
+                return " ".join(span.split())
+    return None
+
+
+def _loose(phrase: str) -> str:
+    """Regex for ``phrase`` with any run of whitespace between its words."""
+    return r"\s+".join(re.escape(w) for w in phrase.split())
 
 
 def _script(ch: str) -> str:
@@ -232,12 +319,24 @@ def _script(ch: str) -> str:
 
 
 def _main_script(text: str) -> str:
-    counts = Counter(_script(ch) for ch in text if ch.isalpha())
+    """Script of most of the text's words; a character of a script without spaces counts
+    as a short word (a third of a Latin word's letters)."""
+    counts: Counter[str] = Counter()
+    for ch in text:
+        if ch.isalpha():
+            script = _script(ch)
+            counts[script] += 3 if script in _UNSPACED_SCRIPTS else 1
     return counts.most_common(1)[0][0] if counts else ""
 
 
 def _has_script(phrase: str, script: str) -> bool:
     return not script or any(_script(ch) == script for ch in phrase if ch.isalpha())
+
+
+def _shouting(text: str) -> bool:
+    """Mostly upper-case text, whose capitals say nothing about names or acronyms."""
+    cased = [ch for ch in text if ch.isupper() or ch.islower()]
+    return len(cased) >= 20 and sum(ch.isupper() for ch in cased) > 0.6 * len(cased)
 
 
 def _letters(text: str) -> int:
@@ -247,17 +346,30 @@ def _letters(text: str) -> int:
 def _prose(text: str) -> str:
     """The text without fenced code, code-like lines, URLs and code symbols.
 
-    A line is kept when at least 60% of its tokens look like words. When no line is
-    kept (a message of code only), the whole text is used, code symbols removed.
+    A line is kept when at least 60% of its tokens are words (or runs of a script
+    without spaces), and ends a sentence so that no keyphrase spans two lines. When no
+    line is kept (a message of code only), the whole text is used, code symbols removed.
     """
-    text = _URL.sub(" ", _FENCED_CODE.sub("\n", text))
+    text = _URL.sub(" ", _FENCED_CODE.sub("\n", text)).replace("\u2019", "'")
     kept = []
     for line in text.splitlines():
         tokens = line.split()
-        if tokens and sum(bool(_WORD_LIKE.fullmatch(t)) for t in tokens) >= 0.6 * len(tokens):
-            kept.append(_CODE_CHARS.sub(" ", line))
+        if tokens and sum(_word_like(t) for t in tokens) >= 0.6 * len(tokens):
+            line = _CODE_CHARS.sub(" ", line).rstrip()
+            kept.append(line if _ends_sentence(line) else f"{line}.")
     prose = "\n".join(kept)
     return prose if any(ch.isalpha() for ch in prose) else _CODE_CHARS.sub(" ", text)
+
+
+def _word_like(token: str) -> bool:
+    """A word with optional punctuation, or a run of text in a script without spaces."""
+    if _WORD_LIKE.fullmatch(token):
+        return True
+    return sum(_script(ch) in _UNSPACED_SCRIPTS for ch in token if ch.isalpha()) >= 2
+
+
+def _ends_sentence(line: str) -> bool:
+    return not line or unicodedata.category(line[-1])[0] == "P"
 
 
 def _is_filler(word: str, stopwords: set[str]) -> bool:
@@ -266,10 +378,17 @@ def _is_filler(word: str, stopwords: set[str]) -> bool:
 
 def _dangling_verb(words: list[str]) -> bool:
     """English phrase ending in a participle ("press release announcing", "parameter called")."""
+    if not words:
+        return False
     last = words[-1]
     if len(words) >= 2 and len(last) > 4 and last.endswith("ed") and not last.endswith("eed"):
         return True
     return len(words) >= 3 and last.endswith("ing")
+
+
+def _flat(text: str) -> str:
+    """Case-folded text on one line, single-spaced, for finding phrases in it."""
+    return " ".join(text.casefold().split())
 
 
 def _position(text: str, phrase: str) -> int:
@@ -278,17 +397,20 @@ def _position(text: str, phrase: str) -> int:
 
 
 def _restore_case(name: str, text: str) -> str:
-    """Use the conversation's mixed-case or short upper-case spelling of a lower-case word."""
+    """Spell a lower-case word in mixed case or as a short acronym when the conversation
+    does so at least as often as in lower case (``argocd`` -> ``ArgoCD``)."""
     forms: dict[str, Counter[str]] = {}
     for token in re.findall(r"[^\W_][\w.+#-]*[\w+#]|[^\W_]", text):
         mixed = token[1:] != token[1:].lower() and token != token.upper()
         acronym = token == token.upper() and 2 <= len(token) <= 5
-        if mixed or acronym:
+        if mixed or acronym or token == token.lower():
             forms.setdefault(token.casefold(), Counter())[token] += 1
     words = []
     for word in name.split():
-        if word == word.lower() and word.casefold() in forms:
-            word = forms[word.casefold()].most_common(1)[0][0]
+        seen = forms.get(word.casefold(), Counter())
+        special = [(n, form) for form, n in seen.items() if form != word]
+        if word == word.lower() and special and max(special)[0] >= seen[word]:
+            word = max(special)[1]
         words.append(word)
     return " ".join(words)
 
@@ -313,6 +435,10 @@ def _first_clause(user_contents: Sequence[str], script: str) -> str:
             clause = clause.strip()
             if clause in _GREETINGS or len(clause) < 2 or not _has_script(clause, script):
                 continue
+            for prefix in _UNSPACED_PREFIXES:
+                if clause.startswith(prefix) and len(clause) > len(prefix) + 1:
+                    clause = clause[len(prefix):]
+                    break
             if clean_name(clause) is not None:
                 return _cut(clause, _UNSPACED_TITLE_CHARS)
     return ""

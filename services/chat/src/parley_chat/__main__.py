@@ -1,0 +1,5 @@
+"""``python -m parley_chat``."""
+
+from .main import main
+
+main()

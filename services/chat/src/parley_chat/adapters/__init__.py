@@ -1,0 +1,1 @@
+"""The chat service's adapters: upstream AI providers and PostgreSQL storage."""

@@ -1,0 +1,111 @@
+"""Upstream sessions and transcripts in the chat schema (asyncpg)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from ..domain.upstream import TranscriptTurn
+
+
+async def get_upstream(
+    conn: asyncpg.Connection | asyncpg.Pool, session_id: uuid.UUID, *, for_update: bool = False
+) -> dict[str, Any] | None:
+    """The upstream session row of a Parley session, or None."""
+    row = await conn.fetchrow(
+        "SELECT * FROM upstream_sessions WHERE session_id = $1" + (" FOR UPDATE" if for_update else ""),
+        session_id,
+    )
+    return dict(row) if row else None
+
+
+async def save_opened(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    session_id: uuid.UUID,
+    user_id: str,
+    provider: str,
+    model: str,
+    upstream_id: str,
+) -> dict[str, Any]:
+    """Record a newly opened upstream session (counting how often one was opened)."""
+    row = await conn.fetchrow(
+        "INSERT INTO upstream_sessions (session_id, user_id, provider, model, upstream_id,"
+        " opened_count) VALUES ($1, $2, $3, $4, $5, 1)"
+        " ON CONFLICT (session_id) DO UPDATE SET upstream_id = EXCLUDED.upstream_id,"
+        " provider = EXCLUDED.provider, model = EXCLUDED.model,"
+        " opened_count = upstream_sessions.opened_count + 1, updated_at = now() RETURNING *",
+        session_id,
+        user_id,
+        provider,
+        model,
+        upstream_id,
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def settle_turn(
+    conn: asyncpg.Connection,
+    *,
+    session_id: uuid.UUID,
+    user_id: str,
+    provider: str,
+    model: str,
+    turn: int,
+    answered: bool,
+) -> bool:
+    """Move ``last_turn`` to ``turn`` if it was ``turn - 1``; False otherwise (another delivery
+    settled it, or an earlier turn is still open).
+
+    A failed turn (``answered`` False) is settled too, so the next turn is not blocked forever.
+    """
+    row = await get_upstream(conn, session_id, for_update=True)
+    if row is None:
+        if turn != 1:
+            return False
+        await conn.execute(
+            "INSERT INTO upstream_sessions (session_id, user_id, provider, model, last_turn,"
+            " replies) VALUES ($1, $2, $3, $4, 1, $5)",
+            session_id, user_id, provider, model, 1 if answered else 0,
+        )
+        return True
+    if row["last_turn"] != turn - 1:
+        return False
+    await conn.execute(
+        "UPDATE upstream_sessions SET last_turn = $2, replies = replies + $3, updated_at = now()"
+        " WHERE session_id = $1",
+        session_id, turn, 1 if answered else 0,
+    )
+    return True
+
+
+async def append_transcript(
+    conn: asyncpg.Connection, session_id: uuid.UUID, turn: int, user: str, assistant: str
+) -> None:
+    """Keep both messages of a settled turn."""
+    await conn.executemany(
+        "INSERT INTO transcript (session_id, turn, role, content) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT DO NOTHING",
+        [(session_id, turn, "user", user), (session_id, turn, "assistant", assistant)],
+    )
+
+
+async def transcript(
+    conn: asyncpg.Connection | asyncpg.Pool, session_id: uuid.UUID
+) -> list[TranscriptTurn]:
+    """The session's earlier messages in order (user before assistant in each turn)."""
+    rows = await conn.fetch(
+        "SELECT role, content FROM transcript WHERE session_id = $1"
+        " ORDER BY turn, CASE role WHEN 'user' THEN 0 ELSE 1 END",
+        session_id,
+    )
+    return [TranscriptTurn(r["role"], r["content"]) for r in rows]
+
+
+async def erase_session(conn: asyncpg.Connection, session_id: uuid.UUID) -> None:
+    """Erase everything the chat service keeps of a session."""
+    await conn.execute("DELETE FROM transcript WHERE session_id = $1", session_id)
+    await conn.execute("DELETE FROM upstream_sessions WHERE session_id = $1", session_id)

@@ -1,0 +1,5 @@
+"""``python -m parley_gateway``."""
+
+from .main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The gateway's adapters: PostgreSQL storage and the reply notifications."""

@@ -1,0 +1,1 @@
+"""The gateway's HTTP edge: routes, request and response shapes, auth and problem responses."""

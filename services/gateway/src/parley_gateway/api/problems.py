@@ -1,0 +1,47 @@
+"""RFC 9457 problem types of the gateway (rendered as ``application/problem+json`` by
+``fastapi-problem``)."""
+
+from __future__ import annotations
+
+from fastapi_problem.error import (
+    BadRequestProblem,
+    NotFoundProblem,
+    UnauthorisedProblem,
+    UnprocessableProblem,
+)
+
+
+class SessionNotFound(NotFoundProblem):
+    """404: no such session for this user (another user's session looks exactly the same)."""
+
+    title = "Session not found"
+
+
+class RouteDisabled(NotFoundProblem):
+    """404: the route exists only in another auth mode."""
+
+    title = "Not found"
+
+
+class InvalidToken(UnauthorisedProblem):
+    """401: the bearer token is missing, malformed, expired or not signed by us."""
+
+    title = "Invalid or missing bearer token"
+
+
+class InvalidInput(UnprocessableProblem):
+    """422: the request is well-formed but breaks a session rule."""
+
+    title = "Invalid input"
+
+
+class BadCursor(BadRequestProblem):
+    """400: the pagination cursor was not issued by this API."""
+
+    title = "Invalid cursor"
+
+
+class IdempotencyKeyReused(UnprocessableProblem):
+    """422: the Idempotency-Key was already used for another kind of request."""
+
+    title = "Idempotency key reused"

@@ -1,0 +1,101 @@
+"""Request and response shapes of the HTTP API (pydantic)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TokenRequest(BaseModel):
+    """``POST /api/auth/token`` body (dev auth mode)."""
+
+    user_id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.@:-]+$")
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class SessionCreate(BaseModel):
+    """``POST /api/sessions`` body; every field is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=200)
+    persona: str | None = Field(default=None, max_length=4000)
+    model: str | None = Field(default=None, min_length=1, max_length=100)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    analytics_opt_out: bool = False
+
+
+class SessionPatch(BaseModel):
+    """``PATCH /api/sessions/{id}`` body; a name set here is the user's."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=200)
+    is_archived: bool | None = None
+    persona: str | None = Field(default=None, max_length=4000)
+    metadata: dict[str, Any] | None = None
+
+
+class MessageCreate(BaseModel):
+    """``POST /api/sessions/{id}/messages`` body."""
+
+    model_config = ConfigDict(extra="forbid")
+    content: str
+
+
+class MessageOut(BaseModel):
+    """A message: ``role`` user or assistant; ``status`` pending/answered/failed (user) or
+    completed (assistant); ``seq`` orders the messages of a session from 1."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    seq: int
+    role: Literal["user", "assistant"]
+    content: str
+    status: str
+    reply_to: uuid.UUID | None = None
+    error: str | None = None
+    created_at: datetime
+
+
+class SessionOut(BaseModel):
+    """A session, with its messages when asked for."""
+
+    id: uuid.UUID
+    name: str
+    name_source: Literal["default", "provisional", "auto", "user"]
+    persona: str | None
+    model: str
+    metadata: dict[str, Any]
+    is_archived: bool
+    analytics_opt_out: bool
+    message_count: int
+    created_at: datetime
+    updated_at: datetime
+    last_message_at: datetime | None
+    session_tag: str | None
+    tags: list[str]
+    messages: list[MessageOut] | None = None
+
+
+class SessionPage(BaseModel):
+    items: list[SessionOut]
+    next_cursor: str | None
+
+
+class MessagePage(BaseModel):
+    items: list[MessageOut]
+    next_after_seq: int | None
+
+
+class PostedMessage(BaseModel):
+    """The user message and, if it came within ``?wait=``, its reply (else null)."""
+
+    message: MessageOut
+    reply: MessageOut | None

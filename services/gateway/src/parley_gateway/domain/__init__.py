@@ -1,0 +1,1 @@
+"""The gateway's domain rules: pure functions, no transport or storage."""

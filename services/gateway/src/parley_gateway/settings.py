@@ -1,0 +1,33 @@
+"""The gateway's settings (``PARLEY_*`` beside the chassis settings)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Literal
+
+from parley_runtime import RuntimeSettings
+from pydantic import Field
+
+
+class GatewaySettings(RuntimeSettings):
+    """HTTP, auth and limits of the gateway. Durations in seconds, sizes in characters.
+
+    ``auth_mode``: ``dev`` issues tokens at ``POST /api/auth/token`` (signed with ``jwt_secret``,
+    random per start unless set); ``jwt`` only verifies tokens issued elsewhere.
+    """
+
+    port: int = 8000
+    auth_mode: Literal["dev", "jwt"] = "dev"
+    jwt_secret: str = Field(default_factory=lambda: secrets.token_urlsafe(32), min_length=16)
+    jwt_algorithm: str = "HS256"
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    token_ttl_s: int = 24 * 3600
+    default_model: str = "echo-1"
+    default_session_name: str = "New chat"
+    max_wait_s: float = 60.0
+    stream_timeout_s: float = 120.0
+    max_content_chars: int = 32_000
+    max_name_chars: int = 200
+    max_metadata_bytes: int = 16_384
+    page_limit: int = 50

@@ -1,0 +1,5 @@
+"""``python -m parley_namer``."""
+
+from .main import main
+
+main()

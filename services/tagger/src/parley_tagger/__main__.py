@@ -1,0 +1,5 @@
+"""``python -m parley_tagger``."""
+
+from .main import main
+
+main()

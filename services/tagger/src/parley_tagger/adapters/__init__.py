@@ -1,0 +1,1 @@
+"""The tagger's PostgreSQL storage."""

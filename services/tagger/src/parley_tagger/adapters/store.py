@@ -1,0 +1,85 @@
+"""Models, counters, session tags and traces in the tagger schema (asyncpg)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+
+async def register_model(conn: asyncpg.Connection, name: str, provider: str | None = None) -> uuid.UUID:
+    """The UUID of model ``name``, registering it on first sight (one upsert)."""
+    model_id = await conn.fetchval(
+        "INSERT INTO llm_models (name, provider) VALUES ($1, $2)"
+        " ON CONFLICT (name) DO UPDATE SET provider = coalesce(llm_models.provider, EXCLUDED.provider)"
+        " RETURNING id",
+        name,
+        provider,
+    )
+    assert model_id is not None
+    return model_id
+
+
+async def next_counter(conn: asyncpg.Connection, user_id: str, model_id: uuid.UUID) -> int:
+    """The user's next counter for the model: one atomic upsert, gap-free within its transaction
+    (concurrent sessions of the same user and model queue on the row lock)."""
+    counter = await conn.fetchval(
+        "INSERT INTO tag_counters (user_id, model_id, last_counter) VALUES ($1, $2, 1)"
+        " ON CONFLICT (user_id, model_id) DO UPDATE SET last_counter = tag_counters.last_counter + 1"
+        " RETURNING last_counter",
+        user_id,
+        model_id,
+    )
+    assert counter is not None
+    return int(counter)
+
+
+async def get_session_tag(conn: asyncpg.Connection, session_id: uuid.UUID) -> dict[str, Any] | None:
+    """The tag row of a session (with its model name), or None."""
+    row = await conn.fetchrow(
+        "SELECT t.*, m.name AS model FROM session_tags t JOIN llm_models m ON m.id = t.model_id"
+        " WHERE t.session_id = $1",
+        session_id,
+    )
+    return dict(row) if row else None
+
+
+async def insert_session_tag(
+    conn: asyncpg.Connection,
+    *,
+    session_id: uuid.UUID,
+    user_id: str,
+    model_id: uuid.UUID,
+    counter: int,
+    tag: str,
+    analytics_opt_out: bool,
+) -> None:
+    """Record a session's tag."""
+    await conn.execute(
+        "INSERT INTO session_tags (session_id, user_id, model_id, counter, session_tag,"
+        " analytics_opt_out) VALUES ($1, $2, $3, $4, $5, $6)",
+        session_id,
+        user_id,
+        model_id,
+        counter,
+        tag,
+        analytics_opt_out,
+    )
+
+
+async def insert_trace(conn: asyncpg.Connection, **trace: Any) -> bool:
+    """Record one reply as an LLM trace; False if it was recorded already (same id)."""
+    columns = ", ".join(trace)
+    placeholders = ", ".join(f"${i}" for i in range(1, len(trace) + 1))
+    status = await conn.execute(
+        f"INSERT INTO llm_traces ({columns}) VALUES ({placeholders}) ON CONFLICT (id) DO NOTHING",
+        *trace.values(),
+    )
+    return status.endswith(" 1")
+
+
+async def erase_session(conn: asyncpg.Connection, session_id: uuid.UUID) -> None:
+    """Erase a session's traces and tag (its counter stays: tags are never reused)."""
+    await conn.execute("DELETE FROM llm_traces WHERE session_id = $1", session_id)
+    await conn.execute("DELETE FROM session_tags WHERE session_id = $1", session_id)

@@ -1,0 +1,108 @@
+"""The tagger's durable consumer: tags sessions per user and model, and records every reply as
+an LLM trace carrying the session tag."""
+
+from __future__ import annotations
+
+import structlog
+from parley_contracts import (
+    Event,
+    ReplyCompleted,
+    SessionCreated,
+    SessionDeleted,
+    SessionTagged,
+    derive_id,
+)
+from parley_runtime import ConsumerSpec, HandlerContext, UnitOfWork
+
+from .adapters import store
+from .domain.tags import session_tag, tag_label
+
+log = structlog.get_logger(__name__)
+
+
+async def _tag(
+    uow: UnitOfWork, cause: Event, model: str, provider: str | None, opt_out: bool
+) -> dict:
+    """The session's tag row, creating it (and publishing ``session.tagged``) on first sight."""
+    existing = await store.get_session_tag(uow.conn, cause.session_id)
+    if existing is not None:
+        return existing
+    model_id = await store.register_model(uow.conn, model, provider)
+    counter = await store.next_counter(uow.conn, cause.user_id, model_id)
+    tag = session_tag(model_id, counter)
+    await store.insert_session_tag(
+        uow.conn,
+        session_id=cause.session_id,
+        user_id=cause.user_id,
+        model_id=model_id,
+        counter=counter,
+        tag=tag,
+        analytics_opt_out=opt_out,
+    )
+    await uow.publish(
+        SessionTagged(
+            event_id=derive_id(cause.session_id, "session.tagged"),
+            correlation_id=cause.correlation_id,
+            session_id=cause.session_id,
+            user_id=cause.user_id,
+            session_tag=tag,
+            model=model,
+            model_id=model_id,
+            counter=counter,
+            label=tag_label(model, counter),
+        )
+    )
+    log.info("session tagged", session_tag=tag, model=model)
+    return {"session_tag": tag, "model_id": model_id, "analytics_opt_out": opt_out}
+
+
+async def on_session_created(event: SessionCreated, ctx: HandlerContext) -> None:
+    """Give the new session its tag."""
+    async with ctx.unit_of_work(event) as uow:
+        await _tag(uow, event, event.model, None, event.analytics_opt_out)
+
+
+async def on_reply_completed(event: ReplyCompleted, ctx: HandlerContext) -> None:
+    """Record the reply as a trace with the session tag (tagging the session if it is new here)."""
+    async with ctx.unit_of_work(event) as uow:
+        tag = await _tag(uow, event, event.model, event.provider, False)
+        if tag["analytics_opt_out"]:
+            return
+        await store.insert_trace(
+            uow.conn,
+            id=event.message_id,
+            session_id=event.session_id,
+            user_id=event.user_id,
+            session_tag=tag["session_tag"],
+            model_id=tag["model_id"],
+            model=event.model,
+            provider=event.provider,
+            turn=event.turn,
+            input=event.prompt,
+            output=event.content,
+            upstream_session_id=event.upstream_session_id,
+            latency_ms=event.latency_ms,
+            input_tokens=event.input_tokens,
+            output_tokens=event.output_tokens,
+            correlation_id=event.correlation_id,
+            created_at=event.occurred_at,
+        )
+    log.info("trace recorded", session_tag=tag["session_tag"], turn=event.turn)
+
+
+async def on_session_deleted(event: SessionDeleted, ctx: HandlerContext) -> None:
+    """Erase the session's traces and tag."""
+    async with ctx.unit_of_work(event) as uow:
+        await store.erase_session(uow.conn, event.session_id)
+
+
+def consumer_spec() -> ConsumerSpec:
+    """The tagger's durable consumer ``tagger``."""
+    return ConsumerSpec(
+        durable="tagger",
+        handlers={
+            "session.created": on_session_created,
+            "reply.completed": on_reply_completed,
+            "session.deleted": on_session_deleted,
+        },
+    )

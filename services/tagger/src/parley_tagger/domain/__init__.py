@@ -1,0 +1,1 @@
+"""The tagger's domain: the session tag format."""

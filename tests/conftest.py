@@ -1,0 +1,46 @@
+"""Fixtures of the end-to-end tests: one stack of real servers and services per test run."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from parley_runtime.logging import configure_logging
+
+from stack import Client, Servers, Stack
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    configure_logging("tests", env="dev", level="INFO")
+    servers = Servers.start(Path(tmp_path_factory.mktemp("servers")))
+    yield servers
+    servers.stop()
+
+
+@pytest.fixture(scope="session")
+async def stack(servers: Servers) -> AsyncIterator[Stack]:
+    stack = Stack(servers)
+    for name in ("gateway", "chat", "namer", "tagger"):
+        await stack.start(name)
+    yield stack
+    await stack.stop_all()
+
+
+@pytest.fixture
+async def http(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+async def alice(http: httpx.AsyncClient) -> Client:
+    return await Client(http, f"alice-{uuid.uuid4().hex[:6]}").login()
+
+
+@pytest.fixture
+async def bob(http: httpx.AsyncClient) -> Client:
+    return await Client(http, f"bob-{uuid.uuid4().hex[:6]}").login()
