@@ -193,7 +193,11 @@ class EventConsumer:
             stream=JStream(self.settings.stream, declare=False),
             durable=self.spec.durable,
             config=config,
-            pull_sub=PullSub(batch_size=self.settings.fetch_batch, timeout=1.0),
+            # One message per fetch: nats-py's multi-message fetch raises a bare TimeoutError on
+            # an idle stream, which FastStream's pull loop does not expect. Concurrency comes
+            # from workers instead; events of one session still run in order (session locks).
+            pull_sub=PullSub(batch_size=1, timeout=5.0),
+            max_workers=self.settings.max_workers,
             ack_policy=AckPolicy.MANUAL,
         )
 

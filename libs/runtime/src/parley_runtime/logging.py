@@ -53,7 +53,7 @@ def configure_logging(service: str, *, env: str = "dev", level: str = "INFO") ->
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Per-request and per-message access lines stay off the hot path unless DEBUG is asked for.
-    for noisy in ("uvicorn.access", "faststream.access.nats", "nats"):
+    for noisy in ("uvicorn.access", "faststream.access.nats", "nats", "pgserver", "yoyo"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

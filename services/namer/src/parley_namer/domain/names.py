@@ -11,9 +11,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-GENERIC_WORDS: frozenset[str] = frozenset(
-    {"test", "hello", "hi", "hey", "greeting", "greetings"}
-)
+GENERIC_WORDS: frozenset[str] = frozenset({"test", "hello", "hi", "hey", "greeting", "greetings"})
 """Words that say nothing about a conversation; never part of a name (compared case-folded)."""
 
 MAX_WORDS = 10
@@ -38,8 +36,10 @@ class Turn:
     content: str
 
 
-_QUOTES = "\"'`\u00ab\u00bb\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u2039\u203a" \
+_QUOTES = (
+    "\"'`\u00ab\u00bb\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u2039\u203a"
     "\u300c\u300d\u300e\u300f\u301d\u301e\u301f\uff02\uff07\uff62\uff63"
+)
 _APOSTROPHES = "'\u2019"
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -115,6 +115,5 @@ def prepare_turns(turns: Sequence[Turn]) -> list[Turn]:
     first :data:`MAX_INPUT_CHARS` characters. Roles are kept as given. Raises nothing.
     """
     return [
-        Turn(role=t.role, content=t.content[:MAX_INPUT_CHARS])
-        for t in turns[: MAX_EXCHANGES * 2]
+        Turn(role=t.role, content=t.content[:MAX_INPUT_CHARS]) for t in turns[: MAX_EXCHANGES * 2]
     ]

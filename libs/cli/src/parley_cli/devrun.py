@@ -1,0 +1,150 @@
+"""The dev runner behind ``make run``.
+
+Starts NATS (with JetStream) and PostgreSQL — embedded, in ``data_dir``, unless ``NATS_URL`` /
+``DATABASE_URL`` name other servers — creates the database and the stream, starts the four
+services as child processes, waits for the gateway to be ready and prints how to use it.
+Ctrl-C (or SIGTERM) stops the services, then the embedded servers: no process is left behind.
+If a service exits on its own, everything is stopped and the exit code is non-zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import structlog
+from parley_contracts import StreamSpec
+from parley_runtime.bus import ensure_stream
+from parley_runtime.db import ensure_database
+from parley_runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from parley_runtime.logging import configure_logging
+from parley_runtime.settings import RuntimeSettings
+
+log = structlog.get_logger("parley.run")
+
+SERVICES = (
+    ("gateway", "parley_gateway"),
+    ("chat", "parley_chat"),
+    ("namer", "parley_namer"),
+    ("tagger", "parley_tagger"),
+)
+
+
+async def _prepare(nats_url: str, database_url: str) -> None:
+    import nats
+
+    settings = RuntimeSettings(nats_url=nats_url, database_url=database_url)
+    await ensure_database(database_url)
+    nc = await nats.connect(nats_url)
+    try:
+        await ensure_stream(nc.jetstream(), StreamSpec.for_prefix(settings.stream, settings.prefix))
+    finally:
+        await nc.close()
+
+
+def _wait_ready(url: str, children: dict[str, subprocess.Popen[bytes]], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for name, child in children.items():
+            if child.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {child.returncode} while starting")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} was not ready within {timeout_s:.0f} s")
+
+
+def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    for name, child in children.items():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("service did not stop in time; killing it", service=name)
+            child.kill()
+            child.wait()
+
+
+def run_stack(*, data_dir: Path, port: int = 8000) -> int:
+    """Run everything until interrupted; returns the process exit code."""
+    configure_logging("run", env=os.environ.get("PARLEY_ENV", "dev"),
+                      level=os.environ.get("PARLEY_LOG_LEVEL", "INFO"))
+    data_dir = data_dir.resolve()
+    embedded: list[EmbeddedNats | EmbeddedPostgres] = []
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    code = 0
+    try:
+        env = dict(os.environ)
+        if not env.get("NATS_URL"):
+            nats_server = EmbeddedNats(data_dir / "nats", port=free_port()).start()
+            embedded.append(nats_server)
+            env["NATS_URL"] = nats_server.url
+        if not env.get("DATABASE_URL"):
+            pg = EmbeddedPostgres(data_dir / "pg").start()
+            embedded.append(pg)
+            env["DATABASE_URL"] = pg.url("parley")
+        env.setdefault("PARLEY_PORT", str(port))
+        asyncio.run(_prepare(env["NATS_URL"], env["DATABASE_URL"]))
+        for name, module in SERVICES:
+            # Each child gets its own process group: Ctrl-C reaches us, and we stop them in order.
+            children[name] = subprocess.Popen([sys.executable, "-m", module], env=env,
+                                              start_new_session=True)
+        base = f"http://127.0.0.1:{env['PARLEY_PORT']}"
+        _wait_ready(f"{base}/readyz", children, timeout_s=120)
+        print(_usage(base, env), flush=True)
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    log.error("service exited; stopping everything", service=name,
+                              code=child.returncode)
+                    stopping, code = True, 1
+                    break
+            time.sleep(0.2)
+    except Exception:
+        log.exception("start-up failed; stopping everything")
+        code = 1
+    finally:
+        _stop_children(children)
+        for server in reversed(embedded):
+            server.stop()
+        log.info("stopped", code=code)
+    return code
+
+
+def _usage(base: str, env: dict[str, str]) -> str:
+    return f"""
+Parley is running: gateway on {base} (docs: {base}/docs)
+  NATS:       {env['NATS_URL']}
+  PostgreSQL: {env['DATABASE_URL']}
+  upstream:   {env.get('PARLEY_UPSTREAM', 'echo')}
+
+Try it:
+  TOKEN=$(curl -s -X POST {base}/api/auth/token -H 'content-type: application/json' \\
+          -d '{{"user_id": "me"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  SID=$(curl -s -X POST {base}/api/sessions -H "authorization: Bearer $TOKEN" \\
+          -H 'content-type: application/json' -d '{{}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  curl -s -X POST "{base}/api/sessions/$SID/messages?wait=10" -H "authorization: Bearer $TOKEN" \\
+          -H 'content-type: application/json' -d '{{"content": "How do I sort a dict by value in Python?"}}'
+
+Press Ctrl-C to stop everything.
+"""

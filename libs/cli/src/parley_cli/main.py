@@ -1,0 +1,58 @@
+"""``parley``: the command line of the project.
+
+* ``parley run`` — the dev runner: servers (embedded unless named), the four services, the gateway
+  on 127.0.0.1:8000; Ctrl-C stops everything.
+* ``parley replay FILE`` — drive a running gateway with the real user turns of a conversations
+  file and print how each session was named and tagged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the chosen command; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="parley", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="start servers and the four services (dev)")
+    run.add_argument("--data-dir", type=Path, default=Path(".parley"),
+                     help="where embedded NATS and PostgreSQL keep their data (default .parley)")
+    run.add_argument("--port", type=int, default=8000, help="gateway port (default 8000)")
+
+    replay = commands.add_parser("replay", help="replay real conversations through the gateway")
+    replay.add_argument("file", type=Path, help="conversations file (ShareGPT JSON lines)")
+    replay.add_argument("--limit", type=int, default=50, help="conversations to replay (50)")
+    replay.add_argument("--turns", type=int, default=3, help="user turns per conversation (3)")
+    replay.add_argument("--base-url", default="http://127.0.0.1:8000", help="the gateway")
+    replay.add_argument("--concurrency", type=int, default=8, help="sessions at once (8)")
+    replay.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds to wait for each reply and for each name and tag (60)")
+    replay.add_argument("--user", default="replay", help="the user id the sessions belong to")
+
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        from .devrun import run_stack
+
+        return run_stack(data_dir=args.data_dir, port=args.port)
+    from .replay import replay_file
+
+    return asyncio.run(
+        replay_file(
+            args.file,
+            limit=args.limit,
+            turns=args.turns,
+            base_url=args.base_url,
+            concurrency=args.concurrency,
+            timeout_s=args.timeout,
+            user_id=args.user,
+        )
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

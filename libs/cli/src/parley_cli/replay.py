@@ -1,0 +1,126 @@
+"""``parley replay``: the main job on real input.
+
+Drives a running gateway over HTTP with the real user turns of a conversations file (ShareGPT
+JSON lines): one session per conversation, its first ``turns`` user messages posted in order
+(each waiting for its reply), then waits until the session is named and tagged. Prints a table:
+conversation id, first user message (60 characters), session name, tag, and the seconds from the
+first reply to the name (measured by this client, polling every 50 ms).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from parley_runtime.conversations import Conversation, read_conversations
+
+
+@dataclass
+class ReplayRow:
+    """The outcome of one replayed conversation."""
+
+    conversation_id: str
+    first_message: str
+    name: str | None = None
+    tag: str | None = None
+    seconds_to_name: float | None = None
+    error: str | None = None
+
+
+async def _token(http: httpx.AsyncClient, user_id: str) -> dict[str, str]:
+    r = await http.post("/api/auth/token", json={"user_id": user_id})
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+async def _watch(http: httpx.AsyncClient, headers: dict[str, str], sid: str,
+                 timeout_s: float) -> tuple[dict, float]:
+    """Poll until the session has an automatic name and a tag; returns it and when it was named."""
+    deadline = time.monotonic() + timeout_s
+    named_at: float | None = None
+    while True:
+        r = await http.get(f"/api/sessions/{sid}", headers=headers)
+        r.raise_for_status()
+        session = r.json()
+        if named_at is None and session["name_source"] == "auto":
+            named_at = time.monotonic()
+        if named_at is not None and session["session_tag"]:
+            return session, named_at
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not named and tagged within {timeout_s:.0f} s")
+        await asyncio.sleep(0.05)
+
+
+async def replay_one(http: httpx.AsyncClient, headers: dict[str, str], conversation: Conversation,
+                     *, turns: int, timeout_s: float) -> ReplayRow:
+    """Replay one conversation; errors are reported in the row, not raised."""
+    first = conversation.exchanges[0].user
+    row = ReplayRow(conversation.id, " ".join(first.split())[:60])
+    watcher: asyncio.Task[tuple[dict, float]] | None = None
+    try:
+        r = await http.post("/api/sessions", headers=headers,
+                            json={"metadata": {"replay_conversation_id": conversation.id}})
+        r.raise_for_status()
+        sid = r.json()["id"]
+        first_reply_at: float | None = None
+        for exchange in conversation.exchanges[:turns]:
+            r = await http.post(f"/api/sessions/{sid}/messages", headers=headers,
+                                params={"wait": timeout_s}, json={"content": exchange.user})
+            r.raise_for_status()
+            if r.json()["reply"] is None:
+                raise TimeoutError(f"no reply within {timeout_s:.0f} s")
+            if first_reply_at is None:
+                first_reply_at = time.monotonic()
+                watcher = asyncio.create_task(_watch(http, headers, sid, timeout_s))
+        assert watcher is not None and first_reply_at is not None
+        session, named_at = await watcher
+        row.name, row.tag = session["name"], session["session_tag"]
+        row.seconds_to_name = max(0.0, named_at - first_reply_at)
+    except Exception as exc:  # one conversation's failure is a row, not the end of the run
+        row.error = f"{type(exc).__name__}: {exc}"[:120]
+        if watcher is not None:
+            watcher.cancel()
+    return row
+
+
+def render(rows: list[ReplayRow]) -> str:
+    """The rows as a Markdown table."""
+    lines = ["| conversation | first user message | session name | tag | s to name |",
+             "|---|---|---|---|---|"]
+    for row in rows:
+        cells = [row.conversation_id, row.first_message.replace("|", "\\|"),
+                 (row.name or f"ERROR {row.error}").replace("|", "\\|"), row.tag or "",
+                 f"{row.seconds_to_name:.2f}" if row.seconds_to_name is not None else ""]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+async def replay_file(path: Path, *, limit: int, turns: int, base_url: str, concurrency: int,
+                      timeout_s: float, user_id: str) -> int:
+    """Replay ``limit`` conversations of ``path``, print the table and a summary.
+
+    Returns 0 when every conversation was named and tagged, 1 otherwise.
+    """
+    conversations = list(read_conversations(path, limit=limit))
+    started = time.monotonic()
+    gate = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeout_s + 10) as http:
+        headers = await _token(http, user_id)
+
+        async def bounded(conversation: Conversation) -> ReplayRow:
+            async with gate:
+                return await replay_one(http, headers, conversation, turns=turns,
+                                        timeout_s=timeout_s)
+
+        rows = await asyncio.gather(*(bounded(c) for c in conversations))
+    wall = time.monotonic() - started
+    print(render(rows))
+    named = [r for r in rows if r.error is None]
+    delays = sorted(r.seconds_to_name for r in named if r.seconds_to_name is not None)
+    median = delays[len(delays) // 2] if delays else float("nan")
+    print(f"\n{len(named)}/{len(rows)} conversations named and tagged in {wall:.1f} s wall time"
+          f" ({concurrency} at once); median {median:.2f} s from first reply to name")
+    return 0 if len(named) == len(rows) else 1
