@@ -44,3 +44,12 @@ async def alice(http: httpx.AsyncClient) -> Client:
 @pytest.fixture
 async def bob(http: httpx.AsyncClient) -> Client:
     return await Client(http, f"bob-{uuid.uuid4().hex[:6]}").login()
+
+
+@pytest.fixture
+async def js(servers: Servers) -> AsyncIterator[object]:
+    import nats
+
+    nc = await nats.connect(servers.nats_url)
+    yield nc.jetstream()
+    await nc.close()

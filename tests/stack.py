@@ -195,3 +195,17 @@ class Client:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"session never reached the expected state: {session}")
             await asyncio.sleep(0.05)
+
+
+async def consumers_idle(js: Any, stream: str, durables: list[str], timeout: float = 20) -> None:
+    """Wait until each durable has nothing pending and nothing unacknowledged (no sleeping guess:
+    the server's own counters say when every stored event was delivered and settled)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    for durable in durables:
+        while True:
+            info = await js.consumer_info(stream, durable)
+            if info.num_pending == 0 and info.num_ack_pending == 0:
+                break
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{durable} still busy: {info}")
+            await asyncio.sleep(0.02)

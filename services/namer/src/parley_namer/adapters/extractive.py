@@ -31,7 +31,7 @@ _ENGLISH_MINOR_WORDS = frozenset(
 _CONNECTORS = frozenset("of in for on with de del della des di du da do en von für".split())
 # Words that may join two keyphrases into one name ("Letter for a PhD Position").
 _JOINERS = _CONNECTORS | frozenset(
-    "a an the to about from and la le les el los las un une una y et e der die das und mit".split()
+    "a an the to about from la le les el los las un une una der die das mit".split()
 )
 # Request verbs, greetings and politeness: YAKE's stopword lists keep many of them, a
 # title neither starts nor ends with them.
@@ -480,8 +480,13 @@ def _first_clause(user_contents: Sequence[str], script: str) -> str:
 
 
 def _cut(text: str, limit: int) -> str:
-    """At most ``limit`` characters, not ending inside a word of a spaced script."""
+    """About ``limit`` characters: combining marks stay with their letter, and a word of
+    a script with spaces is not cut in two."""
     if len(text) <= limit:
+        return text
+    while limit < len(text) and unicodedata.category(text[limit]).startswith("M"):
+        limit += 1
+    if limit == len(text):
         return text
     cut = text[:limit]
     if text[limit].isalnum() and cut[-1].isalnum() and _script(cut[-1]) not in _UNSPACED_SCRIPTS:

@@ -18,11 +18,13 @@ CREATE TABLE session_tags (
     user_id           text        NOT NULL,
     model_id          uuid        NOT NULL REFERENCES llm_models (id),
     counter           integer     NOT NULL,
-    session_tag       text        NOT NULL UNIQUE,
+    session_tag       text        NOT NULL,
     analytics_opt_out boolean     NOT NULL DEFAULT false,
     created_at        timestamptz NOT NULL DEFAULT now(),
     UNIQUE (user_id, model_id, counter)
 );
+-- A tag is unique per user (its counter is per user and model), not across users.
+CREATE UNIQUE INDEX session_tags_by_user_tag ON session_tags (user_id, session_tag);
 
 CREATE TABLE llm_traces (
     id                  uuid        PRIMARY KEY,
@@ -42,5 +44,5 @@ CREATE TABLE llm_traces (
     correlation_id      uuid,
     created_at          timestamptz NOT NULL
 );
-CREATE INDEX llm_traces_by_tag ON llm_traces (session_tag, created_at);
+CREATE INDEX llm_traces_by_tag ON llm_traces (session_tag, user_id, created_at);
 CREATE INDEX llm_traces_by_session ON llm_traces (session_id, created_at);

@@ -1,0 +1,117 @@
+"""At-least-once delivery made exactly-once in effect: redelivery, dead letters, restarts and
+ordering, on real NATS JetStream and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+from parley_contracts import Subjects
+
+from stack import Client, Stack, consumers_idle
+
+DURABLES = ["gateway", "chat", "namer", "tagger"]
+
+
+async def _last(js, stack: Stack, subject: str):  # noqa: ANN001, ANN202
+    return await js.get_last_msg(stack.servers.stream, subject)
+
+
+async def test_redelivered_events_have_exactly_one_effect(stack: Stack, alice: Client, js) -> None:
+    session = await alice.create_session()
+    sid = session["id"]
+    posted = await alice.post(sid, "What is the difference between a mutex and a semaphore?")
+    assert posted["reply"] is not None
+    await alice.wait_for(sid, lambda s: s["name_source"] == "auto" and s["session_tag"])
+    await consumers_idle(js, stack.servers.stream, DURABLES)
+
+    subjects = Subjects(stack.servers.prefix)
+    created = await _last(js, stack, subjects.event("message.created", sid))
+    completed = await _last(js, stack, subjects.event("reply.completed", sid))
+    # Deliver both events again, byte for byte (same event_id), under new stream message ids,
+    # as a redelivery after the de-duplication window would.
+    for raw in (created, completed):
+        ack = await js.publish(raw.subject, raw.data, stream=stack.servers.stream,
+                               headers={"Nats-Msg-Id": f"again-{uuid.uuid4()}"})
+        assert ack.duplicate is not True
+    await consumers_idle(js, stack.servers.stream, DURABLES)
+
+    after = await alice.session(sid, include_messages=True)
+    assert after["message_count"] == 2
+    assert [m["role"] for m in after["messages"]] == ["user", "assistant"]
+    db = await stack.db()
+    try:
+        sid_uuid = uuid.UUID(sid)
+        chat = await db.fetchrow(
+            "SELECT replies, opened_count FROM chat.upstream_sessions WHERE session_id = $1", sid_uuid)
+        assert (chat["replies"], chat["opened_count"]) == (1, 1)
+        assert await db.fetchval(
+            "SELECT count(*) FROM tagger.llm_traces WHERE session_id = $1", sid_uuid) == 1
+        assert await db.fetchval(
+            "SELECT attempts FROM namer.naming_state WHERE session_id = $1", sid_uuid) == 1
+        reply_event_id = uuid.UUID(json.loads(completed.data)["event_id"])
+        for schema in ("gateway", "namer", "tagger"):
+            assert await db.fetchval(
+                f"SELECT count(*) FROM {schema}.inbox WHERE event_id = $1", reply_event_id) == 1
+    finally:
+        await db.close()
+
+
+async def test_event_that_does_not_validate_goes_to_dead_letters(
+    stack: Stack, alice: Client, js
+) -> None:
+    subjects = Subjects(stack.servers.prefix)
+    bogus_session = uuid.uuid4()
+    await js.publish(subjects.event("message.created", bogus_session),
+                     b'{"event_type": "message.created", "content": 42}',
+                     stream=stack.servers.stream)
+    await consumers_idle(js, stack.servers.stream, DURABLES)
+    for consumer in ("chat", "namer"):
+        dead = await _last(js, stack, subjects.dead_letter(consumer, None))
+        assert dead.data == b'{"event_type": "message.created", "content": 42}'
+        assert "invalid event" in dead.headers["Parley-Error"]
+        assert dead.headers["Parley-Subject"] == subjects.event("message.created", bogus_session)
+
+    # The consumers go on: the next real message is answered.
+    session = await alice.create_session()
+    assert (await alice.post(session["id"], "Still there?"))["reply"] is not None
+
+
+async def test_upstream_session_survives_a_chat_restart(stack: Stack, alice: Client) -> None:
+    session = await alice.create_session()
+    sid = session["id"]
+    first = await alice.post(sid, "Plan a three-day trip to Lisbon in March.")
+    await stack.restart("chat")
+    second = await alice.post(sid, "Add a day trip to Sintra.")
+    ids = [re.search(r"upstream session (\S+),", p["reply"]["content"]).group(1)
+           for p in (first, second)]
+    assert ids[0] == ids[1]
+    db = await stack.db()
+    try:
+        opened = await db.fetchval(
+            "SELECT opened_count FROM chat.upstream_sessions WHERE session_id = $1", uuid.UUID(sid))
+        assert opened == 1
+    finally:
+        await db.close()
+
+
+async def test_messages_posted_at_once_are_answered_in_order(stack: Stack, alice: Client) -> None:
+    session = await alice.create_session()
+    sid = session["id"]
+    seqs = []
+    for n in range(1, 6):
+        posted = await alice.post(sid, f"question number {n}", wait=0)
+        seqs.append(posted["message"]["seq"])
+    assert seqs == sorted(set(seqs)), seqs  # replies may take seqs in between, never reorder
+    done = await alice.wait_for(sid, lambda s: s["message_count"] == 10)
+    messages = (await alice.session(sid, include_messages=True))["messages"]
+    users = {m["id"]: m for m in messages if m["role"] == "user"}
+    replies = sorted((m for m in messages if m["role"] == "assistant"), key=lambda m: m["seq"])
+    assert [users[r["reply_to"]]["content"] for r in replies] == [
+        f"question number {n}" for n in range(1, 6)
+    ]
+    for n, reply in enumerate(replies, start=1):
+        assert f"turn {n}]" in reply["content"]
+    assert done["last_message_at"] == replies[-1]["created_at"]
+    assert all(users[r["reply_to"]]["status"] == "answered" for r in replies)
