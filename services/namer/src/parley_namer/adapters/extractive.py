@@ -15,6 +15,7 @@ import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 import yake
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
@@ -143,7 +144,7 @@ class ExtractiveNamer:
         else:
             first = _prose(user_contents[0])
             name = self._keyphrase_name(user_text, first, assistant_text, language)
-        cleaned = clean_name(name)
+        cleaned = clean_name(name) or clean_name(_url_name(user_contents[0]))
         return _capitalise(cleaned, language) if cleaned is not None else None
 
     def detect_language(self, text: str) -> str | None:
@@ -495,3 +496,26 @@ def _cut(text: str, limit: int) -> str:
             i -= 1
         cut = cut[:i] if i > limit // 2 else cut
     return cut.rstrip()
+
+
+_URL_NOISE = frozenset({"www", "com", "org", "net", "html", "htm", "php", "asp", "aspx", "jsp",
+                        "do", "index", "http", "https"})
+
+
+def _url_name(text: str) -> str:
+    """Words of the first link in ``text`` (site and path, no ids or extensions), for a
+    message that is nothing but a link: ``https://projudi2.tjpr.jus.br/projudi/mediaplayer.do``
+    gives ``projudi mediaplayer``. Empty when there is no link."""
+    match = _URL.search(text)
+    if match is None:
+        return ""
+    url = match.group(0)
+    parsed = urlsplit(url if "://" in url else f"http://{url}")
+    labels = [label for label in (parsed.hostname or "").split(".")[:-1] if len(label) > 3]
+    words: list[str] = []
+    for token in re.split(r"[^A-Za-z0-9]+", " ".join(labels[:1]) + " " + parsed.path):
+        word = token.rstrip("0123456789").lower()
+        if len(word) > 2 and word.isalpha() and word not in _URL_NOISE and word not in words:
+            words.append(word)
+    return " ".join(words[:4])
+
