@@ -146,6 +146,11 @@ class Stack:
         for name in list(self.services):
             await self.stop(name)
 
+    async def settled(self, js: Any, timeout: float = 20) -> None:
+        """Wait until every event in flight between the running services is handled."""
+        await settled(js, self.servers.stream, list(self.services),
+                      [service.pool for service in self.services.values()], timeout)
+
     async def db(self) -> asyncpg.Connection:
         """A direct connection to this run's database, for checks across schemas."""
         return await asyncpg.connect(self.servers.database_url)
@@ -197,15 +202,26 @@ class Client:
             await asyncio.sleep(0.05)
 
 
-async def consumers_idle(js: Any, stream: str, durables: list[str], timeout: float = 20) -> None:
-    """Wait until each durable has nothing pending and nothing unacknowledged (no sleeping guess:
-    the server's own counters say when every stored event was delivered and settled)."""
+async def settled(js: Any, stream: str, durables: list[str], pools: list[Any],
+                  timeout: float = 20) -> None:
+    """Wait until nothing is in flight: every outbox of ``pools`` empty, then each durable with
+    nothing pending and nothing unacknowledged, on one pass. No sleeping guess: the outbox rows
+    and the server's own counters say when every event was published, delivered and settled.
+
+    Outboxes are read first: a handler commits its outbox rows before it acks, and the relay
+    deletes a row only once the stream holds its event, so no event can slip between the reads.
+    """
     deadline = asyncio.get_running_loop().time() + timeout
-    for durable in durables:
-        while True:
-            info = await js.consumer_info(stream, durable)
-            if info.num_pending == 0 and info.num_ack_pending == 0:
-                break
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{durable} still busy: {info}")
-            await asyncio.sleep(0.02)
+    while True:
+        outboxes = [await pool.fetchval("SELECT count(*) FROM outbox") for pool in pools]
+        busy = [f"outbox {n}" for n, count in zip(range(len(pools)), outboxes, strict=True) if count]
+        if not busy:
+            for durable in durables:
+                info = await js.consumer_info(stream, durable)
+                if info.num_pending or info.num_ack_pending:
+                    busy.append(durable)
+        if not busy:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still busy after {timeout} s: {busy}")
+        await asyncio.sleep(0.02)

@@ -63,8 +63,10 @@ async def test_conversation_is_answered_in_order_named_tagged_and_traced(
         )
 
         traces = await db.fetch(
-            "SELECT turn, input, output FROM tagger.llm_traces WHERE session_tag = $1 ORDER BY turn",
+            "SELECT turn, input, output FROM tagger.llm_traces"
+            " WHERE session_tag = $1 AND user_id = $2 ORDER BY turn",
             named["session_tag"],
+            alice.user_id,
         )
         assert [t["turn"] for t in traces] == [1, 2, 3]
         assert [t["input"] for t in traces] == questions

@@ -9,7 +9,7 @@ import uuid
 
 from parley_contracts import Subjects
 
-from stack import Client, Stack, consumers_idle
+from stack import Client, Stack
 
 DURABLES = ["gateway", "chat", "namer", "tagger"]
 
@@ -24,7 +24,7 @@ async def test_redelivered_events_have_exactly_one_effect(stack: Stack, alice: C
     posted = await alice.post(sid, "What is the difference between a mutex and a semaphore?")
     assert posted["reply"] is not None
     await alice.wait_for(sid, lambda s: s["name_source"] == "auto" and s["session_tag"])
-    await consumers_idle(js, stack.servers.stream, DURABLES)
+    await stack.settled(js)
 
     subjects = Subjects(stack.servers.prefix)
     created = await _last(js, stack, subjects.event("message.created", sid))
@@ -35,7 +35,7 @@ async def test_redelivered_events_have_exactly_one_effect(stack: Stack, alice: C
         ack = await js.publish(raw.subject, raw.data, stream=stack.servers.stream,
                                headers={"Nats-Msg-Id": f"again-{uuid.uuid4()}"})
         assert ack.duplicate is not True
-    await consumers_idle(js, stack.servers.stream, DURABLES)
+    await stack.settled(js)
 
     after = await alice.session(sid, include_messages=True)
     assert after["message_count"] == 2
@@ -66,7 +66,7 @@ async def test_event_that_does_not_validate_goes_to_dead_letters(
     await js.publish(subjects.event("message.created", bogus_session),
                      b'{"event_type": "message.created", "content": 42}',
                      stream=stack.servers.stream)
-    await consumers_idle(js, stack.servers.stream, DURABLES)
+    await stack.settled(js)
     for consumer in ("chat", "namer"):
         dead = await _last(js, stack, subjects.dead_letter(consumer, None))
         assert dead.data == b'{"event_type": "message.created", "content": 42}'
