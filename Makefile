@@ -24,7 +24,8 @@ install: .venv/.synced ## create the environment and install the locked workspac
 run: install ## start NATS, PostgreSQL (embedded unless NATS_URL/DATABASE_URL name others), the four services; gateway on 127.0.0.1:8000
 	$(UV) run --frozen --no-sync parley run
 
-test: install ## the whole suite against real NATS JetStream and PostgreSQL
+test: install ## lint, architecture contracts, then the whole suite against real NATS JetStream and PostgreSQL
+	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync lint-imports
 	$(UV) run --frozen --no-sync pytest
 

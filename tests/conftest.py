@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 import pytest
 from parley_runtime.logging import configure_logging
-
 from stack import Client, Servers, Stack
 
 

@@ -19,7 +19,11 @@ import uvicorn
 from parley_runtime.db import with_database
 from parley_runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 
-DATA_DIR = Path(os.environ.get("PARLEY_DATA_DIR", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+DATA_DIR = Path(
+    os.environ.get(
+        "PARLEY_DATA_DIR", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+    )
+)
 
 
 @dataclass
@@ -113,8 +117,9 @@ class Stack:
         service, app = self.build(name)
         if name == "gateway":
             port = free_port()
-            config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                                    access_log=False, lifespan="on")
+            config = uvicorn.Config(
+                app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+            )
             self._http = uvicorn.Server(config)
             self._http_task = asyncio.create_task(self._http.serve())
             while not self._http.started:
@@ -148,8 +153,13 @@ class Stack:
 
     async def settled(self, js: Any, timeout: float = 20) -> None:
         """Wait until every event in flight between the running services is handled."""
-        await settled(js, self.servers.stream, list(self.services),
-                      [service.pool for service in self.services.values()], timeout)
+        await settled(
+            js,
+            self.servers.stream,
+            list(self.services),
+            [service.pool for service in self.services.values()],
+            timeout,
+        )
 
     async def db(self) -> asyncpg.Connection:
         """A direct connection to this run's database, for checks across schemas."""
@@ -171,7 +181,9 @@ class Client:
         return self
 
     async def request(self, method: str, url: str, **kw: Any) -> httpx.Response:
-        return await self.http.request(method, url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
+        return await self.http.request(
+            method, url, headers={**self.headers, **kw.pop("headers", {})}, **kw
+        )
 
     async def create_session(self, **body: Any) -> dict[str, Any]:
         r = await self.request("POST", "/api/sessions", json=body)
@@ -179,8 +191,12 @@ class Client:
         return r.json()
 
     async def post(self, session_id: str, content: str, wait: float = 20) -> dict[str, Any]:
-        r = await self.request("POST", f"/api/sessions/{session_id}/messages",
-                               params={"wait": wait}, json={"content": content})
+        r = await self.request(
+            "POST",
+            f"/api/sessions/{session_id}/messages",
+            params={"wait": wait},
+            json={"content": content},
+        )
         assert r.status_code == 201, r.text
         return r.json()
 
@@ -189,8 +205,9 @@ class Client:
         assert r.status_code == 200, r.text
         return r.json()
 
-    async def wait_for(self, session_id: str, predicate: Callable[[dict[str, Any]], bool],
-                       timeout: float = 20) -> dict[str, Any]:
+    async def wait_for(
+        self, session_id: str, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20
+    ) -> dict[str, Any]:
         """Poll the session until ``predicate`` holds; fail after ``timeout`` seconds."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
@@ -202,8 +219,9 @@ class Client:
             await asyncio.sleep(0.05)
 
 
-async def settled(js: Any, stream: str, durables: list[str], pools: list[Any],
-                  timeout: float = 20) -> None:
+async def settled(
+    js: Any, stream: str, durables: list[str], pools: list[Any], timeout: float = 20
+) -> None:
     """Wait until nothing is in flight: every outbox of ``pools`` empty, then each durable with
     nothing pending and nothing unacknowledged, on one pass. No sleeping guess: the outbox rows
     and the server's own counters say when every event was published, delivered and settled.
@@ -214,7 +232,9 @@ async def settled(js: Any, stream: str, durables: list[str], pools: list[Any],
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         outboxes = [await pool.fetchval("SELECT count(*) FROM outbox") for pool in pools]
-        busy = [f"outbox {n}" for n, count in zip(range(len(pools)), outboxes, strict=True) if count]
+        busy = [
+            f"outbox {n}" for n, count in zip(range(len(pools)), outboxes, strict=True) if count
+        ]
         if not busy:
             for durable in durables:
                 info = await js.consumer_info(stream, durable)

@@ -8,7 +8,6 @@ import re
 import uuid
 
 import httpx
-
 from stack import Client, Stack
 
 PROBLEM = "application/problem+json"
@@ -17,7 +16,9 @@ PROBLEM = "application/problem+json"
 async def _sse_events(client: Client, sid: str, content: str) -> list[tuple[str, dict]]:
     events: list[tuple[str, dict]] = []
     async with client.http.stream(
-        "POST", f"/api/sessions/{sid}/messages", json={"content": content},
+        "POST",
+        f"/api/sessions/{sid}/messages",
+        json={"content": content},
         headers={**client.headers, "Accept": "text/event-stream"},
     ) as response:
         assert response.status_code == 200
@@ -79,8 +80,12 @@ async def test_a_name_the_user_chose_is_never_overwritten(stack: Stack, alice: C
 
 async def test_tags_count_per_user_and_model(alice: Client, bob: Client) -> None:
     tags = {}
-    for who, client, model in (("a1", alice, None), ("a2", alice, None), ("b1", bob, None),
-                               ("a3", alice, "other-model")):
+    for who, client, model in (
+        ("a1", alice, None),
+        ("a2", alice, None),
+        ("b1", bob, None),
+        ("a3", alice, "other-model"),
+    ):
         body = {"model": model} if model else {}
         sid = (await client.create_session(**body))["id"]
         session = await client.wait_for(sid, lambda s: s["session_tag"] is not None)
@@ -89,13 +94,16 @@ async def test_tags_count_per_user_and_model(alice: Client, bob: Client) -> None
     assert tags["a2"]["session_tag"].endswith("_002")
     assert tags["b1"]["session_tag"].endswith("_001")
     assert tags["a3"]["session_tag"].endswith("_001")
-    model_hex = {re.match(r"chat_model_([0-9a-f]{6})_", t["session_tag"]).group(1)
-                 for t in tags.values()}
+    model_hex = {
+        re.match(r"chat_model_([0-9a-f]{6})_", t["session_tag"]).group(1) for t in tags.values()
+    }
     assert len(model_hex) == 2  # echo-1 and other-model
     assert tags["a2"]["tags"] == [f"[{tags['a2']['model']} #002]"]
 
 
-async def test_sessions_are_listed_newest_activity_first_in_pages(alice: Client, bob: Client) -> None:
+async def test_sessions_are_listed_newest_activity_first_in_pages(
+    alice: Client, bob: Client
+) -> None:
     ids = [(await alice.create_session(name=f"s{n}"))["id"] for n in range(5)]
     await alice.post(ids[1], "bump this one to the top")
     archived = ids[3]
@@ -111,8 +119,9 @@ async def test_sessions_are_listed_newest_activity_first_in_pages(alice: Client,
         if cursor is None:
             break
     assert seen == [ids[1], ids[4], ids[2], ids[0]]
-    everything = (await alice.request("GET", "/api/sessions",
-                                      params={"include_archived": "true"})).json()
+    everything = (
+        await alice.request("GET", "/api/sessions", params={"include_archived": "true"})
+    ).json()
     assert archived in [s["id"] for s in everything["items"]]
     found = (await alice.request("GET", "/api/sessions", params={"q": "s4"})).json()
     assert [s["id"] for s in found["items"]] == [ids[4]]
@@ -125,10 +134,13 @@ async def test_messages_are_paged_by_seq(alice: Client) -> None:
     sid = (await alice.create_session())["id"]
     for n in range(3):
         await alice.post(sid, f"message {n}")
-    first = (await alice.request("GET", f"/api/sessions/{sid}/messages", params={"limit": 4})).json()
+    first = (
+        await alice.request("GET", f"/api/sessions/{sid}/messages", params={"limit": 4})
+    ).json()
     assert [m["seq"] for m in first["items"]] == [1, 2, 3, 4] and first["next_after_seq"] == 4
-    rest = (await alice.request("GET", f"/api/sessions/{sid}/messages",
-                                params={"after_seq": 4})).json()
+    rest = (
+        await alice.request("GET", f"/api/sessions/{sid}/messages", params={"after_seq": 4})
+    ).json()
     assert [m["seq"] for m in rest["items"]] == [5, 6] and rest["next_after_seq"] is None
 
 
@@ -137,10 +149,20 @@ async def test_a_retried_post_with_the_same_idempotency_key_creates_one_message(
 ) -> None:
     sid = (await alice.create_session())["id"]
     key = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
-    first = await alice.request("POST", f"/api/sessions/{sid}/messages", headers=key,
-                                params={"wait": 10}, json={"content": "once only"})
-    again = await alice.request("POST", f"/api/sessions/{sid}/messages", headers=key,
-                                params={"wait": 10}, json={"content": "once only"})
+    first = await alice.request(
+        "POST",
+        f"/api/sessions/{sid}/messages",
+        headers=key,
+        params={"wait": 10},
+        json={"content": "once only"},
+    )
+    again = await alice.request(
+        "POST",
+        f"/api/sessions/{sid}/messages",
+        headers=key,
+        params={"wait": 10},
+        json={"content": "once only"},
+    )
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["message"]["id"] == again.json()["message"]["id"]
     assert again.json()["reply"] is not None
@@ -158,17 +180,25 @@ async def test_deleting_a_session_erases_it_everywhere(stack: Stack, alice: Clie
     db = await stack.db()
     try:
         key = uuid.UUID(sid)
-        for table in ("gateway.messages", "chat.upstream_sessions", "chat.transcript",
-                      "namer.exchanges", "namer.naming_state", "tagger.llm_traces",
-                      "tagger.session_tags"):
-            assert await db.fetchval(f"SELECT count(*) FROM {table} WHERE session_id = $1",
-                                     key) == 0, table
+        for table in (
+            "gateway.messages",
+            "chat.upstream_sessions",
+            "chat.transcript",
+            "namer.exchanges",
+            "namer.naming_state",
+            "tagger.llm_traces",
+            "tagger.session_tags",
+        ):
+            assert (
+                await db.fetchval(f"SELECT count(*) FROM {table} WHERE session_id = $1", key) == 0
+            ), table
     finally:
         await db.close()
 
 
-async def test_auth_and_bad_input_get_problem_responses(http: httpx.AsyncClient,
-                                                        alice: Client) -> None:
+async def test_auth_and_bad_input_get_problem_responses(
+    http: httpx.AsyncClient, alice: Client
+) -> None:
     r = await http.get("/api/sessions")
     assert r.status_code == 401 and r.headers["content-type"].startswith(PROBLEM)
     r = await http.get("/api/sessions", headers={"Authorization": "Bearer not.a.jwt"})

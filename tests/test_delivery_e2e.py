@@ -8,7 +8,6 @@ import re
 import uuid
 
 from parley_contracts import Subjects
-
 from stack import Client, Stack
 
 DURABLES = ["gateway", "chat", "namer", "tagger"]
@@ -32,8 +31,12 @@ async def test_redelivered_events_have_exactly_one_effect(stack: Stack, alice: C
     # Deliver both events again, byte for byte (same event_id), under new stream message ids,
     # as a redelivery after the de-duplication window would.
     for raw in (created, completed):
-        ack = await js.publish(raw.subject, raw.data, stream=stack.servers.stream,
-                               headers={"Nats-Msg-Id": f"again-{uuid.uuid4()}"})
+        ack = await js.publish(
+            raw.subject,
+            raw.data,
+            stream=stack.servers.stream,
+            headers={"Nats-Msg-Id": f"again-{uuid.uuid4()}"},
+        )
         assert ack.duplicate is not True
     await stack.settled(js)
 
@@ -44,16 +47,30 @@ async def test_redelivered_events_have_exactly_one_effect(stack: Stack, alice: C
     try:
         sid_uuid = uuid.UUID(sid)
         chat = await db.fetchrow(
-            "SELECT replies, opened_count FROM chat.upstream_sessions WHERE session_id = $1", sid_uuid)
+            "SELECT replies, opened_count FROM chat.upstream_sessions WHERE session_id = $1",
+            sid_uuid,
+        )
         assert (chat["replies"], chat["opened_count"]) == (1, 1)
-        assert await db.fetchval(
-            "SELECT count(*) FROM tagger.llm_traces WHERE session_id = $1", sid_uuid) == 1
-        assert await db.fetchval(
-            "SELECT attempts FROM namer.naming_state WHERE session_id = $1", sid_uuid) == 1
+        assert (
+            await db.fetchval(
+                "SELECT count(*) FROM tagger.llm_traces WHERE session_id = $1", sid_uuid
+            )
+            == 1
+        )
+        assert (
+            await db.fetchval(
+                "SELECT attempts FROM namer.naming_state WHERE session_id = $1", sid_uuid
+            )
+            == 1
+        )
         reply_event_id = uuid.UUID(json.loads(completed.data)["event_id"])
         for schema in ("gateway", "namer", "tagger"):
-            assert await db.fetchval(
-                f"SELECT count(*) FROM {schema}.inbox WHERE event_id = $1", reply_event_id) == 1
+            assert (
+                await db.fetchval(
+                    f"SELECT count(*) FROM {schema}.inbox WHERE event_id = $1", reply_event_id
+                )
+                == 1
+            )
     finally:
         await db.close()
 
@@ -63,9 +80,11 @@ async def test_event_that_does_not_validate_goes_to_dead_letters(
 ) -> None:
     subjects = Subjects(stack.servers.prefix)
     bogus_session = uuid.uuid4()
-    await js.publish(subjects.event("message.created", bogus_session),
-                     b'{"event_type": "message.created", "content": 42}',
-                     stream=stack.servers.stream)
+    await js.publish(
+        subjects.event("message.created", bogus_session),
+        b'{"event_type": "message.created", "content": 42}',
+        stream=stack.servers.stream,
+    )
     await stack.settled(js)
     for consumer in ("chat", "namer"):
         dead = await _last(js, stack, subjects.dead_letter(consumer, None))
@@ -84,13 +103,16 @@ async def test_upstream_session_survives_a_chat_restart(stack: Stack, alice: Cli
     first = await alice.post(sid, "Plan a three-day trip to Lisbon in March.")
     await stack.restart("chat")
     second = await alice.post(sid, "Add a day trip to Sintra.")
-    ids = [re.search(r"upstream session (\S+),", p["reply"]["content"]).group(1)
-           for p in (first, second)]
+    ids = [
+        re.search(r"upstream session (\S+),", p["reply"]["content"]).group(1)
+        for p in (first, second)
+    ]
     assert ids[0] == ids[1]
     db = await stack.db()
     try:
         opened = await db.fetchval(
-            "SELECT opened_count FROM chat.upstream_sessions WHERE session_id = $1", uuid.UUID(sid))
+            "SELECT opened_count FROM chat.upstream_sessions WHERE session_id = $1", uuid.UUID(sid)
+        )
         assert opened == 1
     finally:
         await db.close()

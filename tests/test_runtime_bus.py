@@ -9,7 +9,6 @@ import uuid
 
 from parley_contracts import SessionDeleted, Subjects
 from parley_runtime import ConsumerSpec, HandlerContext, RuntimeSettings, Service
-
 from stack import Servers, settled
 
 
@@ -35,9 +34,15 @@ async def test_a_failing_event_is_retried_with_backoff_then_dead_lettered(
         given_up.append(reason)
 
     durable = f"probe_{uuid.uuid4().hex[:8]}"
-    service = Service("probe", _settings(servers), consumers=[
-        ConsumerSpec(durable=durable, handlers={"session.deleted": always_fails},
-                     on_give_up=on_give_up)])
+    service = Service(
+        "probe",
+        _settings(servers),
+        consumers=[
+            ConsumerSpec(
+                durable=durable, handlers={"session.deleted": always_fails}, on_give_up=on_give_up
+            )
+        ],
+    )
     await service.start()
     try:
         async with service.unit_of_work() as uow:
@@ -50,8 +55,9 @@ async def test_a_failing_event_is_retried_with_backoff_then_dead_lettered(
     gaps = [b - a for (_, a), (_, b) in zip(deliveries, deliveries[1:], strict=False)]
     assert gaps[0] >= 0.18 and gaps[1] >= 0.38  # the backoff between deliveries
     assert given_up == ["RuntimeError: the database of a partner is down"]
-    dead = await js.get_last_msg(servers.stream,
-                                 Subjects(servers.prefix).dead_letter(durable, event.session_id))
+    dead = await js.get_last_msg(
+        servers.stream, Subjects(servers.prefix).dead_letter(durable, event.session_id)
+    )
     assert dead.data == event.to_json()
     assert dead.headers["Parley-Deliveries"] == "3"
 
@@ -68,9 +74,11 @@ async def test_the_outbox_publishes_each_event_once_even_when_written_twice(
                 seen.append(got.event_id)
 
     durable = f"probe_{uuid.uuid4().hex[:8]}"
-    service = Service("probe", _settings(servers),
-                      consumers=[ConsumerSpec(durable=durable,
-                                              handlers={"session.deleted": record})])
+    service = Service(
+        "probe",
+        _settings(servers),
+        consumers=[ConsumerSpec(durable=durable, handlers={"session.deleted": record})],
+    )
     await service.start()
     try:
         async with service.unit_of_work() as uow:
@@ -109,8 +117,11 @@ async def test_events_of_one_session_are_handled_one_at_a_time_in_order(
         running[event.session_id] -= 1
 
     durable = f"probe_{uuid.uuid4().hex[:8]}"
-    service = Service("probe", _settings(servers, max_workers=8),
-                      consumers=[ConsumerSpec(durable=durable, handlers={"session.deleted": slow})])
+    service = Service(
+        "probe",
+        _settings(servers, max_workers=8),
+        consumers=[ConsumerSpec(durable=durable, handlers={"session.deleted": slow})],
+    )
     await service.start()
     try:
         async with service.unit_of_work() as uow:

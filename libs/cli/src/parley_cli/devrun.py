@@ -79,8 +79,11 @@ def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
 
 def run_stack(*, data_dir: Path, port: int = 8000) -> int:
     """Run everything until interrupted; returns the process exit code."""
-    configure_logging("run", env=os.environ.get("PARLEY_ENV", "dev"),
-                      level=os.environ.get("PARLEY_LOG_LEVEL", "INFO"))
+    configure_logging(
+        "run",
+        env=os.environ.get("PARLEY_ENV", "dev"),
+        level=os.environ.get("PARLEY_LOG_LEVEL", "INFO"),
+    )
     data_dir = data_dir.resolve()
     embedded: list[EmbeddedNats | EmbeddedPostgres] = []
     children: dict[str, subprocess.Popen[bytes]] = {}
@@ -107,16 +110,18 @@ def run_stack(*, data_dir: Path, port: int = 8000) -> int:
         asyncio.run(_prepare(env["NATS_URL"], env["DATABASE_URL"]))
         for name, module in SERVICES:
             # Each child gets its own process group: Ctrl-C reaches us, and we stop them in order.
-            children[name] = subprocess.Popen([sys.executable, "-m", module], env=env,
-                                              start_new_session=True)
+            children[name] = subprocess.Popen(
+                [sys.executable, "-m", module], env=env, start_new_session=True
+            )
         base = f"http://127.0.0.1:{env['PARLEY_PORT']}"
         _wait_ready(f"{base}/readyz", children, timeout_s=120)
         print(_usage(base, env), flush=True)
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:
-                    log.error("service exited; stopping everything", service=name,
-                              code=child.returncode)
+                    log.error(
+                        "service exited; stopping everything", service=name, code=child.returncode
+                    )
                     stopping, code = True, 1
                     break
             time.sleep(0.2)
@@ -134,9 +139,9 @@ def run_stack(*, data_dir: Path, port: int = 8000) -> int:
 def _usage(base: str, env: dict[str, str]) -> str:
     return f"""
 Parley is running: gateway on {base} (docs: {base}/docs)
-  NATS:       {env['NATS_URL']}
-  PostgreSQL: {env['DATABASE_URL']}
-  upstream:   {env.get('PARLEY_UPSTREAM', 'echo')}
+  NATS:       {env["NATS_URL"]}
+  PostgreSQL: {env["DATABASE_URL"]}
+  upstream:   {env.get("PARLEY_UPSTREAM", "echo")}
 
 Try it:
   TOKEN=$(curl -s -X POST {base}/api/auth/token -H 'content-type: application/json' \\

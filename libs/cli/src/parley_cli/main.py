@@ -20,8 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="start servers and the four services (dev)")
-    run.add_argument("--data-dir", type=Path, default=Path(".parley"),
-                     help="where embedded NATS and PostgreSQL keep their data (default .parley)")
+    run.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(".parley"),
+        help="where embedded NATS and PostgreSQL keep their data (default .parley)",
+    )
     run.add_argument("--port", type=int, default=8000, help="gateway port (default 8000)")
 
     replay = commands.add_parser("replay", help="replay real conversations through the gateway")
@@ -30,8 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--turns", type=int, default=3, help="user turns per conversation (3)")
     replay.add_argument("--base-url", default="http://127.0.0.1:8000", help="the gateway")
     replay.add_argument("--concurrency", type=int, default=8, help="sessions at once (8)")
-    replay.add_argument("--timeout", type=float, default=60.0,
-                        help="seconds to wait for each reply and for each name and tag (60)")
+    replay.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for each reply and for each name and tag (60)",
+    )
     replay.add_argument("--user", default="replay", help="the user id the sessions belong to")
 
     args = parser.parse_args(argv)

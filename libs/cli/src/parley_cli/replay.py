@@ -36,8 +36,9 @@ async def _token(http: httpx.AsyncClient, user_id: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-async def _watch(http: httpx.AsyncClient, headers: dict[str, str], sid: str,
-                 timeout_s: float) -> tuple[dict, float]:
+async def _watch(
+    http: httpx.AsyncClient, headers: dict[str, str], sid: str, timeout_s: float
+) -> tuple[dict, float]:
     """Poll until the session has an automatic name and a tag; returns it and when it was named."""
     deadline = time.monotonic() + timeout_s
     named_at: float | None = None
@@ -54,21 +55,34 @@ async def _watch(http: httpx.AsyncClient, headers: dict[str, str], sid: str,
         await asyncio.sleep(0.05)
 
 
-async def replay_one(http: httpx.AsyncClient, headers: dict[str, str], conversation: Conversation,
-                     *, turns: int, timeout_s: float) -> ReplayRow:
+async def replay_one(
+    http: httpx.AsyncClient,
+    headers: dict[str, str],
+    conversation: Conversation,
+    *,
+    turns: int,
+    timeout_s: float,
+) -> ReplayRow:
     """Replay one conversation; errors are reported in the row, not raised."""
     first = conversation.exchanges[0].user
     row = ReplayRow(conversation.id, " ".join(first.split())[:60])
     watcher: asyncio.Task[tuple[dict, float]] | None = None
     try:
-        r = await http.post("/api/sessions", headers=headers,
-                            json={"metadata": {"replay_conversation_id": conversation.id}})
+        r = await http.post(
+            "/api/sessions",
+            headers=headers,
+            json={"metadata": {"replay_conversation_id": conversation.id}},
+        )
         r.raise_for_status()
         sid = r.json()["id"]
         first_reply_at: float | None = None
         for exchange in conversation.exchanges[:turns]:
-            r = await http.post(f"/api/sessions/{sid}/messages", headers=headers,
-                                params={"wait": timeout_s}, json={"content": exchange.user})
+            r = await http.post(
+                f"/api/sessions/{sid}/messages",
+                headers=headers,
+                params={"wait": timeout_s},
+                json={"content": exchange.user},
+            )
             r.raise_for_status()
             if r.json()["reply"] is None:
                 raise TimeoutError(f"no reply within {timeout_s:.0f} s")
@@ -88,18 +102,32 @@ async def replay_one(http: httpx.AsyncClient, headers: dict[str, str], conversat
 
 def render(rows: list[ReplayRow]) -> str:
     """The rows as a Markdown table."""
-    lines = ["| conversation | first user message | session name | tag | s to name |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "| conversation | first user message | session name | tag | s to name |",
+        "|---|---|---|---|---|",
+    ]
     for row in rows:
-        cells = [row.conversation_id, row.first_message.replace("|", "\\|"),
-                 (row.name or f"ERROR {row.error}").replace("|", "\\|"), row.tag or "",
-                 f"{row.seconds_to_name:.2f}" if row.seconds_to_name is not None else ""]
+        cells = [
+            row.conversation_id,
+            row.first_message.replace("|", "\\|"),
+            (row.name or f"ERROR {row.error}").replace("|", "\\|"),
+            row.tag or "",
+            f"{row.seconds_to_name:.2f}" if row.seconds_to_name is not None else "",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-async def replay_file(path: Path, *, limit: int, turns: int, base_url: str, concurrency: int,
-                      timeout_s: float, user_id: str) -> int:
+async def replay_file(
+    path: Path,
+    *,
+    limit: int,
+    turns: int,
+    base_url: str,
+    concurrency: int,
+    timeout_s: float,
+    user_id: str,
+) -> int:
     """Replay ``limit`` conversations of ``path``, print the table and a summary.
 
     Returns 0 when every conversation was named and tagged, 1 otherwise.
@@ -112,8 +140,9 @@ async def replay_file(path: Path, *, limit: int, turns: int, base_url: str, conc
 
         async def bounded(conversation: Conversation) -> ReplayRow:
             async with gate:
-                return await replay_one(http, headers, conversation, turns=turns,
-                                        timeout_s=timeout_s)
+                return await replay_one(
+                    http, headers, conversation, turns=turns, timeout_s=timeout_s
+                )
 
         rows = await asyncio.gather(*(bounded(c) for c in conversations))
     wall = time.monotonic() - started
@@ -121,6 +150,8 @@ async def replay_file(path: Path, *, limit: int, turns: int, base_url: str, conc
     named = [r for r in rows if r.error is None]
     delays = sorted(r.seconds_to_name for r in named if r.seconds_to_name is not None)
     median = delays[len(delays) // 2] if delays else float("nan")
-    print(f"\n{len(named)}/{len(rows)} conversations named and tagged in {wall:.1f} s wall time"
-          f" ({concurrency} at once); median {median:.2f} s from first reply to name")
+    print(
+        f"\n{len(named)}/{len(rows)} conversations named and tagged in {wall:.1f} s wall time"
+        f" ({concurrency} at once); median {median:.2f} s from first reply to name"
+    )
     return 0 if len(named) == len(rows) else 1

@@ -61,7 +61,9 @@ class Subjects:
     def stream_subjects(self) -> list[str]:
         """The subjects the stream stores: every entity's events and the dead letters."""
         entities = sorted({cls.entity for cls in EVENT_TYPES.values()})
-        return [f"{self.prefix}.{entity}.>" for entity in entities] + [f"{self.prefix}.deadletter.>"]
+        return [f"{self.prefix}.{entity}.>" for entity in entities] + [
+            f"{self.prefix}.deadletter.>"
+        ]
 
 
 @dataclass(frozen=True)
@@ -80,4 +82,7 @@ class StreamSpec:
     @classmethod
     def for_prefix(cls, name: str, prefix: str) -> StreamSpec:
         """The stream ``name`` holding every subject of ``prefix``."""
-        return cls(name=_check_token(name, "stream name"), subjects=tuple(Subjects(prefix).stream_subjects()))
+        return cls(
+            name=_check_token(name, "stream name"),
+            subjects=tuple(Subjects(prefix).stream_subjects()),
+        )

@@ -247,8 +247,12 @@ class EventConsumer:
                 await self._give_up(event, msg, ctx, f"still not ready: {exc}")
             else:
                 delay = min(exc.delay_s * 2 ** (delivery - 1), 15.0)
-                log.info("event not ready; redelivering later", reason=str(exc), delivery=delivery,
-                         delay_s=delay)
+                log.info(
+                    "event not ready; redelivering later",
+                    reason=str(exc),
+                    delivery=delivery,
+                    delay_s=delay,
+                )
                 await msg.nak(delay=delay)
         except Unprocessable as exc:
             await self._give_up(event, msg, ctx, f"unprocessable: {exc}")

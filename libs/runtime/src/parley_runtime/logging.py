@@ -65,5 +65,7 @@ def _add_service(service: str) -> structlog.types.Processor:
     return add
 
 
-def _identity(_: object, __: str, event_dict: structlog.types.EventDict) -> structlog.types.EventDict:
+def _identity(
+    _: object, __: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
     return event_dict

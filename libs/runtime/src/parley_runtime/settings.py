@@ -24,7 +24,8 @@ class RuntimeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
 
     nats_url: str = Field(
-        default="nats://127.0.0.1:4222", validation_alias=AliasChoices("NATS_URL", "PARLEY_NATS_URL")
+        default="nats://127.0.0.1:4222",
+        validation_alias=AliasChoices("NATS_URL", "PARLEY_NATS_URL"),
     )
     database_url: str = Field(
         default="postgresql://postgres@127.0.0.1:5432/parley",

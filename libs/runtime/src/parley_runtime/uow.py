@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from parley_contracts import Event, Subjects
 
+
 #: The Postgres NOTIFY channel that wakes the outbox relay of a schema: ``<schema>_outbox``.
 def outbox_channel(schema: str) -> str:
     """The LISTEN/NOTIFY channel of ``schema``'s outbox."""

@@ -25,9 +25,14 @@ def build_upstream(settings: ChatSettings) -> UpstreamAI:
     """
     if settings.upstream == "replay":
         if settings.replay_file is None:
-            raise ValueError("PARLEY_UPSTREAM=replay needs PARLEY_REPLAY_FILE (a conversations file)")
-        return ReplayUpstream(settings.replay_file, model=settings.upstream_model or "replay-1",
-                              delta_words=settings.delta_words)
+            raise ValueError(
+                "PARLEY_UPSTREAM=replay needs PARLEY_REPLAY_FILE (a conversations file)"
+            )
+        return ReplayUpstream(
+            settings.replay_file,
+            model=settings.upstream_model or "replay-1",
+            delta_words=settings.delta_words,
+        )
     return EchoUpstream(model=settings.upstream_model or "echo-1", delta_words=settings.delta_words)
 
 

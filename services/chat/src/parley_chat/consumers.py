@@ -44,8 +44,10 @@ class ChatHandlers:
         if decision == "duplicate":
             raise AlreadyProcessed(f"turn {event.turn} is already settled")
         if decision == "wait":
-            raise RetryLater(f"turn {event.turn} waits for turn {(row or {}).get('last_turn', 0) + 1}",
-                             self.order_wait_s)
+            raise RetryLater(
+                f"turn {event.turn} waits for turn {(row or {}).get('last_turn', 0) + 1}",
+                self.order_wait_s,
+            )
         if row is None or row["upstream_id"] is None:
             row = await self._open(event, ctx)
         else:
@@ -79,8 +81,9 @@ class ChatHandlers:
             )
             if not settled:
                 raise AlreadyProcessed(f"turn {event.turn} was settled by another delivery")
-            await store.append_transcript(uow.conn, event.session_id, event.turn, event.content,
-                                          reply.content)
+            await store.append_transcript(
+                uow.conn, event.session_id, event.turn, event.content, reply.content
+            )
             await uow.publish(
                 ReplyCompleted(
                     event_id=derive_id(event.event_id, "reply.completed"),
@@ -100,8 +103,12 @@ class ChatHandlers:
                     output_tokens=reply.output_tokens,
                 )
             )
-        log.info("reply completed", turn=event.turn, latency_ms=latency_ms,
-                 upstream_id=row["upstream_id"])
+        log.info(
+            "reply completed",
+            turn=event.turn,
+            latency_ms=latency_ms,
+            upstream_id=row["upstream_id"],
+        )
 
     async def _open(self, event: MessageCreated, ctx: HandlerContext) -> dict:
         upstream_id = await self.upstream.open_session(
@@ -122,16 +129,24 @@ class ChatHandlers:
         history = await store.transcript(ctx.pool, event.session_id)
         try:
             return await self.upstream.send(
-                upstream_id=row["upstream_id"], content=event.content, turn=event.turn,
-                history=history, on_delta=on_delta,
+                upstream_id=row["upstream_id"],
+                content=event.content,
+                turn=event.turn,
+                history=history,
+                on_delta=on_delta,
             )
         except UpstreamSessionLost:
-            log.warning("upstream session lost; rebuilding from the transcript",
-                        upstream_id=row["upstream_id"])
+            log.warning(
+                "upstream session lost; rebuilding from the transcript",
+                upstream_id=row["upstream_id"],
+            )
             row.update(await self._open(event, ctx))
             return await self.upstream.send(
-                upstream_id=row["upstream_id"], content=event.content, turn=event.turn,
-                history=history, on_delta=on_delta,
+                upstream_id=row["upstream_id"],
+                content=event.content,
+                turn=event.turn,
+                history=history,
+                on_delta=on_delta,
             )
 
     async def on_give_up(self, event: object, reason: str, ctx: HandlerContext) -> None:

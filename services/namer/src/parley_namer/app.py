@@ -22,7 +22,9 @@ def build(settings: NamerSettings | None = None) -> tuple[Service, FastAPI]:
     settings = settings or NamerSettings()
     namer = ExtractiveNamer()
     handlers = NamerHandlers(namer, attempt_timeout_s=settings.attempt_timeout_s)
-    service = Service("namer", settings, migrations=MIGRATIONS, consumers=[handlers.consumer_spec()])
+    service = Service(
+        "namer", settings, migrations=MIGRATIONS, consumers=[handlers.consumer_spec()]
+    )
 
     @service.on_start
     async def _warm_up(_: Service) -> None:

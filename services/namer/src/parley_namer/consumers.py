@@ -37,7 +37,9 @@ class NamerHandlers:
         async with ctx.unit_of_work(event) as uow:
             await store.ensure_state(uow.conn, event.session_id, event.user_id)
             if event.turn <= MAX_EXCHANGES:
-                await store.add_exchange(uow.conn, event.session_id, event.turn, "user", event.content)
+                await store.add_exchange(
+                    uow.conn, event.session_id, event.turn, "user", event.content
+                )
 
     async def on_reply_completed(self, event: ReplyCompleted, ctx: HandlerContext) -> None:
         """Keep the reply; after turns 1, 2 and 3 try to name a session still unnamed."""
@@ -67,16 +69,22 @@ class NamerHandlers:
         async with ctx.unit_of_work(event) as uow:
             await store.ensure_state(uow.conn, event.session_id, event.user_id)
             if event.turn <= MAX_EXCHANGES:
-                await store.add_exchange(uow.conn, event.session_id, event.turn, "assistant",
-                                         event.content)
+                await store.add_exchange(
+                    uow.conn, event.session_id, event.turn, "assistant", event.content
+                )
             if outcome is None:
                 return
             current = await store.get_state(uow.conn, event.session_id, for_update=True)
             if current is not None and current["status"] != "pending":
                 outcome, detail = "superseded", f"session became {current['status']} meanwhile"
             attempt = await store.record_attempt(
-                uow.conn, event.session_id, trigger_turn=event.turn, outcome=outcome,
-                name=name if outcome == "named" else None, language=language, detail=detail,
+                uow.conn,
+                event.session_id,
+                trigger_turn=event.turn,
+                outcome=outcome,
+                name=name if outcome == "named" else None,
+                language=language,
+                detail=detail,
                 duration_ms=duration_ms,
             )
             if outcome != "named" or name is None:
@@ -94,8 +102,9 @@ class NamerHandlers:
                     language=language,
                 )
             )
-        log.info("session named", name=name, attempt=attempt, language=language,
-                 duration_ms=duration_ms)
+        log.info(
+            "session named", name=name, attempt=attempt, language=language, duration_ms=duration_ms
+        )
 
     def _propose(self, turns: list[Turn]) -> tuple[str | None, str | None]:
         name = self.namer.propose(turns)
@@ -123,4 +132,3 @@ class NamerHandlers:
                 "session.deleted": self.on_session_deleted,
             },
         )
-

@@ -39,4 +39,6 @@ class EchoUpstream:
             f" You said: {content}"
         )
         await stream_words(text, self._delta_words, on_delta)
-        return UpstreamReply(text, input_tokens=len(content.split()), output_tokens=len(text.split()))
+        return UpstreamReply(
+            text, input_tokens=len(content.split()), output_tokens=len(text.split())
+        )

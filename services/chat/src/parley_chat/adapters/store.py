@@ -15,7 +15,8 @@ async def get_upstream(
 ) -> dict[str, Any] | None:
     """The upstream session row of a Parley session, or None."""
     row = await conn.fetchrow(
-        "SELECT * FROM upstream_sessions WHERE session_id = $1" + (" FOR UPDATE" if for_update else ""),
+        "SELECT * FROM upstream_sessions WHERE session_id = $1"
+        + (" FOR UPDATE" if for_update else ""),
         session_id,
     )
     return dict(row) if row else None
@@ -69,7 +70,11 @@ async def settle_turn(
         await conn.execute(
             "INSERT INTO upstream_sessions (session_id, user_id, provider, model, last_turn,"
             " replies) VALUES ($1, $2, $3, $4, 1, $5)",
-            session_id, user_id, provider, model, 1 if answered else 0,
+            session_id,
+            user_id,
+            provider,
+            model,
+            1 if answered else 0,
         )
         return True
     if row["last_turn"] != turn - 1:
@@ -77,7 +82,9 @@ async def settle_turn(
     await conn.execute(
         "UPDATE upstream_sessions SET last_turn = $2, replies = replies + $3, updated_at = now()"
         " WHERE session_id = $1",
-        session_id, turn, 1 if answered else 0,
+        session_id,
+        turn,
+        1 if answered else 0,
     )
     return True
 

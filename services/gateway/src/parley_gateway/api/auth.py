@@ -65,8 +65,10 @@ async def current_user(
         InvalidToken: no bearer token, or an invalid one.
     """
     if credentials is None:
-        raise InvalidToken("an Authorization: Bearer <token> header is required",
-                           headers={"WWW-Authenticate": "Bearer"})
+        raise InvalidToken(
+            "an Authorization: Bearer <token> header is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return verify_token(request.app.state.settings, credentials.credentials)
 
 

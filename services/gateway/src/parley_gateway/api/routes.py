@@ -213,7 +213,9 @@ async def patch_session(
             return SessionOut.model_validate(session)
         session = await store.update_session(uow.conn, session_id, changes)
         if "name" in changes:
-            await uow.publish(SessionRenamed(session_id=session_id, user_id=user, name=changes["name"]))
+            await uow.publish(
+                SessionRenamed(session_id=session_id, user_id=user, name=changes["name"])
+            )
     return SessionOut.model_validate(session)
 
 
@@ -301,7 +303,9 @@ async def post_message(
         reply = await store.get_reply(service.pool, message_id)
         if reply is None and wait > 0:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(waiter), timeout=min(wait, settings.max_wait_s))
+                await asyncio.wait_for(
+                    asyncio.shield(waiter), timeout=min(wait, settings.max_wait_s)
+                )
             reply = await store.get_reply(service.pool, message_id)
             message = await store.get_message(service.pool, message_id) or message
     finally:
@@ -333,7 +337,11 @@ async def _store_message(
             )
             if earlier is not None:
                 existing = await store.get_message(uow.conn, earlier[1])
-                if earlier[0] != "message" or existing is None or existing["session_id"] != session_id:
+                if (
+                    earlier[0] != "message"
+                    or existing is None
+                    or existing["session_id"] != session_id
+                ):
                     raise IdempotencyKeyReused("this key was used for another request")
                 return existing, False
         message = await store.append_message(
@@ -352,8 +360,12 @@ async def _store_message(
                 persona=session["persona"],
             )
         )
-    log.info("message accepted", session_id=str(session_id), message_id=str(message_id),
-             seq=message["seq"])
+    log.info(
+        "message accepted",
+        session_id=str(session_id),
+        message_id=str(message_id),
+        seq=message["seq"],
+    )
     return message, True
 
 
@@ -406,9 +418,15 @@ async def _stream_reply(
             detail = stored["error"] or "the upstream AI could not answer"
         else:
             detail = f"no reply within {timeout_s:.0f} s; it will still be stored when it comes"
-        yield _sse("error", {"type": "about:blank", "title": "Reply not available",
-                             "status": 504 if stored and stored["status"] == "pending" else 502,
-                             "detail": detail})
+        yield _sse(
+            "error",
+            {
+                "type": "about:blank",
+                "title": "Reply not available",
+                "status": 504 if stored and stored["status"] == "pending" else 502,
+                "detail": detail,
+            },
+        )
     finally:
         waiters.forget(message_id, waiter)
         with contextlib.suppress(Exception):

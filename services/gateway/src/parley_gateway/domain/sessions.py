@@ -30,7 +30,9 @@ def check_content(content: str, max_chars: int) -> str:
     if not content.strip():
         raise RuleViolation("message content is empty")
     if len(content) > max_chars:
-        raise RuleViolation(f"message content is {len(content)} characters; the limit is {max_chars}")
+        raise RuleViolation(
+            f"message content is {len(content)} characters; the limit is {max_chars}"
+        )
     return content
 
 
@@ -48,4 +50,3 @@ def check_name(name: str, max_chars: int) -> str:
     if "\n" in trimmed or "\r" in trimmed:
         raise RuleViolation("session name must be a single line")
     return trimmed
-

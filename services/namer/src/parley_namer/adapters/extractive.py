@@ -498,8 +498,24 @@ def _cut(text: str, limit: int) -> str:
     return cut.rstrip()
 
 
-_URL_NOISE = frozenset({"www", "com", "org", "net", "html", "htm", "php", "asp", "aspx", "jsp",
-                        "do", "index", "http", "https"})
+_URL_NOISE = frozenset(
+    {
+        "www",
+        "com",
+        "org",
+        "net",
+        "html",
+        "htm",
+        "php",
+        "asp",
+        "aspx",
+        "jsp",
+        "do",
+        "index",
+        "http",
+        "https",
+    }
+)
 
 
 def _url_name(text: str) -> str:
@@ -518,4 +534,3 @@ def _url_name(text: str) -> str:
         if len(word) > 2 and word.isalpha() and word not in _URL_NOISE and word not in words:
             words.append(word)
     return " ".join(words[:4])
-

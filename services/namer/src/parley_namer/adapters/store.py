@@ -10,18 +10,22 @@ import asyncpg
 from ..domain.names import MAX_INPUT_CHARS, Turn
 
 
-async def ensure_state(conn: asyncpg.Connection, session_id: uuid.UUID, user_id: str,
-                       status: str = "pending") -> None:
+async def ensure_state(
+    conn: asyncpg.Connection, session_id: uuid.UUID, user_id: str, status: str = "pending"
+) -> None:
     """Create the session's naming state if missing."""
     await conn.execute(
         "INSERT INTO naming_state (session_id, user_id, status) VALUES ($1, $2, $3)"
         " ON CONFLICT DO NOTHING",
-        session_id, user_id, status,
+        session_id,
+        user_id,
+        status,
     )
 
 
-async def get_state(conn: asyncpg.Connection | asyncpg.Pool, session_id: uuid.UUID,
-                    *, for_update: bool = False) -> dict[str, Any] | None:
+async def get_state(
+    conn: asyncpg.Connection | asyncpg.Pool, session_id: uuid.UUID, *, for_update: bool = False
+) -> dict[str, Any] | None:
     """The session's naming state, or None."""
     row = await conn.fetchrow(
         "SELECT * FROM naming_state WHERE session_id = $1" + (" FOR UPDATE" if for_update else ""),
@@ -30,13 +34,17 @@ async def get_state(conn: asyncpg.Connection | asyncpg.Pool, session_id: uuid.UU
     return dict(row) if row else None
 
 
-async def add_exchange(conn: asyncpg.Connection, session_id: uuid.UUID, turn: int, role: str,
-                       content: str) -> None:
+async def add_exchange(
+    conn: asyncpg.Connection, session_id: uuid.UUID, turn: int, role: str, content: str
+) -> None:
     """Keep one message of the first exchanges, cut to 500 characters."""
     await conn.execute(
         "INSERT INTO exchanges (session_id, turn, role, content) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT DO NOTHING",
-        session_id, turn, role, content[:MAX_INPUT_CHARS],
+        session_id,
+        turn,
+        role,
+        content[:MAX_INPUT_CHARS],
     )
 
 
@@ -55,9 +63,17 @@ def in_order(kept: dict[tuple[int, str], Turn]) -> list[Turn]:
     return [kept[key] for key in sorted(kept, key=lambda k: (k[0], k[1] != "user"))]
 
 
-async def record_attempt(conn: asyncpg.Connection, session_id: uuid.UUID, *, trigger_turn: int,
-                         outcome: str, name: str | None, language: str | None,
-                         detail: str | None, duration_ms: int) -> int:
+async def record_attempt(
+    conn: asyncpg.Connection,
+    session_id: uuid.UUID,
+    *,
+    trigger_turn: int,
+    outcome: str,
+    name: str | None,
+    language: str | None,
+    detail: str | None,
+    duration_ms: int,
+) -> int:
     """Count an attempt on the state and record it; returns the attempt number."""
     attempt = await conn.fetchval(
         "UPDATE naming_state SET attempts = attempts + 1, updated_at = now()"
@@ -67,29 +83,42 @@ async def record_attempt(conn: asyncpg.Connection, session_id: uuid.UUID, *, tri
     await conn.execute(
         "INSERT INTO naming_attempts (session_id, attempt, trigger_turn, outcome, name, language,"
         " detail, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        session_id, attempt, trigger_turn, outcome, name, language, detail, duration_ms,
+        session_id,
+        attempt,
+        trigger_turn,
+        outcome,
+        name,
+        language,
+        detail,
+        duration_ms,
     )
     return int(attempt)
 
 
-async def set_named(conn: asyncpg.Connection, session_id: uuid.UUID, name: str,
-                    language: str | None) -> None:
+async def set_named(
+    conn: asyncpg.Connection, session_id: uuid.UUID, name: str, language: str | None
+) -> None:
     """Mark the session named automatically."""
     await conn.execute(
         "UPDATE naming_state SET status = 'named', name = $2, language = $3, updated_at = now()"
         " WHERE session_id = $1",
-        session_id, name, language,
+        session_id,
+        name,
+        language,
     )
 
 
-async def set_user_named(conn: asyncpg.Connection, session_id: uuid.UUID, user_id: str,
-                         name: str) -> None:
+async def set_user_named(
+    conn: asyncpg.Connection, session_id: uuid.UUID, user_id: str, name: str
+) -> None:
     """The user named the session: never name it automatically again."""
     await conn.execute(
         "INSERT INTO naming_state (session_id, user_id, status, name) VALUES ($1, $2, 'user', $3)"
         " ON CONFLICT (session_id) DO UPDATE SET status = 'user', name = EXCLUDED.name,"
         " updated_at = now()",
-        session_id, user_id, name,
+        session_id,
+        user_id,
+        name,
     )
 
 

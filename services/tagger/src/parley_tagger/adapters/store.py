@@ -8,7 +8,9 @@ from typing import Any
 import asyncpg
 
 
-async def register_model(conn: asyncpg.Connection, name: str, provider: str | None = None) -> uuid.UUID:
+async def register_model(
+    conn: asyncpg.Connection, name: str, provider: str | None = None
+) -> uuid.UUID:
     """The UUID of model ``name``, registering it on first sight (one upsert)."""
     model_id = await conn.fetchval(
         "INSERT INTO llm_models (name, provider) VALUES ($1, $2)"
