@@ -107,6 +107,8 @@ def run_stack(*, data_dir: Path, port: int = 8000) -> int:
             embedded.append(pg)
             env["DATABASE_URL"] = pg.url("parley")
         env.setdefault("PARLEY_PORT", str(port))
+        if env.get("PARLEY_UPSTREAM") == "replay":
+            env.setdefault("PARLEY_DEFAULT_MODEL", "replay-1")  # sessions name the model answering
         asyncio.run(_prepare(env["NATS_URL"], env["DATABASE_URL"]))
         for name, module in SERVICES:
             # Each child gets its own process group: Ctrl-C reaches us, and we stop them in order.
