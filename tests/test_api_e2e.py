@@ -8,6 +8,7 @@ import re
 import uuid
 
 import httpx
+from parley_contracts import ReplyCompleted, Subjects
 from stack import Client, Stack
 
 PROBLEM = "application/problem+json"
@@ -176,6 +177,24 @@ async def test_deleting_a_session_erases_it_everywhere(stack: Stack, alice: Clie
     r = await alice.request("DELETE", f"/api/sessions/{sid}")
     assert r.status_code == 204
     assert (await alice.request("GET", f"/api/sessions/{sid}")).status_code == 404
+    await stack.settled(js)
+    # A reply published before the deletion but delivered after it brings nothing back.
+    late = ReplyCompleted(
+        session_id=uuid.UUID(sid),
+        user_id=alice.user_id,
+        message_id=uuid.uuid4(),
+        reply_to=uuid.uuid4(),
+        turn=2,
+        content="late",
+        prompt="late?",
+        model="echo-1",
+        provider="echo",
+        upstream_session_id="echo-late",
+        latency_ms=1,
+    )
+    await js.publish(
+        Subjects(stack.servers.prefix).of(late), late.to_json(), stream=stack.servers.stream
+    )
     await stack.settled(js)
     db = await stack.db()
     try:

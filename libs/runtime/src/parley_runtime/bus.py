@@ -36,7 +36,7 @@ from parley_contracts import Event, StreamSpec, Subjects, parse_event
 from pydantic import ValidationError
 
 from .settings import RuntimeSettings
-from .uow import AlreadyProcessed, UnitOfWork, unit_of_work
+from .uow import AlreadyProcessed, UnitOfWork, session_deleted, unit_of_work
 
 if TYPE_CHECKING:
     import asyncpg
@@ -238,6 +238,12 @@ class EventConsumer:
             delivery=delivery,
         )
         try:
+            if event.event_type != "session.deleted" and await session_deleted(
+                ctx.pool, event.session_id
+            ):
+                log.info("event of a deleted session dropped")
+                await msg.ack()
+                return
             await handler(event, ctx)
         except AlreadyProcessed:
             log.debug("duplicate delivery ignored", delivery=delivery)

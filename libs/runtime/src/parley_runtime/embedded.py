@@ -126,10 +126,10 @@ class EmbeddedPostgres:
         Raises:
             subprocess.CalledProcessError: initdb or pg_ctl failed (their log is in the folder).
         """
-        import pgserver
-
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # pgserver keeps a lock file in the user's runtime folder; name one where there is none.
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.data_dir.parent))
+        import pgserver
         self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
         log.info("embedded postgres started", data_dir=str(self.data_dir))
         return self

@@ -47,6 +47,13 @@ class UnitOfWork:
         )
         self.published.append(event)
 
+    async def forget_session(self, session_id: uuid.UUID) -> None:
+        """Record that ``session_id`` was deleted: later events of it are dropped unhandled."""
+        await self.conn.execute(
+            "INSERT INTO deleted_sessions (session_id) VALUES ($1) ON CONFLICT DO NOTHING",
+            session_id,
+        )
+
     async def mark_processed(self, consumer: str, event: Event) -> None:
         """Record in the inbox that ``consumer`` handled ``event``.
 
@@ -96,4 +103,11 @@ async def already_processed(pool: asyncpg.Pool, consumer: str, event_id: uuid.UU
         await pool.fetchval(
             "SELECT true FROM inbox WHERE consumer = $1 AND event_id = $2", consumer, event_id
         )
+    )
+
+
+async def session_deleted(pool: asyncpg.Pool, session_id: uuid.UUID) -> bool:
+    """Whether ``session_id`` was deleted (see :meth:`UnitOfWork.forget_session`)."""
+    return bool(
+        await pool.fetchval("SELECT true FROM deleted_sessions WHERE session_id = $1", session_id)
     )

@@ -179,6 +179,7 @@ class ChatHandlers:
         """Erase the session's upstream session and transcript."""
         async with ctx.unit_of_work(event) as uow:
             await store.erase_session(uow.conn, event.session_id)
+            await uow.forget_session(event.session_id)
         log.info("session erased")
 
     def consumer_spec(self) -> ConsumerSpec:

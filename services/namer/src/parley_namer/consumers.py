@@ -120,6 +120,7 @@ class NamerHandlers:
         """Erase what the namer keeps of the session."""
         async with ctx.unit_of_work(event) as uow:
             await store.erase_session(uow.conn, event.session_id)
+            await uow.forget_session(event.session_id)
 
     def consumer_spec(self) -> ConsumerSpec:
         """The namer's durable consumer ``namer``."""

@@ -94,6 +94,7 @@ async def on_session_deleted(event: SessionDeleted, ctx: HandlerContext) -> None
     """Erase the session's traces and tag."""
     async with ctx.unit_of_work(event) as uow:
         await store.erase_session(uow.conn, event.session_id)
+        await uow.forget_session(event.session_id)
 
 
 def consumer_spec() -> ConsumerSpec:
