@@ -77,8 +77,11 @@ def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
             child.wait()
 
 
-def run_stack(*, data_dir: Path, port: int = 8000) -> int:
-    """Run everything until interrupted; returns the process exit code."""
+def run_stack(*, data_dir: Path, port: int = 8000, free_ports: bool = False) -> int:
+    """Run everything until interrupted; returns the process exit code.
+
+    The workers serve their health endpoints on 8081-8083, or on free ports with ``free_ports``.
+    """
     configure_logging(
         "run",
         env=os.environ.get("PARLEY_ENV", "dev"),

@@ -2,6 +2,7 @@
 
 * ``parley run`` — the dev runner: servers (embedded unless named), the four services, the gateway
   on 127.0.0.1:8000; Ctrl-C stops everything.
+* ``parley bench`` — the pipeline benchmark (latency, throughput, time to name and tag).
 * ``parley replay FILE`` — drive a running gateway with the real user turns of a conversations
   file and print how each session was named and tagged.
 """
@@ -27,6 +28,21 @@ def main(argv: list[str] | None = None) -> int:
         help="where embedded NATS and PostgreSQL keep their data (default .parley)",
     )
     run.add_argument("--port", type=int, default=8000, help="gateway port (default 8000)")
+    run.add_argument(
+        "--free-ports",
+        action="store_true",
+        help="serve the workers' health endpoints on free ports, not 8081-8083",
+    )
+
+    bench = commands.add_parser("bench", help="benchmark the pipeline over HTTP")
+    bench.add_argument(
+        "--base-url",
+        default=None,
+        help="a running gateway (default: start the stack with embedded servers)",
+    )
+    bench.add_argument("--sessions", type=int, default=200, help="sessions (200)")
+    bench.add_argument("--messages", type=int, default=3, help="messages per session (3)")
+    bench.add_argument("--concurrency", type=int, default=16, help="sessions at once (16)")
 
     replay = commands.add_parser("replay", help="replay real conversations through the gateway")
     replay.add_argument("file", type=Path, help="conversations file (ShareGPT JSON lines)")
@@ -46,7 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from .devrun import run_stack
 
-        return run_stack(data_dir=args.data_dir, port=args.port)
+        return run_stack(data_dir=args.data_dir, port=args.port, free_ports=args.free_ports)
+    if args.command == "bench":
+        from .bench import run_bench
+
+        return run_bench(
+            base_url=args.base_url,
+            sessions=args.sessions,
+            messages=args.messages,
+            concurrency=args.concurrency,
+        )
     from .replay import replay_file
 
     return asyncio.run(

@@ -2,9 +2,9 @@
 
 Drives a running gateway over HTTP with the real user turns of a conversations file (ShareGPT
 JSON lines): one session per conversation, its first ``turns`` user messages posted in order
-(each waiting for its reply), then waits until the session is named and tagged. Prints a table:
-conversation id, first user message (60 characters), session name, tag, and the seconds from the
-first reply to the name (measured by this client, polling every 50 ms).
+(each waiting for its reply), then waits until the session is named and tagged (watching
+``GET /api/events``). Prints a table: conversation id, first user message (60 characters),
+session name, tag, and the seconds from the first reply to the name, both as this client saw them.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 from parley_runtime.conversations import Conversation, read_conversations
+
+from .watch import SessionWatch
 
 
 @dataclass
@@ -36,28 +38,10 @@ async def _token(http: httpx.AsyncClient, user_id: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-async def _watch(
-    http: httpx.AsyncClient, headers: dict[str, str], sid: str, timeout_s: float
-) -> tuple[dict, float]:
-    """Poll until the session has an automatic name and a tag; returns it and when it was named."""
-    deadline = time.monotonic() + timeout_s
-    named_at: float | None = None
-    while True:
-        r = await http.get(f"/api/sessions/{sid}", headers=headers)
-        r.raise_for_status()
-        session = r.json()
-        if named_at is None and session["name_source"] == "auto":
-            named_at = time.monotonic()
-        if named_at is not None and session["session_tag"]:
-            return session, named_at
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not named and tagged within {timeout_s:.0f} s")
-        await asyncio.sleep(0.05)
-
-
 async def replay_one(
     http: httpx.AsyncClient,
     headers: dict[str, str],
+    watch: SessionWatch,
     conversation: Conversation,
     *,
     turns: int,
@@ -66,7 +50,6 @@ async def replay_one(
     """Replay one conversation; errors are reported in the row, not raised."""
     first = conversation.exchanges[0].user
     row = ReplayRow(conversation.id, " ".join(first.split())[:60])
-    watcher: asyncio.Task[tuple[dict, float]] | None = None
     try:
         r = await http.post(
             "/api/sessions",
@@ -86,17 +69,14 @@ async def replay_one(
             r.raise_for_status()
             if r.json()["reply"] is None:
                 raise TimeoutError(f"no reply within {timeout_s:.0f} s")
-            if first_reply_at is None:
-                first_reply_at = time.monotonic()
-                watcher = asyncio.create_task(_watch(http, headers, sid, timeout_s))
-        assert watcher is not None and first_reply_at is not None
-        session, named_at = await watcher
-        row.name, row.tag = session["name"], session["session_tag"]
-        row.seconds_to_name = max(0.0, named_at - first_reply_at)
+            first_reply_at = first_reply_at or time.monotonic()
+        assert first_reply_at is not None
+        seen = await watch.named_and_tagged(sid, timeout_s)
+        assert seen.named_at is not None
+        row.name, row.tag = seen.name, seen.tag
+        row.seconds_to_name = max(0.0, seen.named_at - first_reply_at)
     except Exception as exc:  # one conversation's failure is a row, not the end of the run
         row.error = f"{type(exc).__name__}: {exc}"[:120]
-        if watcher is not None:
-            watcher.cancel()
     return row
 
 

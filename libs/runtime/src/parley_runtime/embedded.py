@@ -130,6 +130,7 @@ class EmbeddedPostgres:
         # pgserver keeps a lock file in the user's runtime folder; name one where there is none.
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.data_dir.parent))
         import pgserver
+
         self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
         log.info("embedded postgres started", data_dir=str(self.data_dir))
         return self

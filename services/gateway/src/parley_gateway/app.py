@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi_problem.handler import add_exception_handler, new_exception_handler
 from parley_runtime import Service
 
-from .adapters.replies import ReplyWaiters
+from .adapters.notifications import GatewayNotifications
 from .api.routes import router
 from .consumers import consumer_spec
 from .settings import GatewaySettings
@@ -21,15 +21,15 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     """The gateway service and its FastAPI app (lifespan runs the service)."""
     settings = settings or GatewaySettings()
     service = Service("gateway", settings, migrations=MIGRATIONS, consumers=[consumer_spec()])
-    waiters = ReplyWaiters()
+    notifications = GatewayNotifications()
 
     @service.on_start
     async def _listen(svc: Service) -> None:
-        await waiters.start(svc.pool)
+        await notifications.start(svc.pool)
 
     @service.on_stop
     async def _unlisten(_: Service) -> None:
-        await waiters.stop()
+        await notifications.stop()
 
     app = FastAPI(
         title="Parley gateway",
@@ -38,7 +38,7 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     )
     app.state.settings = settings
     app.state.service = service
-    app.state.waiters = waiters
+    app.state.notifications = notifications
     app.include_router(router)
     add_exception_handler(app, new_exception_handler())
     return service, service.asgi(app)

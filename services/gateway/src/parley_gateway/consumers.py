@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import uuid
 
+import asyncpg
 import structlog
 from parley_contracts import ReplyCompleted, ReplyFailed, SessionNamed, SessionTagged
 from parley_runtime import ConsumerSpec, HandlerContext
 
 from .adapters import store
-from .adapters.replies import notify_reply
+from .adapters.notifications import notify_reply, notify_session_event
 from .domain.sessions import AUTO_REPLACEABLE
 
 log = structlog.get_logger(__name__)
@@ -35,6 +37,7 @@ async def on_reply_completed(event: ReplyCompleted, ctx: HandlerContext) -> None
             )
         await store.set_message_status(uow.conn, event.reply_to, "answered")
         await notify_reply(uow.conn, event.reply_to)
+        await _notify_counts(uow.conn, event.session_id)
     log.info("reply stored", message_id=str(event.message_id), turn=event.turn)
 
 
@@ -43,6 +46,7 @@ async def on_reply_failed(event: ReplyFailed, ctx: HandlerContext) -> None:
     async with ctx.unit_of_work(event) as uow:
         await store.set_message_status(uow.conn, event.reply_to, "failed", event.reason)
         await notify_reply(uow.conn, event.reply_to)
+        await _notify_counts(uow.conn, event.session_id)
     log.warning("reply failed", reply_to=str(event.reply_to), reason=event.reason)
 
 
@@ -56,7 +60,15 @@ async def on_session_named(event: SessionNamed, ctx: HandlerContext) -> None:
             event.name,
             list(AUTO_REPLACEABLE),
         )
-    applied = status.endswith(" 1")
+        applied = status.endswith(" 1")
+        if applied:
+            await notify_session_event(
+                uow.conn,
+                user_id=event.user_id,
+                session_id=event.session_id,
+                kind="session.named",
+                name=event.name,
+            )
     log.info("automatic name " + ("applied" if applied else "ignored"), name=event.name)
 
 
@@ -70,7 +82,30 @@ async def on_session_tagged(event: SessionTagged, ctx: HandlerContext) -> None:
             event.session_tag,
             json.dumps([event.label]),
         )
+        await notify_session_event(
+            uow.conn,
+            user_id=event.user_id,
+            session_id=event.session_id,
+            kind="session.tagged",
+            session_tag=event.session_tag,
+            tags=[event.label],
+        )
     log.info("session tagged", session_tag=event.session_tag)
+
+
+async def _notify_counts(conn: asyncpg.Connection, session_id: uuid.UUID) -> None:
+    row = await conn.fetchrow(
+        "SELECT user_id, message_count, last_message_at FROM sessions WHERE id = $1", session_id
+    )
+    if row is not None:
+        await notify_session_event(
+            conn,
+            user_id=row["user_id"],
+            session_id=session_id,
+            kind="session.updated",
+            message_count=row["message_count"],
+            last_message_at=row["last_message_at"].isoformat(),
+        )
 
 
 def consumer_spec() -> ConsumerSpec:

@@ -23,7 +23,7 @@ from parley_runtime import Service
 from sse_starlette import EventSourceResponse
 
 from ..adapters import store
-from ..adapters.replies import ReplyWaiters
+from ..adapters.notifications import ReplyWaiters, SessionFeed, notify_session_event
 from ..domain.sessions import RuleViolation, check_content, check_name
 from ..settings import GatewaySettings
 from .auth import CurrentUser, issue_token
@@ -62,7 +62,11 @@ def _settings(request: Request) -> GatewaySettings:
 
 
 def _waiters(request: Request) -> ReplyWaiters:
-    return request.app.state.waiters
+    return request.app.state.notifications.waiters
+
+
+def _feed(request: Request) -> SessionFeed:
+    return request.app.state.notifications.feed
 
 
 def _encode_cursor(session: dict[str, Any]) -> str:
@@ -145,6 +149,13 @@ async def create_session(
                 analytics_opt_out=session["analytics_opt_out"],
             )
         )
+        await notify_session_event(
+            uow.conn,
+            user_id=user,
+            session_id=session_id,
+            kind="session.created",
+            name=session["name"],
+        )
     log.info("session created", session_id=str(session_id), user_id=user)
     return SessionOut.model_validate(session)
 
@@ -216,6 +227,15 @@ async def patch_session(
             await uow.publish(
                 SessionRenamed(session_id=session_id, user_id=user, name=changes["name"])
             )
+        await notify_session_event(
+            uow.conn,
+            user_id=user,
+            session_id=session_id,
+            kind="session.updated",
+            name=session["name"],
+            name_source=session["name_source"],
+            is_archived=session["is_archived"],
+        )
     return SessionOut.model_validate(session)
 
 
@@ -228,8 +248,35 @@ async def delete_session(session_id: uuid.UUID, user: CurrentUser, request: Requ
             raise SessionNotFound()
         await store.delete_session(uow.conn, session_id)
         await uow.publish(SessionDeleted(session_id=session_id, user_id=user))
+        await notify_session_event(
+            uow.conn, user_id=user, session_id=session_id, kind="session.deleted"
+        )
     log.info("session deleted", session_id=str(session_id))
     return Response(status_code=204)
+
+
+@router.get(
+    "/events",
+    tags=["sessions"],
+    responses={200: {"content": {"text/event-stream": {}}, "description": "SSE"}},
+)
+async def session_events(user: CurrentUser, request: Request) -> EventSourceResponse:
+    """SSE of the caller's session changes, from now on: ``session.created``,
+    ``session.updated`` (counts, name, archive), ``session.named``, ``session.tagged``,
+    ``session.deleted``; ``resync`` when events were dropped for a slow reader."""
+    feed = _feed(request)
+    queue = feed.subscribe(user)
+
+    async def stream() -> AsyncIterator[dict[str, str]]:
+        try:
+            yield {"event": "ready", "data": "{}"}
+            while True:
+                event = await queue.get()
+                yield _sse(event.pop("event"), event)
+        finally:
+            feed.unsubscribe(user, queue)
+
+    return EventSourceResponse(stream(), ping=15)
 
 
 @router.get("/sessions/{session_id}/messages", response_model=MessagePage, tags=["messages"])
@@ -359,6 +406,14 @@ async def _store_message(
                 model=session["model"],
                 persona=session["persona"],
             )
+        )
+        await notify_session_event(
+            uow.conn,
+            user_id=user,
+            session_id=session_id,
+            kind="session.updated",
+            message_count=session["message_count"] + 1,
+            last_message_at=message["created_at"].isoformat(),
         )
     log.info(
         "message accepted",

@@ -1,0 +1,165 @@
+"""Notifications across gateway replicas, through PostgreSQL LISTEN/NOTIFY.
+
+* Replies: the consumer that stores a reply (or a failure) sends
+  ``NOTIFY gateway_replies, '<user message id>'`` in the same transaction; a request waiting for
+  that reply wakes up after the row is committed, whichever replica stored it.
+* Session changes: ``NOTIFY gateway_session_events, '<json>'`` (created, updated, named, tagged,
+  deleted), fanned out to the ``GET /api/events`` streams of the session's user on every replica.
+
+Both are sent inside the transaction of the change, so they are delivered only if it commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections import defaultdict
+from typing import Any
+
+import asyncpg
+import structlog
+
+CHANNEL = "gateway_replies"
+SESSION_CHANNEL = "gateway_session_events"
+
+log = structlog.get_logger(__name__)
+
+
+async def notify_reply(conn: asyncpg.Connection, user_message_id: uuid.UUID) -> None:
+    """Announce, at commit, that the reply (or failure) of ``user_message_id`` is stored."""
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, str(user_message_id))
+
+
+class ReplyWaiters:
+    """Futures of requests waiting for replies, woken by the ``gateway_replies`` channel."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, set[asyncio.Future[None]]] = defaultdict(set)
+
+    def wake_all(self) -> None:
+        """Wake every waiter (at shutdown: they re-read the database)."""
+        for futures in self._waiting.values():
+            for fut in futures:
+                if not fut.done():
+                    fut.set_result(None)
+        self._waiting.clear()
+
+    def expect(self, user_message_id: uuid.UUID) -> asyncio.Future[None]:
+        """A future done when the reply of ``user_message_id`` is announced.
+
+        Call it before the message is committed, so no announcement can be missed; then
+        :meth:`forget` it when done waiting.
+        """
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting[str(user_message_id)].add(fut)
+        return fut
+
+    def forget(self, user_message_id: uuid.UUID, fut: asyncio.Future[None]) -> None:
+        """Drop a future from :meth:`expect`."""
+        key = str(user_message_id)
+        futures = self._waiting.get(key)
+        if futures is not None:
+            futures.discard(fut)
+            if not futures:
+                del self._waiting[key]
+        if not fut.done():
+            fut.cancel()
+
+    def on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        """asyncpg listener: wake the waiters of the announced user message."""
+        for fut in self._waiting.pop(payload, set()):
+            if not fut.done():
+                fut.set_result(None)
+
+
+async def notify_session_event(
+    conn: asyncpg.Connection,
+    *,
+    user_id: str,
+    session_id: uuid.UUID,
+    kind: str,
+    **data: Any,
+) -> None:
+    """Announce, at commit, a change of a session to its user's event streams.
+
+    ``kind`` is ``session.created``, ``session.updated``, ``session.named``, ``session.tagged``
+    or ``session.deleted``; ``data`` holds a few small fields (the payload must stay under
+    PostgreSQL's 8000-byte NOTIFY limit).
+    """
+    payload = {"user_id": user_id, "event": kind, "session_id": str(session_id), **data}
+    await conn.execute(
+        "SELECT pg_notify($1, $2)", SESSION_CHANNEL, json.dumps(payload, default=str)
+    )
+
+
+class SessionFeed:
+    """The ``GET /api/events`` subscribers of this replica, by user.
+
+    Each subscriber has a bounded queue (``max_queued`` events); a subscriber too slow to keep up
+    gets one ``resync`` event instead of what overflowed, and should re-read its sessions.
+    """
+
+    def __init__(self, max_queued: int = 1000) -> None:
+        self._queues: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+        self._max_queued = max_queued
+
+    def subscribe(self, user_id: str) -> asyncio.Queue[dict[str, Any]]:
+        """A queue receiving the user's session events from now on."""
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(self._max_queued)
+        self._queues[user_id].add(queue)
+        return queue
+
+    def unsubscribe(self, user_id: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        """Stop feeding ``queue``."""
+        queues = self._queues.get(user_id)
+        if queues is not None:
+            queues.discard(queue)
+            if not queues:
+                del self._queues[user_id]
+
+    def dispatch(self, payload: str) -> None:
+        """Hand one NOTIFY payload to the queues of its user."""
+        event = json.loads(payload)
+        for queue in self._queues.get(event.pop("user_id", ""), ()):
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait({"event": "resync"})
+
+
+class GatewayNotifications:
+    """One pooled connection LISTENing on both channels, feeding the reply waiters and the
+    session feed of this replica."""
+
+    def __init__(self) -> None:
+        self.waiters = ReplyWaiters()
+        self.feed = SessionFeed()
+        self._conn: asyncpg.Connection | None = None
+        self._pool: asyncpg.Pool | None = None
+
+    async def start(self, pool: asyncpg.Pool) -> None:
+        """Acquire the listening connection and LISTEN."""
+        self._pool = pool
+        self._conn = await pool.acquire()
+        await self._conn.add_listener(CHANNEL, self.waiters.on_notify)
+        await self._conn.add_listener(SESSION_CHANNEL, self._on_session_event)
+
+    async def stop(self) -> None:
+        """Stop listening, release the connection and wake every waiter."""
+        if self._conn is not None and self._pool is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.remove_listener(CHANNEL, self.waiters.on_notify)
+                await self._conn.remove_listener(SESSION_CHANNEL, self._on_session_event)
+            await self._pool.release(self._conn)
+            self._conn = None
+        self.waiters.wake_all()
+
+    def _on_session_event(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            self.feed.dispatch(payload)
+        except (ValueError, TypeError):
+            log.warning("session event notification ignored", payload=payload[:200])
