@@ -112,8 +112,13 @@ class Stack:
             return build(TaggerSettings(**self.servers.env(**extra)))
         raise ValueError(name)
 
-    async def start(self, name: str) -> Any:
-        """Start one service; the gateway is served over HTTP on a free loopback port."""
+    async def start(self, name: str, service: Any = None) -> Any:
+        """Start one service (or ``service``, built by the test, under that name); the gateway is
+        served over HTTP on a free loopback port."""
+        if service is not None:
+            await service.start()
+            self.services[name] = service
+            return service
         service, app = self.build(name)
         if name == "gateway":
             port = free_port()

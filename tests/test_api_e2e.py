@@ -15,13 +15,15 @@ from stack import Client, Stack
 PROBLEM = "application/problem+json"
 
 
-async def _sse_events(client: Client, sid: str, content: str) -> list[tuple[str, dict]]:
+async def _sse_events(
+    client: Client, sid: str, content: str, headers: dict[str, str] | None = None
+) -> list[tuple[str, dict]]:
     events: list[tuple[str, dict]] = []
     async with client.http.stream(
         "POST",
         f"/api/sessions/{sid}/messages",
         json={"content": content},
-        headers={**client.headers, "Accept": "text/event-stream"},
+        headers={**client.headers, "Accept": "text/event-stream", **(headers or {})},
     ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -168,6 +170,11 @@ async def test_a_retried_post_with_the_same_idempotency_key_creates_one_message(
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["message"]["id"] == again.json()["message"]["id"]
     assert again.json()["reply"] is not None
+    # Retried once more as a stream: the stored reply comes at once.
+    async with asyncio.timeout(5):
+        events = await _sse_events(alice, sid, "once only", headers=key)
+    assert [kind for kind, _ in events] == ["message", "reply"]
+    assert events[1][1]["id"] == again.json()["reply"]["id"]
     assert (await alice.session(sid))["message_count"] == 2
 
 
@@ -240,7 +247,34 @@ async def test_auth_and_bad_input_get_problem_responses(
 async def test_health_and_readiness(http: httpx.AsyncClient) -> None:
     assert (await http.get("/healthz")).json()["status"] == "ok"
     ready = (await http.get("/readyz")).json()
-    assert ready == {"status": "ready", "checks": {"database": True, "nats": True}}
+    assert ready == {
+        "status": "ready",
+        "checks": {"database": True, "nats": True, "notifications": True},
+    }
+
+
+async def test_the_gateway_listens_again_after_losing_its_notification_connection(
+    stack: Stack, http: httpx.AsyncClient, alice: Client
+) -> None:
+    listening = (
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        " AND query LIKE 'LISTEN \"gateway_session_events\"%'"
+    )
+    db = await stack.db()
+    try:
+        before = await db.fetchval(listening)
+        assert before is not None
+        assert await db.fetchval("SELECT pg_terminate_backend($1)", before)
+        sid = (await alice.create_session())["id"]
+        posted = await alice.post(sid, "Are you still listening?", wait=10)
+        assert posted["reply"] is not None
+        async with asyncio.timeout(10):
+            while (await http.get("/readyz")).status_code != 200:  # noqa: ASYNC110 - over HTTP
+                await asyncio.sleep(0.05)
+        after = await db.fetchval(listening)
+        assert after is not None and after != before
+    finally:
+        await db.close()
 
 
 async def test_the_event_stream_shows_a_users_session_changes_and_nobody_elses(

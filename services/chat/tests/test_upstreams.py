@@ -74,3 +74,12 @@ async def test_replay_answers_each_turn_with_the_recorded_answer() -> None:
         await replay.send(
             upstream_id=upstream_id, content="more", turn=999, history=[], on_delta=sink
         )
+
+
+def test_a_turn_given_up_early_is_settled_with_its_predecessor() -> None:
+    from parley_chat.domain.ordering import advance
+
+    assert advance(0, 1, set()) == 1
+    assert advance(1, 3, set()) is None  # turn 2 is still open
+    assert advance(1, 2, {3}) == 3  # turn 3 was given up: settled with turn 2
+    assert advance(1, 2, {3, 5}) == 3

@@ -5,7 +5,8 @@ upstream) unless ``--base-url`` names a running gateway, then drives it over HTT
 sessions at ``concurrency`` at once, each posting ``messages`` user messages (each waiting for its
 reply). Reports, in milliseconds: reply latency (POST to stored reply, p50/p95/p99), time from a
 session's first reply until the client sees its automatic name, from its creation until it sees
-its tag (both through ``GET /api/events``), and throughput in replies per second. Numbers depend on the machine; compare runs on the same one.
+its tag (both through ``GET /api/events``), and throughput in replies per second. Numbers
+depend on the machine; compare runs on the same one.
 """
 
 from __future__ import annotations

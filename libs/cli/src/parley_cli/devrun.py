@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -48,9 +49,16 @@ async def _prepare(nats_url: str, database_url: str) -> None:
         await nc.close()
 
 
-def _wait_ready(url: str, children: dict[str, subprocess.Popen[bytes]], timeout_s: float) -> None:
+def _wait_ready(
+    url: str,
+    children: dict[str, subprocess.Popen[bytes]],
+    timeout_s: float,
+    interrupted: Callable[[], bool],
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if interrupted():
+            raise KeyboardInterrupt
         for name, child in children.items():
             if child.poll() is not None:
                 raise RuntimeError(f"{name} exited with code {child.returncode} while starting")
@@ -119,7 +127,7 @@ def run_stack(*, data_dir: Path, port: int = 8000, free_ports: bool = False) -> 
                 [sys.executable, "-m", module], env=env, start_new_session=True
             )
         base = f"http://127.0.0.1:{env['PARLEY_PORT']}"
-        _wait_ready(f"{base}/readyz", children, timeout_s=120)
+        _wait_ready(f"{base}/readyz", children, timeout_s=120, interrupted=lambda: stopping)
         print(_usage(base, env), flush=True)
         while not stopping:
             for name, child in children.items():
@@ -130,6 +138,8 @@ def run_stack(*, data_dir: Path, port: int = 8000, free_ports: bool = False) -> 
                     stopping, code = True, 1
                     break
             time.sleep(0.2)
+    except KeyboardInterrupt:
+        log.info("interrupted while starting; stopping everything")
     except Exception:
         log.exception("start-up failed; stopping everything")
         code = 1

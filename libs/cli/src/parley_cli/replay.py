@@ -19,6 +19,9 @@ from parley_runtime.conversations import Conversation, read_conversations
 
 from .watch import SessionWatch
 
+#: The longest the gateway waits for a reply in one request (its ``PARLEY_MAX_WAIT_S`` default).
+GATEWAY_MAX_WAIT_S = 60.0
+
 
 @dataclass
 class ReplayRow:
@@ -63,12 +66,12 @@ async def replay_one(
             r = await http.post(
                 f"/api/sessions/{sid}/messages",
                 headers=headers,
-                params={"wait": timeout_s},
+                params={"wait": min(timeout_s, GATEWAY_MAX_WAIT_S)},
                 json={"content": exchange.user},
             )
             r.raise_for_status()
             if r.json()["reply"] is None:
-                raise TimeoutError(f"no reply within {timeout_s:.0f} s")
+                raise TimeoutError(f"no reply within {min(timeout_s, GATEWAY_MAX_WAIT_S):.0f} s")
             first_reply_at = first_reply_at or time.monotonic()
         assert first_reply_at is not None
         seen = await watch.named_and_tagged(sid, timeout_s)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -168,6 +170,8 @@ class EventConsumer:
     pool_getter: Callable[[], asyncpg.Pool]
     broker: NatsBroker
     _locks: _SessionLocks = field(default_factory=_SessionLocks)
+    _waits: OrderedDict[uuid.UUID, int] = field(default_factory=OrderedDict)
+    _config: ConsumerConfig | None = None
     dead_lettered: int = 0
 
     @property
@@ -177,14 +181,14 @@ class EventConsumer:
     def register(self) -> None:
         """Declare the durable pull subscriber on the broker (before the broker starts)."""
         filters = [self.subjects.filter(t) for t in self.spec.handlers]
-        config = ConsumerConfig(
+        config = self._config = ConsumerConfig(
             durable_name=self.spec.durable,
             ack_policy=JsAckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=self.settings.ack_wait_s,
             # A safety net beyond our own counts, so a crash on the last try is still redelivered,
             # while a message that crashes the process every time cannot loop forever.
-            max_deliver=max(self.settings.max_deliver, self.settings.max_wait_deliveries) + 2,
+            max_deliver=self._server_max_deliver,
             max_ack_pending=1000,
             filter_subjects=filters,
         )
@@ -206,8 +210,38 @@ class EventConsumer:
 
         subscriber(on_message)
 
+    async def ensure(self, js: JetStreamContext) -> None:
+        """Create the durable, or update it to this configuration (filters, limits) when it
+        exists: a changed consumer is applied at start, not silently ignored.
+
+        Raises:
+            nats.js.errors.Error: a change the server cannot apply (e.g. the deliver policy).
+        """
+        assert self._config is not None, "register() first"
+        await js.add_consumer(self.settings.stream, self._config)
+
     async def handle(self, msg: Msg) -> None:
-        """Process one delivery of ``msg`` and settle it (ack, nak with delay, or term)."""
+        """Process one delivery of ``msg`` and settle it (ack, nak with delay, or term).
+
+        While it waits for its session's turn and while it is handled, the delivery tells the
+        server it is in progress every third of ``ack_wait``, so a long handler is not redelivered
+        elsewhere meanwhile.
+        """
+        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        try:
+            await self._handle(msg)
+        finally:
+            heartbeat.cancel()
+
+    async def _heartbeat(self, msg: Msg) -> None:
+        while True:
+            await asyncio.sleep(self.settings.ack_wait_s / 3)
+            try:
+                await msg.in_progress()
+            except Exception:  # the settle that follows reports real trouble
+                return
+
+    async def _handle(self, msg: Msg) -> None:
         delivery = msg.metadata.num_delivered or 1
         try:
             event = parse_event(msg.data)
@@ -252,6 +286,7 @@ class EventConsumer:
             if delivery >= self.settings.max_wait_deliveries:
                 await self._give_up(event, msg, ctx, f"still not ready: {exc}")
             else:
+                self._count_wait(event.event_id)
                 delay = min(exc.delay_s * 2 ** (delivery - 1), 15.0)
                 log.info(
                     "event not ready; redelivering later",
@@ -263,11 +298,13 @@ class EventConsumer:
         except Unprocessable as exc:
             await self._give_up(event, msg, ctx, f"unprocessable: {exc}")
         except Exception as exc:
-            if delivery >= self.settings.max_deliver:
+            # Deliveries spent waiting for an earlier event (RetryLater) are not failures.
+            failures = delivery - self._waits.get(event.event_id, 0)
+            if failures >= self.settings.max_deliver:
                 log.exception("event failed on its last delivery", delivery=delivery)
                 await self._give_up(event, msg, ctx, f"{type(exc).__name__}: {exc}")
             else:
-                delay = self._backoff(delivery)
+                delay = self._backoff(failures)
                 log.warning(
                     "event failed; redelivering after backoff",
                     error=f"{type(exc).__name__}: {exc}",
@@ -277,19 +314,37 @@ class EventConsumer:
                 await msg.nak(delay=delay)
         else:
             await msg.ack()
+            self._waits.pop(event.event_id, None)
+
+    def _count_wait(self, event_id: uuid.UUID) -> None:
+        self._waits[event_id] = self._waits.get(event_id, 0) + 1
+        self._waits.move_to_end(event_id)
+        while len(self._waits) > 10_000:  # events settled on other replicas are forgotten here
+            self._waits.popitem(last=False)
 
     def _backoff(self, delivery: int) -> float:
         steps = self.settings.backoff_s or (1.0,)
         return steps[min(delivery - 1, len(steps) - 1)]
 
     async def _give_up(self, event: Event, msg: Msg, ctx: HandlerContext, reason: str) -> None:
+        """Run the give-up hook, then dead-letter the event. If the hook fails (its effect, such
+        as ``reply.failed``, would be lost), redeliver instead, up to the server's limit."""
         if self.spec.on_give_up is not None:
             try:
                 await self.spec.on_give_up(event, reason, ctx)
             except Exception:
-                log.exception("give-up hook failed; dead-lettering anyway")
+                last = (msg.metadata.num_delivered or 1) >= self._server_max_deliver - 1
+                log.exception("give-up hook failed", dead_letter_now=last)
+                if not last:
+                    await msg.nak(delay=self._backoff(len(self.settings.backoff_s)))
+                    return
         await self._dead_letter(msg, event, reason)
         await msg.term()
+        self._waits.pop(event.event_id, None)
+
+    @property
+    def _server_max_deliver(self) -> int:
+        return max(self.settings.max_deliver, self.settings.max_wait_deliveries) + 2
 
     async def _dead_letter(self, msg: Msg, event: Event | None, reason: str) -> None:
         """Publish the original payload to the dead-letter subject, with why and where from."""

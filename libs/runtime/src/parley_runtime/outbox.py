@@ -22,7 +22,8 @@ log = structlog.get_logger(__name__)
 class OutboxRelay:
     """Moves outbox rows of ``schema`` to the stream ``stream`` through ``js``.
 
-    Rows are claimed with ``FOR UPDATE SKIP LOCKED``, so several replicas can run relays at once.
+    Several replicas can run relays: one at a time holds the schema's advisory lock and publishes,
+    in the order the rows were written.
     """
 
     def __init__(
@@ -90,9 +91,13 @@ class OutboxRelay:
         """
         error: Exception | None = None
         async with self._pool.acquire() as conn, conn.transaction():
+            # One relay of a schema at a time, so events leave in the order they were written.
+            if not await conn.fetchval(
+                "SELECT pg_try_advisory_xact_lock(hashtext($1))", f"outbox:{self._schema}"
+            ):
+                return 0
             rows = await conn.fetch(
-                "SELECT id, event_id, subject, payload FROM outbox ORDER BY id"
-                " LIMIT $1 FOR UPDATE SKIP LOCKED",
+                "SELECT id, event_id, subject, payload FROM outbox ORDER BY id LIMIT $1",
                 self._batch,
             )
             done: list[int] = []

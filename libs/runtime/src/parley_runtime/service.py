@@ -66,6 +66,7 @@ class Service:
             )
             for spec in consumers or []
         ]
+        self._checks: dict[str, Callable[[], bool]] = {}
         self._on_start: list[Hook] = []
         self._on_stop: list[Hook] = []
         self.started = False
@@ -85,6 +86,10 @@ class Service:
         """Run ``hook(service)`` at the end of :meth:`start` (adapters, listeners...)."""
         self._on_start.append(hook)
         return hook
+
+    def add_readiness_check(self, name: str, check: Callable[[], bool]) -> None:
+        """Add ``check()`` (True when healthy) to ``/readyz`` beside the database and NATS."""
+        self._checks[name] = check
 
     def on_stop(self, hook: Hook) -> Hook:
         """Run ``hook(service)`` at the beginning of :meth:`stop`."""
@@ -113,6 +118,8 @@ class Service:
         await self.broker.connect()
         js = self.broker.connection.jetstream()
         await ensure_stream(js, StreamSpec.for_prefix(s.stream, s.prefix))
+        for consumer in self.consumers:
+            await consumer.ensure(js)
         await self.broker.start()
         self.relay = OutboxRelay(
             self.pool, js, schema=self.schema, stream=s.stream, poll_s=s.outbox_poll_s
@@ -139,7 +146,7 @@ class Service:
         log.info("service stopped", service=self.name)
 
     async def readiness(self) -> dict[str, bool]:
-        """Whether the database answers and the NATS connection is up."""
+        """Whether the database answers, the NATS connection is up, and the added checks pass."""
         checks = {"database": False, "nats": False}
         try:
             await asyncio.wait_for(self.pool.fetchval("SELECT 1"), timeout=2.0)
@@ -150,6 +157,8 @@ class Service:
             checks["nats"] = bool(self.broker.connection.is_connected)
         except Exception:
             checks["nats"] = False
+        for name, check in self._checks.items():
+            checks[name] = bool(check())
         return checks
 
     def asgi(self, app: FastAPI | None = None) -> FastAPI:
@@ -186,13 +195,16 @@ class Service:
 
 
 def serve(service: Service, app: FastAPI | None = None, *, port: int) -> None:
-    """Run ``service`` under uvicorn on ``settings.health_host:port`` until SIGINT/SIGTERM."""
+    """Run ``service`` under uvicorn on ``settings.health_host:port`` until SIGINT/SIGTERM.
+
+    ``port`` is the service's own choice (the gateway's API port, a worker's health port).
+    """
     s = service.settings
     configure_logging(service.name, env=s.env, level=s.log_level)
     uvicorn.run(
         service.asgi(app),
         host=s.health_host,
-        port=s.health_port or port,
+        port=port,
         log_config=None,
         access_log=False,
         lifespan="on",

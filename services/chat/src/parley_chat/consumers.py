@@ -41,6 +41,8 @@ class ChatHandlers:
             raise AlreadyProcessed(str(event.event_id))
         row = await store.get_upstream(ctx.pool, event.session_id)
         decision = decide(row["last_turn"] if row else 0, event.turn)
+        if row is not None and event.turn in row["failed_turns"]:
+            decision = "duplicate"  # given up already; its reply.failed is out
         if decision == "duplicate":
             raise AlreadyProcessed(f"turn {event.turn} is already settled")
         if decision == "wait":
@@ -154,7 +156,7 @@ class ChatHandlers:
         if not isinstance(event, MessageCreated):
             return
         async with ctx.transaction() as uow:
-            await store.settle_turn(
+            settled = await store.settle_turn(
                 uow.conn,
                 session_id=event.session_id,
                 user_id=event.user_id,
@@ -163,6 +165,9 @@ class ChatHandlers:
                 turn=event.turn,
                 answered=False,
             )
+            if not settled:  # answered meanwhile (another delivery), or failed already
+                log.info("give-up of a settled turn ignored", turn=event.turn)
+                return
             await uow.publish(
                 ReplyFailed(
                     event_id=derive_id(event.event_id, "reply.failed"),

@@ -22,6 +22,7 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     settings = settings or GatewaySettings()
     service = Service("gateway", settings, migrations=MIGRATIONS, consumers=[consumer_spec()])
     notifications = GatewayNotifications()
+    service.add_readiness_check("notifications", lambda: notifications.listening)
 
     @service.on_start
     async def _listen(svc: Service) -> None:

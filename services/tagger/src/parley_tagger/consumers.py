@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import structlog
 from parley_contracts import (
-    Event,
     ReplyCompleted,
     SessionCreated,
     SessionDeleted,
     SessionTagged,
     derive_id,
 )
-from parley_runtime import ConsumerSpec, HandlerContext, UnitOfWork
+from parley_runtime import ConsumerSpec, HandlerContext, RetryLater, UnitOfWork
 
 from .adapters import store
 from .domain.tags import session_tag, tag_label
@@ -20,14 +19,12 @@ from .domain.tags import session_tag, tag_label
 log = structlog.get_logger(__name__)
 
 
-async def _tag(
-    uow: UnitOfWork, cause: Event, model: str, provider: str | None, opt_out: bool
-) -> dict:
-    """The session's tag row, creating it (and publishing ``session.tagged``) on first sight."""
-    existing = await store.get_session_tag(uow.conn, cause.session_id)
-    if existing is not None:
-        return existing
-    model_id = await store.register_model(uow.conn, model, provider)
+async def _tag(uow: UnitOfWork, cause: SessionCreated) -> None:
+    """Tag a new session (once) and publish ``session.tagged``."""
+    if await store.get_session_tag(uow.conn, cause.session_id) is not None:
+        return
+    model, opt_out = cause.model, cause.analytics_opt_out
+    model_id = await store.register_model(uow.conn, model)
     counter = await store.next_counter(uow.conn, cause.user_id, model_id)
     tag = session_tag(model_id, counter)
     await store.insert_session_tag(
@@ -53,19 +50,22 @@ async def _tag(
         )
     )
     log.info("session tagged", session_tag=tag, model=model)
-    return {"session_tag": tag, "model_id": model_id, "analytics_opt_out": opt_out}
 
 
 async def on_session_created(event: SessionCreated, ctx: HandlerContext) -> None:
     """Give the new session its tag."""
     async with ctx.unit_of_work(event) as uow:
-        await _tag(uow, event, event.model, None, event.analytics_opt_out)
+        await _tag(uow, event)
 
 
 async def on_reply_completed(event: ReplyCompleted, ctx: HandlerContext) -> None:
-    """Record the reply as a trace with the session tag (tagging the session if it is new here)."""
+    """Record the reply as a trace carrying the session tag (waiting for the tag if needed)."""
     async with ctx.unit_of_work(event) as uow:
-        tag = await _tag(uow, event, event.model, event.provider, False)
+        tag = await store.get_session_tag(uow.conn, event.session_id)
+        if (
+            tag is None
+        ):  # its session.created is late: the tag needs the session's model and opt-out
+            raise RetryLater("the session has no tag yet")
         if tag["analytics_opt_out"]:
             return
         await store.insert_trace(

@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from ..domain.ordering import advance
 from ..domain.upstream import TranscriptTurn
 
 
@@ -58,32 +59,39 @@ async def settle_turn(
     turn: int,
     answered: bool,
 ) -> bool:
-    """Move ``last_turn`` to ``turn`` if it was ``turn - 1``; False otherwise (another delivery
-    settled it, or an earlier turn is still open).
+    """Settle ``turn`` (answered or given up); False if it was settled already.
 
-    A failed turn (``answered`` False) is settled too, so the next turn is not blocked forever.
+    A turn settles when it is the next one after ``last_turn``; later turns given up before then
+    are remembered in ``failed_turns`` and settled as soon as their predecessors are. A given-up
+    turn that is not next is recorded there (True: this call settled its fate).
     """
     row = await get_upstream(conn, session_id, for_update=True)
     if row is None:
-        if turn != 1:
-            return False
         await conn.execute(
-            "INSERT INTO upstream_sessions (session_id, user_id, provider, model, last_turn,"
-            " replies) VALUES ($1, $2, $3, $4, 1, $5)",
+            "INSERT INTO upstream_sessions (session_id, user_id, provider, model) VALUES"
+            " ($1, $2, $3, $4)",
             session_id,
             user_id,
             provider,
             model,
-            1 if answered else 0,
         )
-        return True
-    if row["last_turn"] != turn - 1:
+        row = {"last_turn": 0, "failed_turns": []}
+    failed = set(row["failed_turns"])
+    if turn <= row["last_turn"] or turn in failed:
         return False
+    last = advance(row["last_turn"], turn, failed)
+    if last is None:
+        if answered:
+            return False
+        failed.add(turn)
+    else:
+        failed = {t for t in failed if t > last}
     await conn.execute(
-        "UPDATE upstream_sessions SET last_turn = $2, replies = replies + $3, updated_at = now()"
-        " WHERE session_id = $1",
+        "UPDATE upstream_sessions SET last_turn = $2, failed_turns = $3, replies = replies + $4,"
+        " updated_at = now() WHERE session_id = $1",
         session_id,
-        turn,
+        last if last is not None else row["last_turn"],
+        sorted(failed),
         1 if answered else 0,
     )
     return True

@@ -18,3 +18,15 @@ def decide(last_answered_turn: int, turn: int) -> Decision:
     if turn == last_answered_turn + 1:
         return "answer"
     return "wait"
+
+
+def advance(last_settled: int, turn: int, failed_ahead: set[int]) -> int | None:
+    """Settle ``turn`` after ``last_settled``; returns the new last settled turn, or None when
+    ``turn`` is not the next one. Turns already given up (``failed_ahead``) that follow are
+    settled with it, so the session moves on past them.
+    """
+    if turn != last_settled + 1:
+        return None
+    while turn + 1 in failed_ahead:
+        turn += 1
+    return turn

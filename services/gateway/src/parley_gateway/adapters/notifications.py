@@ -123,33 +123,84 @@ class SessionFeed:
         """Hand one NOTIFY payload to the queues of its user."""
         event = json.loads(payload)
         for queue in self._queues.get(event.pop("user_id", ""), ()):
-            try:
-                queue.put_nowait(event)
-            except asyncio.QueueFull:
-                while not queue.empty():
-                    queue.get_nowait()
-                queue.put_nowait({"event": "resync"})
+            self._put(queue, event)
+
+    def broadcast(self, event: dict[str, Any]) -> None:
+        """Hand ``event`` to every subscriber (e.g. ``resync`` after a lost connection)."""
+        for queues in self._queues.values():
+            for queue in queues:
+                self._put(queue, dict(event))
+
+    @staticmethod
+    def _put(queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:
+        try:
+            queue.put_nowait(dict(event))
+        except asyncio.QueueFull:
+            while not queue.empty():
+                queue.get_nowait()
+            queue.put_nowait({"event": "resync"})
 
 
 class GatewayNotifications:
     """One pooled connection LISTENing on both channels, feeding the reply waiters and the
-    session feed of this replica."""
+    session feed of this replica. If the connection is lost, it is replaced (retrying every
+    second); event streams then get ``resync``, as notifications may have been missed."""
 
     def __init__(self) -> None:
         self.waiters = ReplyWaiters()
         self.feed = SessionFeed()
         self._conn: asyncpg.Connection | None = None
         self._pool: asyncpg.Pool | None = None
+        self._reconnect: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    @property
+    def listening(self) -> bool:
+        """Whether the LISTEN connection is up (part of the gateway's readiness)."""
+        return self._conn is not None and not self._conn.is_closed()
 
     async def start(self, pool: asyncpg.Pool) -> None:
         """Acquire the listening connection and LISTEN."""
         self._pool = pool
-        self._conn = await pool.acquire()
-        await self._conn.add_listener(CHANNEL, self.waiters.on_notify)
-        await self._conn.add_listener(SESSION_CHANNEL, self._on_session_event)
+        self._stopping = False
+        await self._listen()
+
+    async def _listen(self) -> None:
+        assert self._pool is not None
+        conn = await self._pool.acquire()
+        await conn.add_listener(CHANNEL, self.waiters.on_notify)
+        await conn.add_listener(SESSION_CHANNEL, self._on_session_event)
+        conn.add_termination_listener(self._on_lost)
+        self._conn = conn
+
+    def _on_lost(self, conn: object) -> None:
+        if self._stopping or conn is not self._conn:
+            return
+        log.warning("notification connection lost; listening again")
+        self._reconnect = asyncio.create_task(self._listen_again(conn))
+
+    async def _listen_again(self, lost: object) -> None:
+        assert self._pool is not None
+        with contextlib.suppress(Exception):
+            await self._pool.release(lost)  # type: ignore[arg-type]
+        self._conn = None
+        while not self._stopping:
+            try:
+                await self._listen()
+            except Exception:
+                log.warning("listening again failed; retrying in 1 s", exc_info=True)
+                await asyncio.sleep(1.0)
+            else:
+                self.feed.broadcast({"event": "resync"})
+                return
 
     async def stop(self) -> None:
         """Stop listening, release the connection and wake every waiter."""
+        self._stopping = True
+        if self._reconnect is not None:
+            self._reconnect.cancel()
+            with contextlib.suppress(BaseException):
+                await self._reconnect
         if self._conn is not None and self._pool is not None:
             with contextlib.suppress(Exception):
                 await self._conn.remove_listener(CHANNEL, self.waiters.on_notify)

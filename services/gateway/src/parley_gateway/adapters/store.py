@@ -180,9 +180,14 @@ async def append_message(
 async def set_message_status(
     conn: asyncpg.Connection, message_id: uuid.UUID, status: str, error: str | None = None
 ) -> None:
-    """Set a user message's status (``answered`` or ``failed``, with the error)."""
+    """Set a user message's status: ``answered``, or ``failed`` (with the error) unless it was
+    answered meanwhile."""
     await conn.execute(
-        "UPDATE messages SET status = $2, error = $3 WHERE id = $1", message_id, status, error
+        "UPDATE messages SET status = $2, error = $3 WHERE id = $1"
+        " AND (status = 'pending' OR $2 = 'answered')",
+        message_id,
+        status,
+        error,
     )
 
 

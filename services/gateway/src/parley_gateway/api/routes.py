@@ -347,14 +347,9 @@ async def post_message(
             ping=15,
         )
     try:
-        reply = await store.get_reply(service.pool, message_id)
-        if reply is None and wait > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    asyncio.shield(waiter), timeout=min(wait, settings.max_wait_s)
-                )
-            reply = await store.get_reply(service.pool, message_id)
-            message = await store.get_message(service.pool, message_id) or message
+        message, reply = await _await_reply(
+            service, waiter, message, min(wait, settings.max_wait_s)
+        )
     finally:
         waiters.forget(message_id, waiter)
     if not created:
@@ -363,6 +358,35 @@ async def post_message(
         message=MessageOut.model_validate(message),
         reply=MessageOut.model_validate(reply) if reply else None,
     )
+
+
+#: How often a waiting request re-reads the database, in seconds: the notification normally wakes
+#: it at once; the re-read covers a notification lost with its connection.
+RECHECK_S = 1.0
+
+
+async def _settled(
+    service: Service, message: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The message as stored now, and its reply if stored."""
+    reply = await store.get_reply(service.pool, message["id"])
+    if reply is None:
+        message = await store.get_message(service.pool, message["id"]) or message
+    return message, reply
+
+
+async def _await_reply(
+    service: Service, waiter: asyncio.Future[None], message: dict[str, Any], wait_s: float
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Wait up to ``wait_s`` seconds for the reply (or failure) of ``message``."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while True:
+        message, reply = await _settled(service, message)
+        remaining = deadline - asyncio.get_running_loop().time()
+        if reply is not None or message["status"] == "failed" or remaining <= 0:
+            return message, reply
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(waiter), timeout=min(remaining, RECHECK_S))
 
 
 async def _store_message(
@@ -447,6 +471,8 @@ async def _stream_reply(
     message_id = message["id"]
     try:
         yield _sse("message", MessageOut.model_validate(message).model_dump(mode="json"))
+        if message["status"] != "pending" or await store.get_reply(service.pool, message_id):
+            waiter.cancel()  # a retried request whose reply (or failure) is already stored
         deadline = asyncio.get_running_loop().time() + timeout_s
         while not waiter.done():
             remaining = deadline - asyncio.get_running_loop().time()
@@ -454,8 +480,16 @@ async def _stream_reply(
                 break
             next_delta = asyncio.ensure_future(live.next_msg(timeout=None))
             done, _ = await asyncio.wait(
-                {next_delta, waiter}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                {next_delta, waiter},
+                timeout=min(remaining, RECHECK_S),
+                return_when=asyncio.FIRST_COMPLETED,
             )
+            if not done:
+                next_delta.cancel()
+                stored, reply = await _settled(service, message)
+                if reply is not None or stored["status"] == "failed":
+                    break
+                continue
             if next_delta in done:
                 delta = json.loads(next_delta.result().data)
                 if delta.get("reply_to") == str(message_id):

@@ -1,0 +1,88 @@
+"""Upstream failures: retried, ordered, and settled so that one bad turn never blocks a session."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+from parley_chat.adapters.echo import EchoUpstream
+from parley_chat.app import MIGRATIONS
+from parley_chat.consumers import ChatHandlers
+from parley_chat.domain.upstream import DeltaSink, TranscriptTurn, UpstreamError, UpstreamReply
+from parley_chat.settings import ChatSettings
+from parley_runtime import Service
+from stack import Client, Stack
+
+
+class FlakyUpstream(EchoUpstream):
+    """The echo upstream, failing on messages that contain ``flaky`` (the first two tries) or
+    ``broken`` (always, not retryable)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tries: Counter[str] = Counter()
+
+    async def send(
+        self,
+        *,
+        upstream_id: str,
+        content: str,
+        turn: int,
+        history: Sequence[TranscriptTurn],
+        on_delta: DeltaSink,
+    ) -> UpstreamReply:
+        self.tries[content] += 1
+        if "broken" in content:
+            raise UpstreamError("the model refused this request", retryable=False)
+        if "flaky" in content and self.tries[content] <= 2:
+            raise UpstreamError("upstream timed out", retryable=True)
+        return await super().send(
+            upstream_id=upstream_id, content=content, turn=turn, history=history, on_delta=on_delta
+        )
+
+
+@pytest.fixture
+async def flaky_chat(stack: Stack) -> AsyncIterator[FlakyUpstream]:
+    upstream = FlakyUpstream()
+    await stack.stop("chat")
+    handlers = ChatHandlers(upstream, order_wait_s=0.05)
+    settings = ChatSettings(**stack.servers.env(max_deliver=4, backoff_s=(0.2, 0.3)))
+    service = Service("chat", settings, migrations=MIGRATIONS, consumers=[handlers.consumer_spec()])
+    await stack.start("chat", service)
+    yield upstream
+    await stack.stop("chat")
+    await stack.start("chat")
+
+
+async def test_a_flaky_turn_is_retried_and_later_turns_wait_for_it(
+    stack: Stack, alice: Client, flaky_chat: FlakyUpstream, js
+) -> None:
+    sid = (await alice.create_session())["id"]
+    first = await alice.post(sid, "a flaky question", wait=0)
+    second = await alice.post(sid, "a calm follow-up", wait=0)
+    done = await alice.wait_for(sid, lambda s: s["message_count"] == 4)
+    messages = (await alice.session(sid, include_messages=True))["messages"]
+    replies = [m for m in messages if m["role"] == "assistant"]
+    assert [r["reply_to"] for r in replies] == [first["message"]["id"], second["message"]["id"]]
+    assert "turn 1]" in replies[0]["content"] and "turn 2]" in replies[1]["content"]
+    assert flaky_chat.tries["a flaky question"] == 3
+    assert done["message_count"] == 4
+
+
+async def test_a_refused_turn_fails_clearly_and_the_session_goes_on(
+    stack: Stack, alice: Client, flaky_chat: FlakyUpstream, js
+) -> None:
+    sid = (await alice.create_session())["id"]
+    failed = await alice.post(sid, "a broken request", wait=10)
+    assert failed["reply"] is None
+    assert failed["message"]["status"] == "failed"
+    assert "the model refused this request" in failed["message"]["error"]
+    assert flaky_chat.tries["a broken request"] == 1  # not retried: it cannot succeed
+    after = await alice.post(sid, "something reasonable", wait=10)
+    assert after["reply"] is not None and "turn 2]" in after["reply"]["content"]
+    await stack.settled(js)
+    dead = await js.get_last_msg(
+        stack.servers.stream, f"{stack.servers.prefix}.deadletter.chat.{sid}"
+    )
+    assert "unprocessable" in dead.headers["Parley-Error"]
