@@ -133,3 +133,34 @@ async def test_events_of_one_session_are_handled_one_at_a_time_in_order(
         await service.stop()
     assert overlap == []
     assert all(order[sid] == [f"u{n}" for n in range(5)] for sid in sessions)
+
+
+async def test_a_busy_session_does_not_hold_up_the_others(servers: Servers, js) -> None:
+    busy, quiet = uuid.uuid4(), uuid.uuid4()
+    handled: list[tuple[uuid.UUID, float]] = []
+
+    async def slow(event: SessionDeleted, ctx: HandlerContext) -> None:
+        if event.session_id == busy:
+            await asyncio.sleep(0.05)
+        if event.session_id in (busy, quiet):
+            handled.append((event.session_id, time.monotonic()))
+
+    durable = f"probe_{uuid.uuid4().hex[:8]}"
+    service = Service(
+        "probe",
+        _settings(servers, max_workers=2),
+        consumers=[ConsumerSpec(durable=durable, handlers={"session.deleted": slow})],
+    )
+    await service.start()
+    try:
+        async with service.unit_of_work() as uow:
+            for n in range(20):
+                await uow.publish(SessionDeleted(session_id=busy, user_id=f"u{n}"))
+            await uow.publish(SessionDeleted(session_id=quiet, user_id="q"))
+        await settled(js, servers.stream, [durable], [service.pool])
+    finally:
+        await service.stop()
+    quiet_at = next(at for sid, at in handled if sid == quiet)
+    busy_times = [at for sid, at in handled if sid == busy]
+    assert len(busy_times) == 20
+    assert quiet_at < busy_times[2]  # not behind the busy session's queue

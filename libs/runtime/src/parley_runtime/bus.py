@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -139,27 +138,6 @@ class ConsumerSpec:
     on_give_up: GiveUpHook | None = None
 
 
-class _SessionLocks:
-    """One FIFO lock per key, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[Any, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: Any) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 @dataclass
 class EventConsumer:
     """Runs one :class:`ConsumerSpec` on the broker: validation, ordering, acks, dead letters."""
@@ -169,7 +147,13 @@ class EventConsumer:
     schema: str
     pool_getter: Callable[[], asyncpg.Pool]
     broker: NatsBroker
-    _locks: _SessionLocks = field(default_factory=_SessionLocks)
+    _queues: dict[uuid.UUID, deque[tuple[Msg, Event, EventHandler, asyncio.Task[None]]]] = field(
+        default_factory=dict
+    )
+    _runners: dict[uuid.UUID, asyncio.Task[None]] = field(default_factory=dict)
+    _subscriber: Any = None
+    _in_flight: asyncio.Semaphore | None = None
+    _workers: asyncio.Semaphore | None = None
     _waits: OrderedDict[uuid.UUID, int] = field(default_factory=OrderedDict)
     _config: ConsumerConfig | None = None
     dead_lettered: int = 0
@@ -197,11 +181,10 @@ class EventConsumer:
             stream=JStream(self.settings.stream, declare=False),
             durable=self.spec.durable,
             config=config,
-            # One message per fetch: nats-py's multi-message fetch raises a bare TimeoutError on
-            # an idle stream, which FastStream's pull loop does not expect. Concurrency comes
-            # from workers instead; events of one session still run in order (session locks).
+            # One message per fetch (nats-py's multi-message fetch raises a bare TimeoutError on
+            # an idle stream, which FastStream's pull loop does not expect). Fetching only queues
+            # the event on its session; handling happens in the session runners.
             pull_sub=PullSub(batch_size=1, timeout=5.0),
-            max_workers=self.settings.max_workers,
             ack_policy=AckPolicy.MANUAL,
         )
 
@@ -209,6 +192,7 @@ class EventConsumer:
             await self.handle(message.raw_message)
 
         subscriber(on_message)
+        self._subscriber = subscriber
 
     async def ensure(self, js: JetStreamContext) -> None:
         """Create the durable, or update it to this configuration (filters, limits) when it
@@ -221,28 +205,14 @@ class EventConsumer:
         await js.add_consumer(self.settings.stream, self._config)
 
     async def handle(self, msg: Msg) -> None:
-        """Process one delivery of ``msg`` and settle it (ack, nak with delay, or term).
+        """Validate one delivery and queue it behind the earlier events of its session.
 
-        While it waits for its session's turn and while it is handled, the delivery tells the
-        server it is in progress every third of ``ack_wait``, so a long handler is not redelivered
-        elsewhere meanwhile.
+        Each session with queued events has one runner task handling them one at a time, in
+        delivery order; at most ``max_workers`` runners handle an event at once, and at most
+        ``max_in_flight`` deliveries wait (fetching pauses beyond that). While a delivery waits
+        and while it is handled, it tells the server it is in progress every third of
+        ``ack_wait``, so it is not redelivered elsewhere meanwhile.
         """
-        heartbeat = asyncio.create_task(self._heartbeat(msg))
-        try:
-            await self._handle(msg)
-        finally:
-            heartbeat.cancel()
-
-    async def _heartbeat(self, msg: Msg) -> None:
-        while True:
-            await asyncio.sleep(self.settings.ack_wait_s / 3)
-            try:
-                await msg.in_progress()
-            except Exception:  # the settle that follows reports real trouble
-                return
-
-    async def _handle(self, msg: Msg) -> None:
-        delivery = msg.metadata.num_delivered or 1
         try:
             event = parse_event(msg.data)
         except ValidationError as exc:
@@ -253,14 +223,60 @@ class EventConsumer:
         if handler is None:
             await msg.ack()
             return
-        with structlog.contextvars.bound_contextvars(
-            session_id=str(event.session_id),
-            event_id=str(event.event_id),
-            event_type=event.event_type,
-            consumer=self.spec.durable,
-        ):
-            async with self._locks.hold(event.session_id):
-                await self._run(handler, event, msg, delivery)
+        if self._in_flight is None or self._workers is None:
+            self._in_flight = asyncio.Semaphore(self.settings.max_in_flight)
+            self._workers = asyncio.Semaphore(self.settings.max_workers)
+        await self._in_flight.acquire()
+        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        self._queues.setdefault(event.session_id, deque()).append((msg, event, handler, heartbeat))
+        if event.session_id not in self._runners:
+            self._runners[event.session_id] = asyncio.create_task(
+                self._run_session(event.session_id), name=f"{self.spec.durable}:{event.session_id}"
+            )
+
+    async def _run_session(self, session_id: uuid.UUID) -> None:
+        """Handle the queued events of one session in order, then end."""
+        assert self._in_flight is not None and self._workers is not None
+        queue = self._queues[session_id]
+        while queue:
+            msg, event, handler, heartbeat = queue[0]
+            try:
+                async with self._workers:
+                    with structlog.contextvars.bound_contextvars(
+                        session_id=str(event.session_id),
+                        event_id=str(event.event_id),
+                        event_type=event.event_type,
+                        consumer=self.spec.durable,
+                    ):
+                        await self._run(handler, event, msg, msg.metadata.num_delivered or 1)
+            except Exception:  # unsettled: the server redelivers it after ack_wait
+                log.exception("event could not be settled", event_id=str(event.event_id))
+            finally:
+                queue.popleft()
+                heartbeat.cancel()
+                self._in_flight.release()
+        # No await since the last check: a new event of this session starts a new runner.
+        del self._queues[session_id]
+        del self._runners[session_id]
+
+    async def drain(self, timeout_s: float = 15.0) -> None:
+        """Stop fetching, let the session runners finish (their acks need the connection: call
+        this before closing it), and cancel what is left, whose events the server redelivers."""
+        if self._subscriber is not None:
+            await self._subscriber.stop()
+        runners = list(self._runners.values())
+        if runners:
+            _, pending = await asyncio.wait(runners, timeout=timeout_s)
+            for task in pending:
+                task.cancel()
+
+    async def _heartbeat(self, msg: Msg) -> None:
+        while True:
+            await asyncio.sleep(self.settings.ack_wait_s / 3)
+            try:
+                await msg.in_progress()
+            except Exception:  # the settle that follows reports real trouble
+                return
 
     async def _run(self, handler: EventHandler, event: Event, msg: Msg, delivery: int) -> None:
         ctx = HandlerContext(

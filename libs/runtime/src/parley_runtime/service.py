@@ -137,6 +137,8 @@ class Service:
         self.started = False
         for hook in self._on_stop:
             await hook(self)
+        for consumer in self.consumers:
+            await consumer.drain()
         await self.broker.stop()
         if self.relay is not None:
             await self.relay.stop()
