@@ -18,7 +18,14 @@ from parley_contracts import (
     SessionDeleted,
     derive_id,
 )
-from parley_runtime import AlreadyProcessed, ConsumerSpec, HandlerContext, RetryLater, Unprocessable
+from parley_runtime import (
+    AlreadyProcessed,
+    ConsumerSpec,
+    HandlerContext,
+    RetryLater,
+    UnitOfWork,
+    Unprocessable,
+)
 from parley_runtime.uow import already_processed
 
 from .adapters import store
@@ -72,16 +79,7 @@ class ChatHandlers:
         latency_ms = int((time.perf_counter() - started) * 1000)
 
         async with ctx.unit_of_work(event) as uow:
-            settled = await store.settle_turn(
-                uow.conn,
-                session_id=event.session_id,
-                user_id=event.user_id,
-                provider=self.upstream.provider,
-                model=self.upstream.model,
-                turn=event.turn,
-                answered=True,
-            )
-            if not settled:
+            if not await self._settle(uow, event, answered=True):
                 raise AlreadyProcessed(f"turn {event.turn} was settled by another delivery")
             await store.append_transcript(
                 uow.conn, event.session_id, event.turn, event.content, reply.content
@@ -151,21 +149,24 @@ class ChatHandlers:
                 on_delta=on_delta,
             )
 
+    async def _settle(self, uow: UnitOfWork, event: MessageCreated, *, answered: bool) -> bool:
+        return await store.settle_turn(
+            uow.conn,
+            session_id=event.session_id,
+            user_id=event.user_id,
+            provider=self.upstream.provider,
+            model=self.upstream.model,
+            turn=event.turn,
+            answered=answered,
+        )
+
     async def on_give_up(self, event: object, reason: str, ctx: HandlerContext) -> None:
         """A message that will not be answered: settle its turn and publish ``reply.failed``."""
         if not isinstance(event, MessageCreated):
             return
         async with ctx.transaction() as uow:
-            settled = await store.settle_turn(
-                uow.conn,
-                session_id=event.session_id,
-                user_id=event.user_id,
-                provider=self.upstream.provider,
-                model=self.upstream.model,
-                turn=event.turn,
-                answered=False,
-            )
-            if not settled:  # answered meanwhile (another delivery), or failed already
+            if not await self._settle(uow, event, answered=False):
+                # answered meanwhile (another delivery), or failed already
                 log.info("give-up of a settled turn ignored", turn=event.turn)
                 return
             await uow.publish(
