@@ -316,3 +316,30 @@ async def test_the_event_stream_shows_a_users_session_changes_and_nobody_elses(
     assert 1 <= len(named["name"].split()) <= 10
     bob_task.cancel()
     assert seen["bob"] == []
+
+
+async def test_traces_are_paged_and_a_missing_owner_is_a_clear_503(
+    stack: Stack, alice: Client, js
+) -> None:
+    sid = (await alice.create_session())["id"]
+    for n in range(3):
+        await alice.post(sid, f"trace me {n}")
+    await alice.wait_for(sid, lambda s: s["session_tag"] is not None)
+    await stack.settled(js)
+    first = (
+        await alice.request("GET", "/api/traces", params={"session_id": sid, "limit": 2})
+    ).json()
+    assert [t["input"] for t in first["items"]] == ["trace me 2", "trace me 1"]
+    rest = (
+        await alice.request(
+            "GET", "/api/traces", params={"session_id": sid, "before": first["next_before"]}
+        )
+    ).json()
+    assert [t["input"] for t in rest["items"]] == ["trace me 0"] and rest["next_before"] is None
+
+    await stack.stop("tagger")
+    try:
+        r = await alice.request("GET", "/api/traces")
+        assert r.status_code == 503 and r.headers["content-type"].startswith(PROBLEM)
+    finally:
+        await stack.start("tagger")

@@ -73,6 +73,14 @@ async def test_conversation_is_answered_in_order_named_tagged_and_traced(
     finally:
         await db.close()
 
+    # The traces are searchable by tag through the API, for their user only.
+    found = await alice.request("GET", "/api/traces", params={"session_tag": named["session_tag"]})
+    assert found.status_code == 200, found.text
+    assert sorted(t["input"] for t in found.json()["items"]) == sorted(questions)
+    assert {t["session_id"] for t in found.json()["items"]} == {sid}
+    others = await bob.request("GET", "/api/traces", params={"session_tag": named["session_tag"]})
+    assert others.json()["items"] == []
+
     full = await alice.session(sid, include_messages=True)
     assert [m["role"] for m in full["messages"]] == ["user", "assistant"] * 3
     assert [m["seq"] for m in full["messages"]] == [1, 2, 3, 4, 5, 6]

@@ -20,6 +20,7 @@ from .events import (
     parse_event,
     utcnow,
 )
+from .queries import Trace, TracePage, TraceQuery
 from .subjects import StreamSpec, Subjects
 
 __all__ = [
@@ -36,6 +37,9 @@ __all__ = [
     "SessionRenamed",
     "SessionTagged",
     "StreamSpec",
+    "Trace",
+    "TracePage",
+    "TraceQuery",
     "Subjects",
     "derive_id",
     "parse_event",

@@ -2,7 +2,8 @@
 
 Subjects are ``<prefix>.<entity>.<event>.<session_id>``, e.g. ``parley.message.created.<uuid>``.
 Dead letters go to ``<prefix>.deadletter.<consumer>.<session_id>``; both are kept by one stream.
-Live reply deltas use ``<prefix>.live.reply.<session_id>``, outside the stream: a view, not a record.
+Live reply deltas use ``<prefix>.live.reply.<session_id>`` and queries ``<prefix>.query.<owner>.<name>``,
+both outside the stream: views, not records.
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ class Subjects:
     def dead_letter(self, consumer: str, session_id: uuid.UUID | str | None) -> str:
         """Where a consumer's dead letters go: ``<prefix>.deadletter.<consumer>.<session|unknown>``."""
         return f"{self.prefix}.deadletter.{_check_token(consumer, 'consumer')}.{session_id or 'unknown'}"
+
+    def query(self, owner: str, name: str) -> str:
+        """The request/reply subject of a query: ``<prefix>.query.<owner>.<name>`` (core NATS)."""
+        return f"{self.prefix}.query.{_check_token(owner, 'owner')}.{_check_token(name, 'query')}"
 
     def live_reply(self, session_id: uuid.UUID | str) -> str:
         """The core-NATS subject of live reply deltas of a session (not stored in the stream)."""

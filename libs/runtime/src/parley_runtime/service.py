@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import structlog
@@ -67,6 +68,7 @@ class Service:
             for spec in consumers or []
         ]
         self._checks: dict[str, Callable[[], bool]] = {}
+        self._responders: list[tuple[str, Callable[..., Awaitable[Any]]]] = []
         self._on_start: list[Hook] = []
         self._on_stop: list[Hook] = []
         self.started = False
@@ -86,6 +88,15 @@ class Service:
         """Run ``hook(service)`` at the end of :meth:`start` (adapters, listeners...)."""
         self._on_start.append(hook)
         return hook
+
+    def add_responder(self, subject: str, handler: Callable[..., Awaitable[Any]]) -> None:
+        """Answer requests on ``subject`` (core NATS request/reply) with ``handler``.
+
+        The handler's first parameter is the request body, validated by its pydantic
+        annotation; its return value is the reply. Replicas share the load (a queue group named
+        after the service). Register before :meth:`start`.
+        """
+        self._responders.append((subject, handler))
 
     def add_readiness_check(self, name: str, check: Callable[[], bool]) -> None:
         """Add ``check()`` (True when healthy) to ``/readyz`` beside the database and NATS."""
@@ -115,6 +126,8 @@ class Service:
         await apply_migrations(s.database_url, self.schema, *folders)
         for consumer in self.consumers:
             consumer.register()
+        for subject, handler in self._responders:
+            self.broker.subscriber(subject, queue=self.name)(handler)
         await self.broker.connect()
         js = self.broker.connection.jetstream()
         await ensure_stream(js, StreamSpec.for_prefix(s.stream, s.prefix))

@@ -30,4 +30,4 @@ class GatewaySettings(RuntimeSettings):
     max_content_chars: int = 32_000
     max_name_chars: int = 200
     max_metadata_bytes: int = 16_384
-    page_limit: int = 50
+    query_timeout_s: float = 5.0

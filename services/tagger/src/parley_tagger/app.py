@@ -6,8 +6,10 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
+from parley_contracts import Trace, TracePage, TraceQuery
 from parley_runtime import Service
 
+from .adapters import store
 from .consumers import consumer_spec
 from .settings import TaggerSettings
 
@@ -18,4 +20,22 @@ def build(settings: TaggerSettings | None = None) -> tuple[Service, FastAPI]:
     """The tagger service and its ASGI app (health endpoints; lifespan runs the service)."""
     settings = settings or TaggerSettings()
     service = Service("tagger", settings, migrations=MIGRATIONS, consumers=[consumer_spec()])
+
+    async def traces(query: TraceQuery) -> TracePage:
+        """Answer a trace query from the gateway (only the asking user's traces)."""
+        rows = await store.find_traces(
+            service.pool,
+            user_id=query.user_id,
+            session_tag=query.session_tag,
+            session_id=query.session_id,
+            before=query.before,
+            limit=query.limit + 1,
+        )
+        page = rows[: query.limit]
+        return TracePage(
+            items=[Trace.model_validate(r) for r in page],
+            next_before=page[-1]["created_at"] if len(rows) > query.limit else None,
+        )
+
+    service.add_responder(service.subjects.query("tagger", "traces"), traces)
     return service, service.asgi()

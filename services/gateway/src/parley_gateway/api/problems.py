@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi_problem.error import (
     BadRequestProblem,
     NotFoundProblem,
+    StatusProblem,
     UnauthorisedProblem,
     UnprocessableProblem,
 )
@@ -45,3 +46,10 @@ class IdempotencyKeyReused(UnprocessableProblem):
     """422: the Idempotency-Key was already used for another kind of request."""
 
     title = "Idempotency key reused"
+
+
+class OwnerUnavailable(StatusProblem):
+    """503: the service that owns the data asked for did not answer in time."""
+
+    title = "Service unavailable"
+    status = 503

@@ -18,7 +18,15 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Header, Query, Request, Response
-from parley_contracts import MessageCreated, SessionCreated, SessionDeleted, SessionRenamed
+from nats.errors import NoRespondersError
+from parley_contracts import (
+    MessageCreated,
+    SessionCreated,
+    SessionDeleted,
+    SessionRenamed,
+    TracePage,
+    TraceQuery,
+)
 from parley_runtime import Service
 from sse_starlette import EventSourceResponse
 
@@ -31,6 +39,7 @@ from .problems import (
     BadCursor,
     IdempotencyKeyReused,
     InvalidInput,
+    OwnerUnavailable,
     RouteDisabled,
     SessionNotFound,
 )
@@ -277,6 +286,32 @@ async def session_events(user: CurrentUser, request: Request) -> EventSourceResp
             feed.unsubscribe(user, queue)
 
     return EventSourceResponse(stream(), ping=15)
+
+
+@router.get("/traces", response_model=TracePage, tags=["traces"])
+async def list_traces(
+    user: CurrentUser,
+    request: Request,
+    session_tag: Annotated[str | None, Query(max_length=100)] = None,
+    session_id: uuid.UUID | None = None,
+    before: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> TracePage:
+    """The caller's LLM traces, newest first, by session tag and/or session; ``before`` (a
+    ``next_before``) pages back. Asked of the tagger, which owns them (request/reply)."""
+    service = _service(request)
+    query = TraceQuery(
+        user_id=user, session_tag=session_tag, session_id=session_id, before=before, limit=limit
+    )
+    try:
+        answer = await service.broker.request(
+            query.model_dump(mode="json"),
+            service.subjects.query("tagger", "traces"),
+            timeout=_settings(request).query_timeout_s,
+        )
+    except (TimeoutError, NoRespondersError) as exc:
+        raise OwnerUnavailable("the tagger did not answer; try again shortly") from exc
+    return TracePage.model_validate_json(answer.body)
 
 
 @router.get("/sessions/{session_id}/messages", response_model=MessagePage, tags=["messages"])

@@ -85,3 +85,33 @@ async def erase_session(conn: asyncpg.Connection, session_id: uuid.UUID) -> None
     """Erase a session's traces and tag (its counter stays: tags are never reused)."""
     await conn.execute("DELETE FROM llm_traces WHERE session_id = $1", session_id)
     await conn.execute("DELETE FROM session_tags WHERE session_id = $1", session_id)
+
+
+async def find_traces(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    user_id: str,
+    session_tag: str | None,
+    session_id: uuid.UUID | None,
+    before: Any,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The user's traces, newest first, filtered by tag and/or session (index-backed)."""
+    clauses, args = ["user_id = $1"], [user_id]
+    for column, value in (
+        ("session_tag", session_tag),
+        ("session_id", session_id),
+        ("created_at", before),
+    ):
+        if value is not None:
+            args.append(value)
+            op = "<" if column == "created_at" else "="
+            clauses.append(f"{column} {op} ${len(args)}")
+    args.append(limit)
+    rows = await conn.fetch(
+        "SELECT id, session_id, session_tag, model, provider, turn, input, output, latency_ms,"
+        " input_tokens, output_tokens, upstream_session_id, created_at FROM llm_traces"
+        f" WHERE {' AND '.join(clauses)} ORDER BY created_at DESC, id LIMIT ${len(args)}",
+        *args,
+    )
+    return [dict(r) for r in rows]

@@ -1,0 +1,46 @@
+"""Request/reply contracts: questions a service answers about the data it owns (core NATS
+request/reply on ``<prefix>.query.<owner>.<name>``, not stored in the stream)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TraceQuery(BaseModel):
+    """Ask the tagger for a user's LLM traces, newest first, optionally of one session tag or
+    one session; ``before`` pages back in time (exclusive)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    user_id: str = Field(min_length=1, max_length=200)
+    session_tag: str | None = Field(default=None, max_length=100)
+    session_id: uuid.UUID | None = None
+    before: datetime | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class Trace(BaseModel):
+    """One reply as the tagger recorded it; latency in milliseconds."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    session_tag: str
+    model: str
+    provider: str
+    turn: int
+    input: str
+    output: str
+    latency_ms: int
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    upstream_session_id: str | None = None
+    created_at: datetime
+
+
+class TracePage(BaseModel):
+    """The answer to a :class:`TraceQuery`: ``next_before`` pages on (None at the end)."""
+
+    items: list[Trace]
+    next_before: datetime | None = None
