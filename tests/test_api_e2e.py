@@ -244,7 +244,15 @@ async def test_auth_and_bad_input_get_problem_responses(
     assert r.status_code == 422
 
 
-async def test_health_and_readiness(http: httpx.AsyncClient) -> None:
+async def test_health_readiness_and_metrics(http: httpx.AsyncClient, alice: Client) -> None:
+    await alice.post((await alice.create_session())["id"], "count me")
+    metrics = (await http.get("/metrics")).text
+    assert (
+        'parley_events_handled_total{consumer="gateway",event_type="reply.completed",outcome="ok"}'
+        in metrics
+    )
+    assert 'parley_outbox_published_total{schema="gateway"}' in metrics
+    assert "parley_event_handling_seconds_bucket" in metrics
     assert (await http.get("/healthz")).json()["status"] == "ok"
     ready = (await http.get("/readyz")).json()
     assert ready == {

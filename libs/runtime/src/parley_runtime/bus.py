@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -36,6 +37,7 @@ from nats.js.errors import NotFoundError
 from parley_contracts import Event, StreamSpec, Subjects, parse_event
 from pydantic import ValidationError
 
+from .metrics import EVENTS, HANDLING
 from .settings import RuntimeSettings
 from .uow import AlreadyProcessed, UnitOfWork, session_deleted, unit_of_work
 
@@ -218,6 +220,7 @@ class EventConsumer:
         except ValidationError as exc:
             await self._dead_letter(msg, None, f"invalid event: {exc.errors()[:3]}")
             await msg.term()
+            EVENTS.labels(self.spec.durable, "invalid", "dead_lettered").inc()
             return
         handler = self.spec.handlers.get(event.event_type)
         if handler is None:
@@ -287,19 +290,25 @@ class EventConsumer:
             broker=self.broker,
             delivery=delivery,
         )
+        outcome = "ok"
+        started = time.perf_counter()
         try:
             if event.event_type != "session.deleted" and await session_deleted(
                 ctx.pool, event.session_id
             ):
                 log.info("event of a deleted session dropped")
+                outcome = "dropped"
                 await msg.ack()
                 return
             await handler(event, ctx)
         except AlreadyProcessed:
             log.debug("duplicate delivery ignored", delivery=delivery)
+            outcome = "duplicate"
             await msg.ack()
         except RetryLater as exc:
+            outcome = "waiting"
             if delivery >= self.settings.max_wait_deliveries:
+                outcome = "dead_lettered"
                 await self._give_up(event, msg, ctx, f"still not ready: {exc}")
             else:
                 self._count_wait(event.event_id)
@@ -312,14 +321,17 @@ class EventConsumer:
                 )
                 await msg.nak(delay=delay)
         except Unprocessable as exc:
+            outcome = "dead_lettered"
             await self._give_up(event, msg, ctx, f"unprocessable: {exc}")
         except Exception as exc:
             # Deliveries spent waiting for an earlier event (RetryLater) are not failures.
             failures = delivery - self._waits.get(event.event_id, 0)
             if failures >= self.settings.max_deliver:
+                outcome = "dead_lettered"
                 log.exception("event failed on its last delivery", delivery=delivery)
                 await self._give_up(event, msg, ctx, f"{type(exc).__name__}: {exc}")
             else:
+                outcome = "retried"
                 delay = self._backoff(failures)
                 log.warning(
                     "event failed; redelivering after backoff",
@@ -331,6 +343,11 @@ class EventConsumer:
         else:
             await msg.ack()
             self._waits.pop(event.event_id, None)
+        finally:
+            EVENTS.labels(self.spec.durable, event.event_type, outcome).inc()
+            HANDLING.labels(self.spec.durable, event.event_type).observe(
+                time.perf_counter() - started
+            )
 
     def _count_wait(self, event_id: uuid.UUID) -> None:
         self._waits[event_id] = self._waits.get(event_id, 0) + 1

@@ -14,6 +14,7 @@ import asyncpg
 import structlog
 from nats.js import JetStreamContext
 
+from .metrics import OUTBOX_PUBLISHED
 from .uow import outbox_channel
 
 log = structlog.get_logger(__name__)
@@ -118,4 +119,5 @@ class OutboxRelay:
         if error is not None:
             raise error
         self.published += len(done)
+        OUTBOX_PUBLISHED.labels(self._schema).inc(len(done))
         return len(done)

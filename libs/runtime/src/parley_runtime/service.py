@@ -14,9 +14,10 @@ import asyncpg
 import structlog
 import uvicorn
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from faststream.nats import NatsBroker
 from parley_contracts import StreamSpec, Subjects
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .bus import ConsumerSpec, EventConsumer, create_broker, ensure_stream
 from .db import create_pool, ensure_database
@@ -177,7 +178,8 @@ class Service:
         return checks
 
     def asgi(self, app: FastAPI | None = None) -> FastAPI:
-        """An ASGI app whose lifespan runs this service, with ``/healthz`` and ``/readyz``.
+        """An ASGI app whose lifespan runs this service, with ``/healthz``, ``/readyz`` and
+        ``/metrics`` (Prometheus).
 
         ``app`` is the service's own FastAPI app (the gateway's API); a bare one otherwise.
         """
@@ -196,6 +198,10 @@ class Service:
         @app.get("/healthz", include_in_schema=False)
         async def healthz() -> dict[str, str]:
             return {"status": "ok", "service": self.name}
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
         @app.get("/readyz", include_in_schema=False)
         async def readyz() -> JSONResponse:

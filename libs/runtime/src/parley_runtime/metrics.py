@@ -1,0 +1,23 @@
+"""Prometheus metrics of the chassis, served at ``GET /metrics`` by every service."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+EVENTS = Counter(
+    "parley_events_handled_total",
+    "Deliveries of events to a consumer, by outcome: ok, duplicate (inbox), dropped (deleted "
+    "session), waiting (RetryLater), retried (failed, redelivered after backoff), dead_lettered.",
+    ["consumer", "event_type", "outcome"],
+)
+HANDLING = Histogram(
+    "parley_event_handling_seconds",
+    "Time to handle one delivery of an event, in seconds (from its turn in its session).",
+    ["consumer", "event_type"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+OUTBOX_PUBLISHED = Counter(
+    "parley_outbox_published_total",
+    "Events published from a service's outbox to the stream.",
+    ["schema"],
+)
