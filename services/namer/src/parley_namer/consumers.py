@@ -58,7 +58,8 @@ class NamerHandlers:
             turns = prepare_turns(store.in_order(kept))
             try:
                 name, language = await asyncio.wait_for(
-                    asyncio.to_thread(self._propose, turns), timeout=self.attempt_timeout_s
+                    asyncio.to_thread(self.namer.propose_with_language, turns),
+                    timeout=self.attempt_timeout_s,
                 )
                 outcome = "named" if name else "no_name"
             except Exception as exc:  # an attempt that fails is retried at the next milestone
@@ -105,11 +106,6 @@ class NamerHandlers:
         log.info(
             "session named", name=name, attempt=attempt, language=language, duration_ms=duration_ms
         )
-
-    def _propose(self, turns: list[Turn]) -> tuple[str | None, str | None]:
-        name = self.namer.propose(turns)
-        user_text = "\n".join(t.content for t in turns if t.role == "user")
-        return name, (self.namer.detect_language(user_text) if name else None)
 
     async def on_session_renamed(self, event: SessionRenamed, ctx: HandlerContext) -> None:
         """The user chose a name: stop naming this session automatically."""

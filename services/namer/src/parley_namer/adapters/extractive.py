@@ -131,10 +131,15 @@ class ExtractiveNamer:
         ``GENERIC_WORDS``. ``None`` when the user's turns hold nothing to name (empty,
         greetings or "test" only). Raises nothing.
         """
+        return self.propose_with_language(turns)[0]
+
+    def propose_with_language(self, turns: Sequence[Turn]) -> tuple[str | None, str | None]:
+        """:meth:`propose`, with the ISO 639-1 code of the language the name was made in
+        (the language read from the whole conversation, or None). Raises nothing."""
         kept = prepare_turns(turns)
         user_contents = [t.content for t in kept if t.role == "user" and t.content.strip()]
         if not user_contents:
-            return None
+            return None, None
         user_text = _prose("\n".join(user_contents))
         assistant_text = _prose("\n".join(t.content for t in kept if t.role == "assistant"))
         language = self._conversation_language(user_text, assistant_text)
@@ -145,7 +150,9 @@ class ExtractiveNamer:
             first = _prose(user_contents[0])
             name = self._keyphrase_name(user_text, first, assistant_text, language)
         cleaned = clean_name(name) or clean_name(_url_name(user_contents[0]))
-        return _capitalise(cleaned, language) if cleaned is not None else None
+        if cleaned is None:
+            return None, language
+        return _capitalise(cleaned, language), language
 
     def detect_language(self, text: str) -> str | None:
         """ISO 639-1 code (lower case, e.g. ``"fr"``) of ``text``'s language, or ``None``.

@@ -17,12 +17,9 @@ NamingStatus = Literal["pending", "named", "user"]
 class Namer(Protocol):
     """Proposes a session name from the first exchanges (synchronous; may be CPU-bound)."""
 
-    def propose(self, turns: Sequence[Turn]) -> str | None:
-        """A short name for the conversation, or None when none can be made yet."""
-        ...
-
-    def detect_language(self, text: str) -> str | None:
-        """The ISO 639-1 code of ``text``'s language, or None."""
+    def propose_with_language(self, turns: Sequence[Turn]) -> tuple[str | None, str | None]:
+        """A short name for the conversation (None when none can be made yet) and the ISO 639-1
+        code of the language it is in (None when unknown)."""
         ...
 
 
