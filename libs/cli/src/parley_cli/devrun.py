@@ -29,11 +29,12 @@ from parley_runtime.settings import RuntimeSettings
 
 log = structlog.get_logger("parley.run")
 
+#: Each service's module and the port of its HTTP server (the gateway's API, the workers' health).
 SERVICES = (
-    ("gateway", "parley_gateway"),
-    ("chat", "parley_chat"),
-    ("namer", "parley_namer"),
-    ("tagger", "parley_tagger"),
+    ("gateway", "parley_gateway", None),
+    ("chat", "parley_chat", 8081),
+    ("namer", "parley_namer", 8082),
+    ("tagger", "parley_tagger", 8083),
 )
 
 
@@ -50,25 +51,35 @@ async def _prepare(nats_url: str, database_url: str) -> None:
 
 
 def _wait_ready(
-    url: str,
+    urls: list[str],
     children: dict[str, subprocess.Popen[bytes]],
     timeout_s: float,
     interrupted: Callable[[], bool],
 ) -> None:
+    """Wait until every ``/readyz`` of ``urls`` answers 200.
+
+    Raises:
+        KeyboardInterrupt: ``interrupted()`` became true; RuntimeError: a service exited;
+        TimeoutError: not ready within ``timeout_s`` seconds.
+    """
     deadline = time.monotonic() + timeout_s
+    waiting = list(urls)
     while time.monotonic() < deadline:
         if interrupted():
             raise KeyboardInterrupt
         for name, child in children.items():
             if child.poll() is not None:
                 raise RuntimeError(f"{name} exited with code {child.returncode} while starting")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
+        for url in list(waiting):
+            try:
+                if httpx.get(url, timeout=1.0).status_code == 200:
+                    waiting.remove(url)
+            except httpx.HTTPError:
+                pass
+        if not waiting:
+            return
         time.sleep(0.2)
-    raise TimeoutError(f"{url} was not ready within {timeout_s:.0f} s")
+    raise TimeoutError(f"not ready within {timeout_s:.0f} s: {', '.join(waiting)}")
 
 
 def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
@@ -121,14 +132,19 @@ def run_stack(*, data_dir: Path, port: int = 8000, free_ports: bool = False) -> 
         if env.get("PARLEY_UPSTREAM") == "replay":
             env.setdefault("PARLEY_DEFAULT_MODEL", "replay-1")  # sessions name the model answering
         asyncio.run(_prepare(env["NATS_URL"], env["DATABASE_URL"]))
-        for name, module in SERVICES:
+        base = f"http://127.0.0.1:{env['PARLEY_PORT']}"
+        ready_urls = [f"{base}/readyz"]
+        for name, module, health_port in SERVICES:
+            child_env = dict(env)
+            if health_port is not None:
+                child_env["PARLEY_HEALTH_PORT"] = str(free_port() if free_ports else health_port)
+                ready_urls.append(f"http://127.0.0.1:{child_env['PARLEY_HEALTH_PORT']}/readyz")
             # Each child gets its own process group: Ctrl-C reaches us, and we stop them in order.
             children[name] = subprocess.Popen(
-                [sys.executable, "-m", module], env=env, start_new_session=True
+                [sys.executable, "-m", module], env=child_env, start_new_session=True
             )
-        base = f"http://127.0.0.1:{env['PARLEY_PORT']}"
-        _wait_ready(f"{base}/readyz", children, timeout_s=120, interrupted=lambda: stopping)
-        print(_usage(base, env), flush=True)
+        _wait_ready(ready_urls, children, timeout_s=120, interrupted=lambda: stopping)
+        print(_usage(base, env, ready_urls[1:]), flush=True)
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:
@@ -151,9 +167,10 @@ def run_stack(*, data_dir: Path, port: int = 8000, free_ports: bool = False) -> 
     return code
 
 
-def _usage(base: str, env: dict[str, str]) -> str:
+def _usage(base: str, env: dict[str, str], workers: list[str]) -> str:
     return f"""
 Parley is running: gateway on {base} (docs: {base}/docs)
+  workers:    {" ".join(workers)}
   NATS:       {env["NATS_URL"]}
   PostgreSQL: {env["DATABASE_URL"]}
   upstream:   {env.get("PARLEY_UPSTREAM", "echo")}
