@@ -162,6 +162,7 @@ class EventConsumer:
 
     @property
     def subjects(self) -> Subjects:
+        """The subject builder of this consumer's prefix."""
         return Subjects(self.settings.prefix)
 
     def register(self) -> None:

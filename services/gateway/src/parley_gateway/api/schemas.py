@@ -16,6 +16,8 @@ class TokenRequest(BaseModel):
 
 
 class TokenResponse(BaseModel):
+    """A signed bearer token and its lifetime in seconds."""
+
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
@@ -85,11 +87,15 @@ class SessionOut(BaseModel):
 
 
 class SessionPage(BaseModel):
+    """One page of sessions; pass ``next_cursor`` as ``cursor`` for the next (None at the end)."""
+
     items: list[SessionOut]
     next_cursor: str | None
 
 
 class MessagePage(BaseModel):
+    """One page of messages; pass ``next_after_seq`` as ``after_seq`` for the next."""
+
     items: list[MessageOut]
     next_after_seq: int | None
 
