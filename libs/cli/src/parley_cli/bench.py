@@ -80,8 +80,8 @@ async def drive(base_url: str, *, sessions: int, messages: int, concurrency: int
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
         r = await http.post("/api/auth/token", json={"user_id": f"bench-{os.getpid()}"})
         headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
-        watch = SessionWatch()
-        await watch.start(http, headers)
+        watch = SessionWatch(http, headers)
+        await watch.start()
 
         async def bounded(n: int) -> None:
             async with gate:

@@ -120,14 +120,19 @@ async def replay_file(
     gate = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(base_url=base_url, timeout=timeout_s + 10) as http:
         headers = await _token(http, user_id)
+        watch = SessionWatch(http, headers)
+        await watch.start()
 
         async def bounded(conversation: Conversation) -> ReplayRow:
             async with gate:
                 return await replay_one(
-                    http, headers, conversation, turns=turns, timeout_s=timeout_s
+                    http, headers, watch, conversation, turns=turns, timeout_s=timeout_s
                 )
 
-        rows = await asyncio.gather(*(bounded(c) for c in conversations))
+        try:
+            rows = await asyncio.gather(*(bounded(c) for c in conversations))
+        finally:
+            await watch.stop()
     wall = time.monotonic() - started
     print(render(rows))
     named = [r for r in rows if r.error is None]
