@@ -360,10 +360,10 @@ async def post_message(
     wants_stream = "text/event-stream" in request.headers.get("accept", "")
     message_id = uuid.uuid4()
     waiter = waiters.expect(message_id)
-    live = None
+    live: LiveDeltas | None = None
     try:
         if wants_stream:
-            live = await _subscribe_live(service, session_id)
+            live = await LiveDeltas().subscribe(service, session_id)
         message, created = await _store_message(
             service, user, session_id, message_id, content, idempotency_key
         )
@@ -483,11 +483,32 @@ async def _store_message(
     return message, True
 
 
-async def _subscribe_live(service: Service, session_id: uuid.UUID) -> Any:
-    """A core-NATS subscription to the session's live reply deltas (a view, not a record)."""
-    return await service.broker.connection.subscribe(
-        service.subjects.live_reply(session_id), pending_msgs_limit=10_000
-    )
+class LiveDeltas:
+    """The live reply deltas of one session (core NATS, a view, not a record), queued as they
+    come: reading the queue can be cancelled without losing a delta."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(10_000)
+        self._subscription: Any = None
+
+    async def subscribe(self, service: Service, session_id: uuid.UUID) -> LiveDeltas:
+        """Start receiving the session's deltas."""
+
+        async def on_delta(msg: Any) -> None:
+            with contextlib.suppress(asyncio.QueueFull, ValueError):
+                self.queue.put_nowait(json.loads(msg.data))
+
+        self._subscription = await service.broker.connection.subscribe(
+            service.subjects.live_reply(session_id), cb=on_delta
+        )
+        return self
+
+    async def unsubscribe(self) -> None:
+        """Stop receiving deltas."""
+        if self._subscription is not None:
+            with contextlib.suppress(Exception):
+                await self._subscription.unsubscribe()
+            self._subscription = None
 
 
 def _sse(event: str, data: Any) -> dict[str, str]:
@@ -498,12 +519,19 @@ async def _stream_reply(
     service: Service,
     waiters: ReplyWaiters,
     waiter: asyncio.Future[None],
-    live: Any,
+    live: LiveDeltas,
     message: dict[str, Any],
     timeout_s: float,
 ) -> AsyncIterator[dict[str, str]]:
     """SSE: the stored message, the live deltas of its reply, then the stored reply or error."""
     message_id = message["id"]
+
+    def delta_event(delta: dict[str, Any]) -> dict[str, str] | None:
+        if delta.get("reply_to") != str(message_id):
+            return None
+        return _sse("delta", {"index": delta.get("index"), "text": delta.get("text")})
+
+    next_delta: asyncio.Future[dict[str, Any]] | None = None
     try:
         yield _sse("message", MessageOut.model_validate(message).model_dump(mode="json"))
         if message["status"] != "pending" or await store.get_reply(service.pool, message_id):
@@ -513,26 +541,31 @@ async def _stream_reply(
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 break
-            next_delta = asyncio.ensure_future(live.next_msg(timeout=None))
+            if next_delta is None:
+                next_delta = asyncio.ensure_future(live.queue.get())
             done, _ = await asyncio.wait(
                 {next_delta, waiter},
                 timeout=min(remaining, RECHECK_S),
                 return_when=asyncio.FIRST_COMPLETED,
             )
-            if not done:
-                next_delta.cancel()
+            if next_delta in done:
+                event = delta_event(next_delta.result())
+                next_delta = None
+                if event is not None:
+                    yield event
+            elif not done:  # nothing for a while: make sure no notification was missed
                 stored, reply = await _settled(service, message)
                 if reply is not None or stored["status"] == "failed":
                     break
-                continue
-            if next_delta in done:
-                delta = json.loads(next_delta.result().data)
-                if delta.get("reply_to") == str(message_id):
-                    yield _sse("delta", {"index": delta.get("index"), "text": delta.get("text")})
-            else:
-                next_delta.cancel()
-                with contextlib.suppress(BaseException):
-                    await next_delta
+        if next_delta is not None and next_delta.done() and not next_delta.cancelled():
+            event = delta_event(next_delta.result())
+            next_delta = None
+            if event is not None:
+                yield event
+        while not live.queue.empty():  # deltas that came before the reply was stored
+            event = delta_event(live.queue.get_nowait())
+            if event is not None:
+                yield event
         reply = await store.get_reply(service.pool, message_id)
         if reply is not None:
             yield _sse("reply", MessageOut.model_validate(reply).model_dump(mode="json"))
@@ -552,6 +585,7 @@ async def _stream_reply(
             },
         )
     finally:
+        if next_delta is not None:
+            next_delta.cancel()
         waiters.forget(message_id, waiter)
-        with contextlib.suppress(Exception):
-            await live.unsubscribe()
+        await live.unsubscribe()
