@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -156,7 +156,6 @@ class EventConsumer:
     _subscriber: Any = None
     _in_flight: asyncio.Semaphore | None = None
     _workers: asyncio.Semaphore | None = None
-    _waits: OrderedDict[uuid.UUID, int] = field(default_factory=OrderedDict)
     _config: ConsumerConfig | None = None
     dead_lettered: int = 0
 
@@ -173,8 +172,6 @@ class EventConsumer:
             ack_policy=JsAckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=self.settings.ack_wait_s,
-            # A safety net beyond our own counts, so a crash on the last try is still redelivered,
-            # while a message that crashes the process every time cannot loop forever.
             max_deliver=self._server_max_deliver,
             max_ack_pending=1000,
             filter_subjects=filters,
@@ -239,29 +236,37 @@ class EventConsumer:
             )
 
     async def _run_session(self, session_id: uuid.UUID) -> None:
-        """Handle the queued events of one session in order, then end."""
+        """Handle the queued events of one session in order, then end. Cancelled (at shutdown),
+        it leaves the rest unsettled: the server redelivers them."""
         assert self._in_flight is not None and self._workers is not None
         queue = self._queues[session_id]
-        while queue:
-            msg, event, handler, heartbeat = queue[0]
-            try:
-                async with self._workers:
-                    with structlog.contextvars.bound_contextvars(
-                        session_id=str(event.session_id),
-                        event_id=str(event.event_id),
-                        event_type=event.event_type,
-                        consumer=self.spec.durable,
-                    ):
-                        await self._run(handler, event, msg, msg.metadata.num_delivered or 1)
-            except Exception:  # unsettled: the server redelivers it after ack_wait
-                log.exception("event could not be settled", event_id=str(event.event_id))
-            finally:
-                queue.popleft()
-                heartbeat.cancel()
-                self._in_flight.release()
-        # No await since the last check: a new event of this session starts a new runner.
-        del self._queues[session_id]
-        del self._runners[session_id]
+        try:
+            while queue:
+                msg, event, handler, _ = queue[0]
+                try:
+                    async with self._workers:
+                        with structlog.contextvars.bound_contextvars(
+                            session_id=str(event.session_id),
+                            event_id=str(event.event_id),
+                            event_type=event.event_type,
+                            consumer=self.spec.durable,
+                        ):
+                            await self._run(handler, event, msg, msg.metadata.num_delivered or 1)
+                except Exception:  # unsettled: the server redelivers it after ack_wait
+                    log.exception("event could not be settled", event_id=str(event.event_id))
+                finally:
+                    self._release(queue.popleft())
+        finally:
+            while queue:  # only when cancelled
+                self._release(queue.popleft())
+            # No await since the last check: a new event of this session starts a new runner.
+            del self._queues[session_id]
+            del self._runners[session_id]
+
+    def _release(self, queued: tuple[Msg, Event, EventHandler, asyncio.Task[None]]) -> None:
+        assert self._in_flight is not None
+        queued[3].cancel()  # its heartbeat
+        self._in_flight.release()
 
     async def drain(self, timeout_s: float = 15.0) -> None:
         """Stop fetching, let the session runners finish (their acks need the connection: call
@@ -273,6 +278,7 @@ class EventConsumer:
             _, pending = await asyncio.wait(runners, timeout=timeout_s)
             for task in pending:
                 task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _heartbeat(self, msg: Msg) -> None:
         while True:
@@ -308,12 +314,15 @@ class EventConsumer:
             await msg.ack()
         except RetryLater as exc:
             outcome = "waiting"
-            if delivery >= self.settings.max_wait_deliveries:
+            waits = await self._waits(ctx, event) + 1
+            if waits >= self.settings.max_wait_deliveries or (
+                delivery >= self._server_max_deliver - 1
+            ):
                 outcome = "dead_lettered"
                 await self._give_up(event, msg, ctx, f"still not ready: {exc}")
             else:
-                self._count_wait(event.event_id)
-                delay = min(exc.delay_s * 2 ** (delivery - 1), 15.0)
+                await self._count_wait(ctx, event)
+                delay = min(exc.delay_s * 2 ** (waits - 1), 15.0)
                 log.info(
                     "event not ready; redelivering later",
                     reason=str(exc),
@@ -325,9 +334,10 @@ class EventConsumer:
             outcome = "dead_lettered"
             await self._give_up(event, msg, ctx, f"unprocessable: {exc}")
         except Exception as exc:
-            # Deliveries spent waiting for an earlier event (RetryLater) are not failures.
-            failures = delivery - self._waits.get(event.event_id, 0)
-            if failures >= self.settings.max_deliver:
+            # Deliveries spent waiting for an earlier event (RetryLater) are not failures; the
+            # server's own limit is near: give up now rather than be dropped by it.
+            failures = delivery - await self._waits(ctx, event)
+            if failures >= self.settings.max_deliver or delivery >= self._server_max_deliver - 1:
                 outcome = "dead_lettered"
                 log.exception("event failed on its last delivery", delivery=delivery)
                 await self._give_up(event, msg, ctx, f"{type(exc).__name__}: {exc}")
@@ -343,18 +353,30 @@ class EventConsumer:
                 await msg.nak(delay=delay)
         else:
             await msg.ack()
-            self._waits.pop(event.event_id, None)
         finally:
             EVENTS.labels(self.spec.durable, event.event_type, outcome).inc()
             HANDLING.labels(self.spec.durable, event.event_type).observe(
                 time.perf_counter() - started
             )
 
-    def _count_wait(self, event_id: uuid.UUID) -> None:
-        self._waits[event_id] = self._waits.get(event_id, 0) + 1
-        self._waits.move_to_end(event_id)
-        while len(self._waits) > 10_000:  # events settled on other replicas are forgotten here
-            self._waits.popitem(last=False)
+    async def _count_wait(self, ctx: HandlerContext, event: Event) -> None:
+        """Count a delivery spent waiting (RetryLater) for this consumer and event."""
+        await ctx.pool.execute(
+            "INSERT INTO delivery_waits (consumer, event_id, waits) VALUES ($1, $2, 1)"
+            " ON CONFLICT (consumer, event_id) DO UPDATE SET waits = delivery_waits.waits + 1,"
+            " updated_at = now()",
+            self.spec.durable,
+            event.event_id,
+        )
+
+    async def _waits(self, ctx: HandlerContext, event: Event) -> int:
+        """Deliveries of ``event`` spent waiting, on any replica (0 on the usual path)."""
+        waits = await ctx.pool.fetchval(
+            "SELECT waits FROM delivery_waits WHERE consumer = $1 AND event_id = $2",
+            self.spec.durable,
+            event.event_id,
+        )
+        return int(waits or 0)
 
     def _backoff(self, delivery: int) -> float:
         steps = self.settings.backoff_s or (1.0,)
@@ -374,11 +396,13 @@ class EventConsumer:
                     return
         await self._dead_letter(msg, event, reason)
         await msg.term()
-        self._waits.pop(event.event_id, None)
 
     @property
     def _server_max_deliver(self) -> int:
-        return max(self.settings.max_deliver, self.settings.max_wait_deliveries) + 2
+        """The server's delivery limit: room for every wait and every failure, and a margin so
+        that a crash on the last try is redelivered once more (a message that crashes the
+        process every time still cannot loop forever)."""
+        return self.settings.max_deliver + self.settings.max_wait_deliveries + 2
 
     async def _dead_letter(self, msg: Msg, event: Event | None, reason: str) -> None:
         """Publish the original payload to the dead-letter subject, with why and where from."""

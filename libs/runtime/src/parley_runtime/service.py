@@ -125,6 +125,10 @@ class Service:
         )
         folders = [self.migrations] if self.migrations else []
         await apply_migrations(s.database_url, self.schema, *folders)
+        # Wait counts matter only while their events are being redelivered.
+        await self.pool.execute(
+            "DELETE FROM delivery_waits WHERE updated_at < now() - interval '1 day'"
+        )
         for consumer in self.consumers:
             consumer.register()
         for subject, handler in self._responders:
@@ -145,7 +149,8 @@ class Service:
         log.info("service started", service=self.name, prefix=s.prefix, stream=s.stream)
 
     async def stop(self) -> None:
-        """Stop hooks, consumers, relay and connections, in that order. Safe to call twice."""
+        """Stop hooks, then consumers (fetching stops, runners finish), the outbox relay, the
+        broker connection and the pool, in that order. Safe to call twice."""
         if not self.started:
             return
         self.started = False
@@ -153,9 +158,9 @@ class Service:
             await hook(self)
         for consumer in self.consumers:
             await consumer.drain()
-        await self.broker.stop()
         if self.relay is not None:
-            await self.relay.stop()
+            await self.relay.stop()  # it publishes on the broker's connection
+        await self.broker.stop()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
