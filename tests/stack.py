@@ -227,24 +227,36 @@ class Client:
 async def settled(
     js: Any, stream: str, durables: list[str], pools: list[Any], timeout: float = 20
 ) -> None:
-    """Wait until nothing is in flight: every outbox of ``pools`` empty, then each durable with
-    nothing pending and nothing unacknowledged, on one pass. No sleeping guess: the outbox rows
-    and the server's own counters say when every event was published, delivered and settled.
+    """Wait until nothing is in flight between services: on one pass, the stream's last sequence
+    is unchanged from start to end, every outbox of ``pools`` is empty (read before and after the
+    consumers), and each durable has nothing pending or unacknowledged. No sleeping guess: outbox
+    rows and the server's counters say when every event was published, delivered and settled.
 
-    Outboxes are read first: a handler commits its outbox rows before it acks, and the relay
-    deletes a row only once the stream holds its event, so no event can slip between the reads.
+    A handler commits its outbox rows before it acks, and the relay deletes a row only once the
+    stream holds its event: an event written during the pass shows in the second outbox read or
+    in the stream's sequence.
     """
     deadline = asyncio.get_running_loop().time() + timeout
+
+    async def outboxes_empty() -> bool:
+        for pool in pools:
+            if await pool.fetchval("SELECT count(*) FROM outbox"):
+                return False
+        return True
+
     while True:
-        outboxes = [await pool.fetchval("SELECT count(*) FROM outbox") for pool in pools]
-        busy = [
-            f"outbox {n}" for n, count in zip(range(len(pools)), outboxes, strict=True) if count
-        ]
-        if not busy:
-            for durable in durables:
-                info = await js.consumer_info(stream, durable)
-                if info.num_pending or info.num_ack_pending:
-                    busy.append(durable)
+        busy: list[str] = []
+        first_seq = (await js.stream_info(stream)).state.last_seq
+        if not await outboxes_empty():
+            busy.append("outbox")
+        for durable in durables:
+            info = await js.consumer_info(stream, durable)
+            if info.num_pending or info.num_ack_pending:
+                busy.append(durable)
+        if not await outboxes_empty():
+            busy.append("outbox")
+        if (await js.stream_info(stream)).state.last_seq != first_seq:
+            busy.append("stream")
         if not busy:
             return
         if asyncio.get_running_loop().time() > deadline:

@@ -12,7 +12,7 @@ GENERIC = {"test", "hello", "hi", "hey", "greeting"}
 
 
 async def test_conversation_is_answered_in_order_named_tagged_and_traced(
-    stack: Stack, alice: Client, bob: Client
+    stack: Stack, alice: Client, bob: Client, js
 ) -> None:
     session = await alice.create_session()
     assert session["name_source"] == "default"
@@ -62,6 +62,7 @@ async def test_conversation_is_answered_in_order_named_tagged_and_traced(
             m["created_at"] for m in (await alice.session(sid, include_messages=True))["messages"]
         )
 
+        await stack.settled(js)  # the tagger records traces on its own time
         traces = await db.fetch(
             "SELECT turn, input, output FROM tagger.llm_traces"
             " WHERE session_tag = $1 AND user_id = $2 ORDER BY turn",

@@ -168,8 +168,12 @@ class GatewayNotifications:
     async def _listen(self) -> None:
         assert self._pool is not None
         conn = await self._pool.acquire()
-        await conn.add_listener(CHANNEL, self.waiters.on_notify)
-        await conn.add_listener(SESSION_CHANNEL, self._on_session_event)
+        try:
+            await conn.add_listener(CHANNEL, self.waiters.on_notify)
+            await conn.add_listener(SESSION_CHANNEL, self._on_session_event)
+        except BaseException:
+            await self._pool.release(conn)
+            raise
         conn.add_termination_listener(self._on_lost)
         self._conn = conn
 
