@@ -340,10 +340,10 @@ async def test_traces_are_paged_and_a_missing_owner_is_a_clear_503(
     assert [t["input"] for t in first["items"]] == ["trace me 2", "trace me 1"]
     rest = (
         await alice.request(
-            "GET", "/api/traces", params={"session_id": sid, "before": first["next_before"]}
+            "GET", "/api/traces", params={"session_id": sid, "cursor": first["next_cursor"]}
         )
     ).json()
-    assert [t["input"] for t in rest["items"]] == ["trace me 0"] and rest["next_before"] is None
+    assert [t["input"] for t in rest["items"]] == ["trace me 0"] and rest["next_cursor"] is None
 
     await stack.stop("tagger")
     try:

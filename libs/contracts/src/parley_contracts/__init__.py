@@ -20,7 +20,7 @@ from .events import (
     parse_event,
     utcnow,
 )
-from .queries import Trace, TracePage, TraceQuery
+from .queries import Trace, TraceCursor, TracePage, TraceQuery
 from .subjects import StreamSpec, Subjects
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "SessionTagged",
     "StreamSpec",
     "Trace",
+    "TraceCursor",
     "TracePage",
     "TraceQuery",
     "Subjects",

@@ -9,15 +9,23 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class TraceCursor(BaseModel):
+    """Where a page of traces ended: the last trace's ``created_at`` and ``id``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    created_at: datetime
+    id: uuid.UUID
+
+
 class TraceQuery(BaseModel):
     """Ask the tagger for a user's LLM traces, newest first, optionally of one session tag or
-    one session; ``before`` pages back in time (exclusive)."""
+    one session; ``cursor`` continues after an earlier page."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     user_id: str = Field(min_length=1, max_length=200)
     session_tag: str | None = Field(default=None, max_length=100)
     session_id: uuid.UUID | None = None
-    before: datetime | None = None
+    cursor: TraceCursor | None = None
     limit: int = Field(default=50, ge=1, le=500)
 
 
@@ -40,7 +48,7 @@ class Trace(BaseModel):
 
 
 class TracePage(BaseModel):
-    """The answer to a :class:`TraceQuery`: ``next_before`` pages on (None at the end)."""
+    """The answer to a :class:`TraceQuery`: ``next_cursor`` continues (None at the end)."""
 
     items: list[Trace]
-    next_before: datetime | None = None
+    next_cursor: TraceCursor | None = None

@@ -69,7 +69,7 @@ class Service:
             for spec in consumers or []
         ]
         self._checks: dict[str, Callable[[], bool]] = {}
-        self._responders: list[tuple[str, Callable[..., Awaitable[Any]]]] = []
+        self._responders: list[tuple[str, Callable[..., Awaitable[Any]], int]] = []
         self._on_start: list[Hook] = []
         self._on_stop: list[Hook] = []
         self.started = False
@@ -90,14 +90,17 @@ class Service:
         self._on_start.append(hook)
         return hook
 
-    def add_responder(self, subject: str, handler: Callable[..., Awaitable[Any]]) -> None:
+    def add_responder(
+        self, subject: str, handler: Callable[..., Awaitable[Any]], *, max_workers: int = 8
+    ) -> None:
         """Answer requests on ``subject`` (core NATS request/reply) with ``handler``.
 
         The handler's first parameter is the request body, validated by its pydantic
         annotation; its return value is the reply. Replicas share the load (a queue group named
-        after the service). Register before :meth:`start`.
+        after the service), and each replica answers ``max_workers`` requests at once. Register
+        before :meth:`start`.
         """
-        self._responders.append((subject, handler))
+        self._responders.append((subject, handler, max_workers))
 
     def add_readiness_check(self, name: str, check: Callable[[], bool]) -> None:
         """Add ``check()`` (True when healthy) to ``/readyz`` beside the database and NATS."""
@@ -131,8 +134,8 @@ class Service:
         )
         for consumer in self.consumers:
             consumer.register()
-        for subject, handler in self._responders:
-            self.broker.subscriber(subject, queue=self.name)(handler)
+        for subject, handler, workers in self._responders:
+            self.broker.subscriber(subject, queue=self.name, max_workers=workers)(handler)
         await self.broker.connect()
         js = self.broker.connection.jetstream()
         await ensure_stream(js, StreamSpec.for_prefix(s.stream, s.prefix))

@@ -6,7 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
-from parley_contracts import Trace, TracePage, TraceQuery
+from parley_contracts import Trace, TraceCursor, TracePage, TraceQuery
 from parley_runtime import Service
 
 from .adapters import store
@@ -28,13 +28,14 @@ def build(settings: TaggerSettings | None = None) -> tuple[Service, FastAPI]:
             user_id=query.user_id,
             session_tag=query.session_tag,
             session_id=query.session_id,
-            before=query.before,
+            after=(query.cursor.created_at, query.cursor.id) if query.cursor else None,
             limit=query.limit + 1,
         )
         page = rows[: query.limit]
+        last = page[-1] if len(rows) > query.limit else None
         return TracePage(
             items=[Trace.model_validate(r) for r in page],
-            next_before=page[-1]["created_at"] if len(rows) > query.limit else None,
+            next_cursor=TraceCursor(created_at=last["created_at"], id=last["id"]) if last else None,
         )
 
     service.add_responder(service.subjects.query("tagger", "traces"), traces)

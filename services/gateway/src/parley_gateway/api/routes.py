@@ -24,6 +24,7 @@ from parley_contracts import (
     SessionCreated,
     SessionDeleted,
     SessionRenamed,
+    TraceCursor,
     TracePage,
     TraceQuery,
 )
@@ -54,6 +55,7 @@ from .schemas import (
     SessionPatch,
     TokenRequest,
     TokenResponse,
+    TraceList,
 )
 
 log = structlog.get_logger(__name__)
@@ -78,8 +80,9 @@ def _feed(request: Request) -> SessionFeed:
     return request.app.state.notifications.feed
 
 
-def _encode_cursor(session: dict[str, Any]) -> str:
-    raw = json.dumps([session["activity_at"].isoformat(), str(session["id"])])
+def _encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
+    """An opaque keyset cursor: base64url of ``[at, id]``."""
+    raw = json.dumps([at.isoformat(), str(row_id)])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -191,7 +194,7 @@ async def list_sessions(
     page, more = rows[:limit], len(rows) > limit
     return SessionPage(
         items=[SessionOut.model_validate(r) for r in page],
-        next_cursor=_encode_cursor(page[-1]) if more else None,
+        next_cursor=_encode_cursor(page[-1]["activity_at"], page[-1]["id"]) if more else None,
     )
 
 
@@ -288,20 +291,25 @@ async def session_events(user: CurrentUser, request: Request) -> EventSourceResp
     return EventSourceResponse(stream(), ping=15)
 
 
-@router.get("/traces", response_model=TracePage, tags=["traces"])
+@router.get("/traces", response_model=TraceList, tags=["traces"])
 async def list_traces(
     user: CurrentUser,
     request: Request,
     session_tag: Annotated[str | None, Query(max_length=100)] = None,
     session_id: uuid.UUID | None = None,
-    before: datetime | None = None,
+    cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> TracePage:
-    """The caller's LLM traces, newest first, by session tag and/or session; ``before`` (a
-    ``next_before``) pages back. Asked of the tagger, which owns them (request/reply)."""
+) -> TraceList:
+    """The caller's LLM traces, newest first, by session tag and/or session, ``limit`` per page.
+    Asked of the tagger, which owns them (NATS request/reply); 503 if it does not answer."""
     service = _service(request)
+    after = _decode_cursor(cursor) if cursor else None
     query = TraceQuery(
-        user_id=user, session_tag=session_tag, session_id=session_id, before=before, limit=limit
+        user_id=user,
+        session_tag=session_tag,
+        session_id=session_id,
+        cursor=TraceCursor(created_at=after[0], id=after[1]) if after else None,
+        limit=limit,
     )
     try:
         answer = await service.broker.request(
@@ -311,7 +319,11 @@ async def list_traces(
         )
     except (TimeoutError, NoRespondersError) as exc:
         raise OwnerUnavailable("the tagger did not answer; try again shortly") from exc
-    return TracePage.model_validate_json(answer.body)
+    page = TracePage.model_validate_json(answer.body)
+    last = page.next_cursor
+    return TraceList(
+        items=page.items, next_cursor=_encode_cursor(last.created_at, last.id) if last else None
+    )
 
 
 @router.get("/sessions/{session_id}/messages", response_model=MessagePage, tags=["messages"])

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
+from parley_contracts import Trace
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -105,3 +106,10 @@ class PostedMessage(BaseModel):
 
     message: MessageOut
     reply: MessageOut | None
+
+
+class TraceList(BaseModel):
+    """One page of LLM traces; pass ``next_cursor`` as ``cursor`` for the next (None at the end)."""
+
+    items: list[Trace]
+    next_cursor: str | None

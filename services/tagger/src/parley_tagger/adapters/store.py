@@ -93,25 +93,24 @@ async def find_traces(
     user_id: str,
     session_tag: str | None,
     session_id: uuid.UUID | None,
-    before: Any,
+    after: tuple[Any, uuid.UUID] | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """The user's traces, newest first, filtered by tag and/or session (index-backed)."""
+    """The user's traces, newest first, filtered by tag and/or session, after the keyset
+    ``(created_at, id)`` of an earlier page. Every filter has an index that starts with it."""
     clauses, args = ["user_id = $1"], [user_id]
-    for column, value in (
-        ("session_tag", session_tag),
-        ("session_id", session_id),
-        ("created_at", before),
-    ):
+    for column, value in (("session_tag", session_tag), ("session_id", session_id)):
         if value is not None:
             args.append(value)
-            op = "<" if column == "created_at" else "="
-            clauses.append(f"{column} {op} ${len(args)}")
+            clauses.append(f"{column} = ${len(args)}")
+    if after is not None:
+        args.extend(after)
+        clauses.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
     args.append(limit)
     rows = await conn.fetch(
         "SELECT id, session_id, session_tag, model, provider, turn, input, output, latency_ms,"
         " input_tokens, output_tokens, upstream_session_id, created_at FROM llm_traces"
-        f" WHERE {' AND '.join(clauses)} ORDER BY created_at DESC, id LIMIT ${len(args)}",
+        f" WHERE {' AND '.join(clauses)} ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
         *args,
     )
     return [dict(r) for r in rows]
