@@ -235,6 +235,10 @@ async def test_auth_and_bad_input_get_problem_responses(
         r = await alice.request("POST", f"/api/sessions/{sid}/messages", json=body)
         assert r.status_code == 422, body
         assert r.headers["content-type"].startswith(PROBLEM)
+    big = {"blob": "x" * 20_000}
+    assert (await alice.request("POST", "/api/sessions", json={"metadata": big})).status_code == 422
+    r = await alice.request("PATCH", f"/api/sessions/{sid}", json={"metadata": big})
+    assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM)
     r = await alice.request("GET", f"/api/sessions/{uuid.uuid4()}")
     assert r.status_code == 404 and r.json()["status"] == 404
     r = await alice.request("GET", "/api/sessions/not-a-uuid")

@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -114,41 +115,31 @@ def run_bench(*, base_url: str | None, sessions: int, messages: int, concurrency
     if base_url is None:
         port = free_port()
         data = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-        env = {k: v for k, v in os.environ.items() if k not in ("PARLEY_UPSTREAM",)}
+        env = {k: v for k, v in os.environ.items() if k != "PARLEY_UPSTREAM"}
         env["PARLEY_LOG_LEVEL"] = "WARNING"
         runner = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "parley_cli.main",
-                "run",
-                "--data-dir",
-                str(data),
-                "--port",
-                str(port),
-                "--free-ports",
-            ],
+            [sys.executable, "-m", "parley_cli.main", "run", "--data-dir", str(data)]
+            + ["--port", str(port), "--free-ports"],
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
+        # The runner prints its usage once all four services answer /readyz; it exits (and the
+        # pipe ends) if they do not within its own time limit.
+        assert runner.stdout is not None
+        for line in runner.stdout:
+            if line.startswith("Parley is running"):
+                break
         else:
-            runner.send_signal(signal.SIGTERM)
             print("the stack did not become ready", file=sys.stderr)
             return 1
+        threading.Thread(target=runner.stdout.read, daemon=True).start()
     try:
-        print(
-            asyncio.run(
-                drive(base_url, sessions=sessions, messages=messages, concurrency=concurrency)
-            )
+        report = asyncio.run(
+            drive(base_url, sessions=sessions, messages=messages, concurrency=concurrency)
         )
+        print(report)
         return 0
     finally:
         if runner is not None:

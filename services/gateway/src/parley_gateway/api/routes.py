@@ -95,6 +95,11 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise BadCursor("the cursor was not issued by this API") from exc
 
 
+def _check_metadata(metadata: dict[str, Any] | None, settings: GatewaySettings) -> None:
+    if metadata is not None and len(json.dumps(metadata)) > settings.max_metadata_bytes:
+        raise InvalidInput(f"metadata is larger than {settings.max_metadata_bytes} bytes")
+
+
 def _check(fn: Any, *args: Any) -> Any:
     try:
         return fn(*args)
@@ -122,8 +127,7 @@ async def create_session(
 ) -> SessionOut:
     """Create a session; a name given here is the user's (``name_source`` "user")."""
     settings, service = _settings(request), _service(request)
-    if len(json.dumps(body.metadata)) > settings.max_metadata_bytes:
-        raise InvalidInput(f"metadata is larger than {settings.max_metadata_bytes} bytes")
+    _check_metadata(body.metadata, settings)
     name = _check(check_name, body.name, settings.max_name_chars) if body.name else None
     session_id = uuid.uuid4()
     async with service.unit_of_work() as uow:
@@ -218,6 +222,7 @@ async def patch_session(
 ) -> SessionOut:
     """Rename, archive, or change persona or metadata. A name set here is the user's."""
     settings, service = _settings(request), _service(request)
+    _check_metadata(body.metadata, settings)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     if changes.get("is_archived") is None:
         changes.pop("is_archived", None)
