@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 
@@ -9,7 +11,13 @@ import pytest
 from parley_chat.adapters.echo import EchoUpstream
 from parley_chat.app import MIGRATIONS
 from parley_chat.consumers import ChatHandlers
-from parley_chat.domain.upstream import DeltaSink, TranscriptTurn, UpstreamError, UpstreamReply
+from parley_chat.domain.upstream import (
+    DeltaSink,
+    TranscriptTurn,
+    UpstreamError,
+    UpstreamReply,
+    UpstreamSessionLost,
+)
 from parley_chat.settings import ChatSettings
 from parley_runtime import Service
 from stack import Client, Stack
@@ -86,3 +94,71 @@ async def test_a_refused_turn_fails_clearly_and_the_session_goes_on(
         stack.servers.stream, f"{stack.servers.prefix}.deadletter.chat.{sid}"
     )
     assert "unprocessable" in dead.headers["Parley-Error"]
+
+
+class ForgetfulUpstream(EchoUpstream):
+    """The echo upstream, which loses its first upstream session after one turn (as a provider
+    that expired it would answer 404) and records the history it is sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost: set[str] = set()
+        self.histories: list[list[str]] = []
+
+    async def send(
+        self,
+        *,
+        upstream_id: str,
+        content: str,
+        turn: int,
+        history: Sequence[TranscriptTurn],
+        on_delta: DeltaSink,
+    ) -> UpstreamReply:
+        if upstream_id in self.lost:
+            raise UpstreamSessionLost(f"{upstream_id} is gone")
+        self.histories.append([t.content for t in history])
+        reply = await super().send(
+            upstream_id=upstream_id, content=content, turn=turn, history=history, on_delta=on_delta
+        )
+        if turn == 1:
+            self.lost.add(upstream_id)
+        return reply
+
+
+async def test_a_lost_upstream_session_is_rebuilt_from_the_transcript(
+    stack: Stack, alice: Client
+) -> None:
+    upstream = ForgetfulUpstream()
+    await stack.stop("chat")
+    handlers = ChatHandlers(upstream)
+    service = Service(
+        "chat",
+        ChatSettings(**stack.servers.env()),
+        migrations=MIGRATIONS,
+        consumers=[handlers.consumer_spec()],
+    )
+    await stack.start("chat", service)
+    try:
+        sid = (await alice.create_session())["id"]
+        first = await alice.post(sid, "Remember the number 42.")
+        second = await alice.post(sid, "Which number did I ask you to remember?")
+    finally:
+        await stack.stop("chat")
+        await stack.start("chat")
+    assert first["reply"] and second["reply"]
+    ids = [
+        re.search(r"upstream session (\S+),", p["reply"]["content"]).group(1)
+        for p in (first, second)
+    ]
+    assert ids[0] != ids[1]  # a new upstream session...
+    assert upstream.histories[-1] == ["Remember the number 42.", first["reply"]["content"]]
+    db = await stack.db()
+    try:
+        row = await db.fetchrow(
+            "SELECT opened_count, upstream_id, replies FROM chat.upstream_sessions"
+            " WHERE session_id = $1",
+            uuid.UUID(sid),
+        )
+    finally:
+        await db.close()
+    assert (row["opened_count"], row["upstream_id"], row["replies"]) == (2, ids[1], 2)
