@@ -72,8 +72,29 @@ class Servers:
         }
 
     def stop(self) -> None:
+        """Stop the embedded servers; on servers the environment named, drop this run's
+        database and stream instead."""
+        if "NATS_URL" in os.environ or "DATABASE_URL" in os.environ:
+            asyncio.run(self._drop_named())
         for stop in reversed(self.stoppers):
             stop()
+
+    async def _drop_named(self) -> None:
+        if os.environ.get("DATABASE_URL"):
+            conn = await asyncpg.connect(with_database(self.database_url, "postgres"))
+            try:
+                name = self.database_url.rsplit("/", 1)[1].split("?")[0]
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await conn.close()
+        if os.environ.get("NATS_URL"):
+            import nats
+
+            nc = await nats.connect(self.nats_url)
+            try:
+                await nc.jetstream().delete_stream(self.stream)
+            finally:
+                await nc.close()
 
 
 class Stack:
