@@ -1,19 +1,59 @@
 """The chassis on real servers: bounded redelivery with backoff, dead letters with a give-up hook,
-and the outbox relay with JetStream de-duplication."""
+waits that do not count as failures, the outbox relay with JetStream de-duplication, and
+per-session order without head-of-line blocking.
+
+Each test runs a probe service with a fresh durable on ``session.deleted`` events. A new durable
+also receives the events earlier tests published, so handlers ignore sessions not their own.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from parley_contracts import SessionDeleted, Subjects
 from parley_runtime import ConsumerSpec, HandlerContext, RetryLater, RuntimeSettings, Service
+from parley_runtime.bus import EventHandler, GiveUpHook
 from stack import Servers, settled
 
 
-def _settings(servers: Servers, **extra: object) -> RuntimeSettings:
-    return RuntimeSettings(**servers.env(max_deliver=3, backoff_s=(0.2, 0.4), **extra))
+@asynccontextmanager
+async def probe(
+    servers: Servers,
+    js: object,
+    handler: EventHandler,
+    *,
+    on_give_up: GiveUpHook | None = None,
+    **settings: object,
+) -> AsyncIterator[tuple[Service, str]]:
+    """A started probe service; on exit, waits until its events are settled, then stops it."""
+    durable = f"probe_{uuid.uuid4().hex[:8]}"
+    options = {"max_deliver": 3, "backoff_s": (0.2, 0.4), **settings}
+    service = Service(
+        "probe",
+        RuntimeSettings(**servers.env(**options)),
+        consumers=[
+            ConsumerSpec(
+                durable=durable, handlers={"session.deleted": handler}, on_give_up=on_give_up
+            )
+        ],
+    )
+    await service.start()
+    try:
+        yield service, durable
+        await settled(js, servers.stream, [durable], [service.pool])
+    finally:
+        await service.stop()
+
+
+async def publish(service: Service, *events: SessionDeleted) -> None:
+    """Write ``events`` to the probe's outbox in one transaction."""
+    async with service.unit_of_work() as uow:
+        for event in events:
+            await uow.publish(event)
 
 
 async def test_a_failing_event_is_retried_with_backoff_then_dead_lettered(
@@ -21,35 +61,18 @@ async def test_a_failing_event_is_retried_with_backoff_then_dead_lettered(
 ) -> None:
     deliveries: list[tuple[int, float]] = []
     given_up: list[str] = []
-
     event = SessionDeleted(session_id=uuid.uuid4(), user_id="carol")
 
     async def always_fails(got: SessionDeleted, ctx: HandlerContext) -> None:
-        if got.session_id != event.session_id:
-            return  # a new durable also sees earlier tests' events
-        deliveries.append((ctx.delivery, time.monotonic()))
-        raise RuntimeError("the database of a partner is down")
+        if got.session_id == event.session_id:
+            deliveries.append((ctx.delivery, time.monotonic()))
+            raise RuntimeError("the database of a partner is down")
 
-    async def on_give_up(event: SessionDeleted, reason: str, ctx: HandlerContext) -> None:
+    async def on_give_up(got: SessionDeleted, reason: str, ctx: HandlerContext) -> None:
         given_up.append(reason)
 
-    durable = f"probe_{uuid.uuid4().hex[:8]}"
-    service = Service(
-        "probe",
-        _settings(servers),
-        consumers=[
-            ConsumerSpec(
-                durable=durable, handlers={"session.deleted": always_fails}, on_give_up=on_give_up
-            )
-        ],
-    )
-    await service.start()
-    try:
-        async with service.unit_of_work() as uow:
-            await uow.publish(event)
-        await settled(js, servers.stream, [durable], [service.pool])
-    finally:
-        await service.stop()
+    async with probe(servers, js, always_fails, on_give_up=on_give_up) as (service, durable):
+        await publish(service, event)
 
     assert [n for n, _ in deliveries] == [1, 2, 3]
     gaps = [b - a for (_, a), (_, b) in zip(deliveries, deliveries[1:], strict=False)]
@@ -60,112 +83,6 @@ async def test_a_failing_event_is_retried_with_backoff_then_dead_lettered(
     )
     assert dead.data == event.to_json()
     assert dead.headers["Parley-Deliveries"] == "3"
-
-
-async def test_the_outbox_publishes_each_event_once_even_when_written_twice(
-    servers: Servers, js
-) -> None:
-    seen: list[uuid.UUID] = []
-    event = SessionDeleted(session_id=uuid.uuid4(), user_id="dave")
-
-    async def record(got: SessionDeleted, ctx: HandlerContext) -> None:
-        async with ctx.unit_of_work(got):
-            if got.session_id == event.session_id:  # a new durable also sees earlier tests' events
-                seen.append(got.event_id)
-
-    durable = f"probe_{uuid.uuid4().hex[:8]}"
-    service = Service(
-        "probe",
-        _settings(servers),
-        consumers=[ConsumerSpec(durable=durable, handlers={"session.deleted": record})],
-    )
-    await service.start()
-    try:
-        async with service.unit_of_work() as uow:
-            await uow.publish(event)
-            await uow.publish(event)  # ignored: the outbox keys on event_id
-        async with service.unit_of_work() as uow:
-            await uow.publish(event)  # a second transaction: the stream de-duplicates it
-        await settled(js, servers.stream, [durable], [service.pool])
-        subject = Subjects(servers.prefix).of(event)
-        info = await js.stream_info(servers.stream, subjects_filter=subject)
-        assert info.state.subjects == {subject: 1}  # stored once
-        last = await js.get_last_msg(servers.stream, subject)
-        assert last.headers["Nats-Msg-Id"] == str(event.event_id)
-        assert await service.pool.fetchval("SELECT count(*) FROM outbox") == 0
-    finally:
-        await service.stop()
-    assert seen == [event.event_id]
-
-
-async def test_events_of_one_session_are_handled_one_at_a_time_in_order(
-    servers: Servers, js
-) -> None:
-    running: dict[uuid.UUID, int] = {}
-    order: dict[uuid.UUID, list[str]] = {}
-    overlap = []
-    sessions = [uuid.uuid4() for _ in range(4)]
-
-    async def slow(event: SessionDeleted, ctx: HandlerContext) -> None:
-        if event.session_id not in sessions:
-            return  # a new durable also sees earlier tests' events
-        running[event.session_id] = running.get(event.session_id, 0) + 1
-        if running[event.session_id] > 1:
-            overlap.append(event.session_id)
-        await asyncio.sleep(0.02)
-        order.setdefault(event.session_id, []).append(event.user_id)
-        running[event.session_id] -= 1
-
-    durable = f"probe_{uuid.uuid4().hex[:8]}"
-    service = Service(
-        "probe",
-        _settings(servers, max_workers=8),
-        consumers=[ConsumerSpec(durable=durable, handlers={"session.deleted": slow})],
-    )
-    await service.start()
-    try:
-        async with service.unit_of_work() as uow:
-            for n in range(5):
-                for sid in sessions:
-                    await uow.publish(SessionDeleted(session_id=sid, user_id=f"u{n}"))
-        await settled(js, servers.stream, [durable], [service.pool])
-    finally:
-        await service.stop()
-    assert overlap == []
-    assert all(order[sid] == [f"u{n}" for n in range(5)] for sid in sessions)
-
-
-async def test_a_busy_session_does_not_hold_up_the_others(servers: Servers, js) -> None:
-    busy, quiet = uuid.uuid4(), uuid.uuid4()
-    quiet_done = asyncio.Event()
-    busy_handled: list[str] = []
-
-    async def handle(event: SessionDeleted, ctx: HandlerContext) -> None:
-        if event.session_id == quiet:
-            quiet_done.set()
-        elif event.session_id == busy:
-            # The busy session's first event cannot finish before the quiet session's event:
-            # if that one were queued behind it, this would time out.
-            await asyncio.wait_for(quiet_done.wait(), 10)
-            busy_handled.append(event.user_id)
-
-    durable = f"probe_{uuid.uuid4().hex[:8]}"
-    service = Service(
-        "probe",
-        _settings(servers, max_workers=2),
-        consumers=[ConsumerSpec(durable=durable, handlers={"session.deleted": handle})],
-    )
-    await service.start()
-    try:
-        async with service.unit_of_work() as uow:
-            for n in range(20):
-                await uow.publish(SessionDeleted(session_id=busy, user_id=f"u{n}"))
-            await uow.publish(SessionDeleted(session_id=quiet, user_id="q"))
-        await settled(js, servers.stream, [durable], [service.pool])
-    finally:
-        await service.stop()
-    assert quiet_done.is_set()
-    assert busy_handled == [f"u{n}" for n in range(20)]
 
 
 async def test_waiting_does_not_use_up_the_failure_budget_and_nothing_is_dropped(
@@ -186,27 +103,96 @@ async def test_waiting_does_not_use_up_the_failure_budget_and_nothing_is_dropped
     async def on_give_up(got: SessionDeleted, reason: str, ctx: HandlerContext) -> None:
         given_up.append(reason)
 
-    durable = f"probe_{uuid.uuid4().hex[:8]}"
-    settings = RuntimeSettings(
-        **servers.env(max_deliver=4, max_wait_deliveries=4, backoff_s=(0.05,))
-    )
-    service = Service(
-        "probe",
-        settings,
-        consumers=[
-            ConsumerSpec(
-                durable=durable,
-                handlers={"session.deleted": waits_then_fails},
-                on_give_up=on_give_up,
-            )
-        ],
-    )
-    await service.start()
-    try:
-        async with service.unit_of_work() as uow:
-            await uow.publish(event)
-        await settled(js, servers.stream, [durable], [service.pool])
-    finally:
-        await service.stop()
+    async with probe(
+        servers,
+        js,
+        waits_then_fails,
+        on_give_up=on_give_up,
+        max_deliver=4,
+        max_wait_deliveries=4,
+        backoff_s=(0.05,),
+    ) as (service, _):
+        await publish(service, event)
+
     assert calls == [1, 2, 3, 4, 5, 6, 7]  # 3 waits, then the 4 failures max_deliver allows
     assert given_up == ["RuntimeError: still broken"]
+
+
+async def test_the_outbox_publishes_each_event_once_even_when_written_twice(
+    servers: Servers, js
+) -> None:
+    seen: list[uuid.UUID] = []
+    event = SessionDeleted(session_id=uuid.uuid4(), user_id="dave")
+
+    async def record(got: SessionDeleted, ctx: HandlerContext) -> None:
+        async with ctx.unit_of_work(got):
+            if got.session_id == event.session_id:
+                seen.append(got.event_id)
+
+    async with probe(servers, js, record) as (service, _):
+        await publish(service, event, event)  # the second is ignored: the outbox keys on event_id
+        await publish(service, event)  # another transaction: the stream de-duplicates it
+
+    subject = Subjects(servers.prefix).of(event)
+    info = await js.stream_info(servers.stream, subjects_filter=subject)
+    assert info.state.subjects == {subject: 1}  # stored once
+    last = await js.get_last_msg(servers.stream, subject)
+    assert last.headers["Nats-Msg-Id"] == str(event.event_id)
+    assert seen == [event.event_id]
+
+
+async def test_events_of_one_session_are_handled_one_at_a_time_in_order(
+    servers: Servers, js
+) -> None:
+    running: dict[uuid.UUID, int] = {}
+    order: dict[uuid.UUID, list[str]] = {}
+    overlap = []
+    sessions = [uuid.uuid4() for _ in range(4)]
+
+    async def slow(event: SessionDeleted, ctx: HandlerContext) -> None:
+        if event.session_id not in sessions:
+            return
+        running[event.session_id] = running.get(event.session_id, 0) + 1
+        if running[event.session_id] > 1:
+            overlap.append(event.session_id)
+        await asyncio.sleep(0.02)
+        order.setdefault(event.session_id, []).append(event.user_id)
+        running[event.session_id] -= 1
+
+    async with probe(servers, js, slow, max_workers=8) as (service, _):
+        await publish(
+            service,
+            *(
+                SessionDeleted(session_id=sid, user_id=f"u{n}")
+                for n in range(5)
+                for sid in sessions
+            ),
+        )
+
+    assert overlap == []
+    assert all(order[sid] == [f"u{n}" for n in range(5)] for sid in sessions)
+
+
+async def test_a_busy_session_does_not_hold_up_the_others(servers: Servers, js) -> None:
+    busy, quiet = uuid.uuid4(), uuid.uuid4()
+    quiet_done = asyncio.Event()
+    busy_handled: list[str] = []
+
+    async def handle(event: SessionDeleted, ctx: HandlerContext) -> None:
+        if event.session_id == quiet:
+            quiet_done.set()
+        elif event.session_id == busy:
+            # The busy session's first event cannot finish before the quiet session's event:
+            # if that one were queued behind it, this would time out.
+            await asyncio.wait_for(quiet_done.wait(), 10)
+            busy_handled.append(event.user_id)
+
+    async with probe(servers, js, handle, max_workers=2) as (service, _):
+        await publish(
+            service,
+            *(SessionDeleted(session_id=busy, user_id=f"u{n}") for n in range(20)),
+            SessionDeleted(session_id=quiet, user_id="q"),
+        )
+
+    assert quiet_done.is_set()
+    assert busy_handled == [f"u{n}" for n in range(20)]
