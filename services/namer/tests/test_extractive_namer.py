@@ -45,8 +45,7 @@ MINOR_WORDS = set(
 
 def _load(name: str) -> list[dict[str, Any]]:
     path = DATA_DIR / name
-    if not path.exists():
-        pytest.skip(f"real data not found: {path}")
+    assert path.exists(), f"real data not found: {path} (set PARLEY_DATA_DIR)"
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
