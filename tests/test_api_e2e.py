@@ -149,7 +149,7 @@ async def test_messages_are_paged_by_seq(alice: Client) -> None:
 
 
 async def test_a_retried_post_with_the_same_idempotency_key_creates_one_message(
-    alice: Client,
+    stack: Stack, alice: Client
 ) -> None:
     sid = (await alice.create_session())["id"]
     key = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
@@ -176,6 +176,23 @@ async def test_a_retried_post_with_the_same_idempotency_key_creates_one_message(
     assert [kind for kind, _ in events] == ["message", "reply"]
     assert events[1][1]["id"] == again.json()["reply"]["id"]
     assert (await alice.session(sid))["message_count"] == 2
+
+    # A key older than its time to live (24 h) is forgotten: the same key makes a new message.
+    db = await stack.db()
+    try:
+        await db.execute(
+            "UPDATE gateway.idempotency_keys SET created_at = now() - interval '25 hours'"
+            " WHERE key = $1",
+            key["Idempotency-Key"],
+        )
+    finally:
+        await db.close()
+    later = await alice.request(
+        "POST", f"/api/sessions/{sid}/messages", headers=key, json={"content": "once only"}
+    )
+    assert (
+        later.status_code == 201 and later.json()["message"]["id"] != first.json()["message"]["id"]
+    )
 
 
 async def test_deleting_a_session_erases_it_everywhere(stack: Stack, alice: Client, js) -> None:

@@ -39,7 +39,7 @@ from pydantic import ValidationError
 
 from .metrics import EVENTS, HANDLING
 from .settings import RuntimeSettings
-from .uow import AlreadyProcessed, UnitOfWork, session_deleted, unit_of_work
+from .uow import AlreadyProcessed, UnitOfWork, prior_state, unit_of_work
 
 if TYPE_CHECKING:
     import asyncpg
@@ -300,9 +300,10 @@ class EventConsumer:
         outcome = "ok"
         started = time.perf_counter()
         try:
-            if event.event_type != "session.deleted" and await session_deleted(
-                ctx.pool, event.session_id
-            ):
+            deleted, processed = await prior_state(ctx.pool, ctx.consumer, event)
+            if processed:
+                raise AlreadyProcessed(str(event.event_id))
+            if deleted and event.event_type != "session.deleted":
                 log.info("event of a deleted session dropped")
                 outcome = "dropped"
                 await msg.ack()

@@ -97,17 +97,15 @@ async def unit_of_work(
             await conn.execute("SELECT pg_notify($1, '')", outbox_channel(schema))
 
 
-async def already_processed(pool: asyncpg.Pool, consumer: str, event_id: uuid.UUID) -> bool:
-    """Whether the inbox holds ``consumer``'s mark for ``event_id`` (a cheap pre-check)."""
-    return bool(
-        await pool.fetchval(
-            "SELECT true FROM inbox WHERE consumer = $1 AND event_id = $2", consumer, event_id
-        )
+async def prior_state(pool: asyncpg.Pool, consumer: str, event: Event) -> tuple[bool, bool]:
+    """``(session deleted, event already processed by consumer)`` in one round trip: an event
+    that is either is settled without running its handler."""
+    row = await pool.fetchrow(
+        "SELECT EXISTS (SELECT 1 FROM deleted_sessions WHERE session_id = $1) AS deleted,"
+        " EXISTS (SELECT 1 FROM inbox WHERE consumer = $2 AND event_id = $3) AS processed",
+        event.session_id,
+        consumer,
+        event.event_id,
     )
-
-
-async def session_deleted(pool: asyncpg.Pool, session_id: uuid.UUID) -> bool:
-    """Whether ``session_id`` was deleted (see :meth:`UnitOfWork.forget_session`)."""
-    return bool(
-        await pool.fetchval("SELECT true FROM deleted_sessions WHERE session_id = $1", session_id)
-    )
+    assert row is not None
+    return bool(row["deleted"]), bool(row["processed"])

@@ -26,7 +26,6 @@ from parley_runtime import (
     UnitOfWork,
     Unprocessable,
 )
-from parley_runtime.uow import already_processed
 
 from .adapters import store
 from .domain.ordering import decide
@@ -44,8 +43,6 @@ class ChatHandlers:
 
     async def on_message_created(self, event: MessageCreated, ctx: HandlerContext) -> None:
         """Answer one user message, or wait for its predecessors, or drop a duplicate."""
-        if await already_processed(ctx.pool, ctx.consumer, event.event_id):
-            raise AlreadyProcessed(str(event.event_id))
         row = await store.get_upstream(ctx.pool, event.session_id)
         decision = decide(row["last_turn"] if row else 0, event.turn)
         if row is not None and event.turn in row["failed_turns"]:

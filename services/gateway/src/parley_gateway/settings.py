@@ -31,3 +31,4 @@ class GatewaySettings(RuntimeSettings):
     max_name_chars: int = 200
     max_metadata_bytes: int = 16_384
     query_timeout_s: float = 5.0
+    idempotency_ttl_s: float = Field(default=24 * 3600, gt=0)

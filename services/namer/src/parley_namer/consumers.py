@@ -16,7 +16,6 @@ from parley_contracts import (
     derive_id,
 )
 from parley_runtime import ConsumerSpec, HandlerContext, RetryLater
-from parley_runtime.uow import AlreadyProcessed, already_processed
 
 from .adapters import store
 from .domain.names import MAX_EXCHANGES, Turn, prepare_turns
@@ -43,8 +42,6 @@ class NamerHandlers:
 
     async def on_reply_completed(self, event: ReplyCompleted, ctx: HandlerContext) -> None:
         """Keep the reply; after turns 1, 2 and 3 try to name a session still unnamed."""
-        if await already_processed(ctx.pool, ctx.consumer, event.event_id):
-            raise AlreadyProcessed(str(event.event_id))
         state = await store.get_state(ctx.pool, event.session_id)
         status = state["status"] if state else "pending"
         name = language = detail = None

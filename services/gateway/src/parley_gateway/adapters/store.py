@@ -229,9 +229,22 @@ async def list_messages(
 
 
 async def claim_idempotency_key(
-    conn: asyncpg.Connection, user_id: str, key: str, resource: str, resource_id: uuid.UUID
+    conn: asyncpg.Connection,
+    user_id: str,
+    key: str,
+    resource: str,
+    resource_id: uuid.UUID,
+    ttl_s: float,
 ) -> tuple[str, uuid.UUID] | None:
-    """Claim ``key`` for a new resource; returns the earlier ``(resource, id)`` if already used."""
+    """Claim ``key`` for a new resource; returns the earlier ``(resource, id)`` if the key was
+    used within ``ttl_s`` seconds (an older use is forgotten)."""
+    await conn.execute(
+        "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2"
+        " AND created_at < now() - make_interval(secs => $3)",
+        user_id,
+        key,
+        ttl_s,
+    )
     inserted = await conn.fetchval(
         "INSERT INTO idempotency_keys (user_id, key, resource, resource_id) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT DO NOTHING RETURNING true",
@@ -249,3 +262,11 @@ async def claim_idempotency_key(
     )
     assert row is not None
     return row["resource"], row["resource_id"]
+
+
+async def prune_idempotency_keys(conn: asyncpg.Connection | asyncpg.Pool, ttl_s: float) -> int:
+    """Forget idempotency keys older than ``ttl_s`` seconds; returns how many."""
+    status = await conn.execute(
+        "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)", ttl_s
+    )
+    return int(status.split()[-1])

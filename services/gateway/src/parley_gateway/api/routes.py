@@ -133,7 +133,7 @@ async def create_session(
     async with service.unit_of_work() as uow:
         if idempotency_key:
             earlier = await store.claim_idempotency_key(
-                uow.conn, user, idempotency_key, "session", session_id
+                uow.conn, user, idempotency_key, "session", session_id, settings.idempotency_ttl_s
             )
             if earlier is not None:
                 if earlier[0] != "session":
@@ -382,7 +382,13 @@ async def post_message(
         if wants_stream:
             live = await LiveDeltas().subscribe(service, session_id)
         message, created = await _store_message(
-            service, user, session_id, message_id, content, idempotency_key
+            service,
+            user,
+            session_id,
+            message_id,
+            content,
+            idempotency_key,
+            settings.idempotency_ttl_s,
         )
     except BaseException:
         waiters.forget(message_id, waiter)
@@ -448,15 +454,19 @@ async def _store_message(
     message_id: uuid.UUID,
     content: str,
     idempotency_key: str | None,
+    ttl_s: float,
 ) -> tuple[dict[str, Any], bool]:
-    """Store the user message and its ``message.created`` event; returns (message, created)."""
+    """Store the user message and its ``message.created`` event; returns (message, created).
+
+    A retry with an ``idempotency_key`` used within ``ttl_s`` seconds returns the first message.
+    """
     async with service.unit_of_work() as uow:
         session = await store.get_session(uow.conn, session_id, user, for_update=True)
         if session is None:
             raise SessionNotFound()
         if idempotency_key:
             earlier = await store.claim_idempotency_key(
-                uow.conn, user, idempotency_key, "message", message_id
+                uow.conn, user, idempotency_key, "message", message_id, ttl_s
             )
             if earlier is not None:
                 existing = await store.get_message(uow.conn, earlier[1])
