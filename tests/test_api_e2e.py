@@ -9,7 +9,7 @@ import re
 import uuid
 
 import httpx
-from parley_contracts import ReplyCompleted, Subjects
+from parley_contracts import ReplyCompleted, SessionNamed, Subjects
 from stack import Client, Stack
 
 PROBLEM = "application/problem+json"
@@ -64,22 +64,48 @@ async def test_a_name_the_user_chose_is_never_overwritten(stack: Stack, alice: C
     assert r.status_code == 200 and r.json()["name_source"] == "user"
     await alice.post(renamed["id"], "How do I keep a monthly budget in a spreadsheet?")
 
-    for sid in (chosen["id"], renamed["id"]):
-        await alice.wait_for(sid, lambda s: s["session_tag"] is not None)
     await stack.settled(js)
     assert (await alice.session(chosen["id"]))["name"] == "Trip to Japan"
     after = await alice.session(renamed["id"])
     assert (after["name"], after["name_source"]) == ("Budget", "user")
+    db = await stack.db()
+    try:
+        # The namer did propose a name for the session created with a name (it cannot know):
+        # the gateway's compare-and-set on the name's source kept the user's.
+        proposed = await db.fetchval(
+            "SELECT name FROM namer.naming_state WHERE session_id = $1 AND status = 'named'",
+            uuid.UUID(chosen["id"]),
+        )
+        assert proposed and proposed != "Trip to Japan"
+        # The renamed session was never named automatically: session.renamed stopped the namer.
+        assert (
+            await db.fetchval(
+                "SELECT status FROM namer.naming_state WHERE session_id = $1",
+                uuid.UUID(renamed["id"]),
+            )
+            == "user"
+        )
+    finally:
+        await db.close()
 
-    # Renamed by the user after the automatic name: the user's name stays.
+    # An automatic name delivered after the user renamed the session is ignored.
     auto = await alice.create_session()
     await alice.post(auto["id"], "Write a haiku about autumn leaves in Kyoto.")
     await alice.wait_for(auto["id"], lambda s: s["name_source"] == "auto")
     r = await alice.request("PATCH", f"/api/sessions/{auto['id']}", json={"name": "Haiku"})
-    await alice.post(auto["id"], "Another one about winter, please.")
-    await alice.post(auto["id"], "And spring.")
+    assert (r.status_code, r.json()["name"], r.json()["name_source"]) == (200, "Haiku", "user")
+    late = SessionNamed(
+        session_id=uuid.UUID(auto["id"]),
+        user_id=alice.user_id,
+        name="Autumn Leaves in Kyoto",
+        attempt=2,
+    )
+    await js.publish(
+        Subjects(stack.servers.prefix).of(late), late.to_json(), stream=stack.servers.stream
+    )
     await stack.settled(js)
-    assert (await alice.session(auto["id"]))["name"] == "Haiku"
+    final = await alice.session(auto["id"])
+    assert (final["name"], final["name_source"]) == ("Haiku", "user")
 
 
 async def test_tags_count_per_user_and_model(alice: Client, bob: Client) -> None:
@@ -248,10 +274,18 @@ async def test_auth_and_bad_input_get_problem_responses(
     r = await http.get("/api/sessions", headers={"Authorization": "Bearer not.a.jwt"})
     assert r.status_code == 401 and r.json()["title"]
     sid = (await alice.create_session())["id"]
-    for body in ({"content": "   "}, {"content": "x" * 40_000}, {"text": "wrong field"}):
+    for body in (
+        {"content": "   "},
+        {"content": "x" * 40_000},
+        {"text": "wrong field"},
+        {"content": "a\u0000b"},
+    ):
         r = await alice.request("POST", f"/api/sessions/{sid}/messages", json=body)
         assert r.status_code == 422, body
         assert r.headers["content-type"].startswith(PROBLEM)
+    for body in ({"metadata": {"k": "a\u0000b"}}, {"persona": "\u0000"}, {"name": "x\u0000"}):
+        r = await alice.request("POST", "/api/sessions", json=body)
+        assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM), body
     big = {"blob": "x" * 20_000}
     assert (await alice.request("POST", "/api/sessions", json={"metadata": big})).status_code == 422
     r = await alice.request("PATCH", f"/api/sessions/{sid}", json={"metadata": big})

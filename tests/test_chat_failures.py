@@ -25,11 +25,23 @@ from stack import Client, Stack
 
 class FlakyUpstream(EchoUpstream):
     """The echo upstream, failing on messages that contain ``flaky`` (the first two tries) or
-    ``broken`` (always, not retryable)."""
+    ``broken`` (always, not retryable), and refusing to open a session whose first message
+    contains ``unheard``."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tries: Counter[str] = Counter()
+        self.opened: Counter[str] = Counter()
+
+    async def open_session(
+        self, *, session_id: uuid.UUID, persona: str | None, first_message: str
+    ) -> str:
+        self.opened[first_message] += 1
+        if "unheard" in first_message:
+            raise UpstreamError("no conversation starts like this", retryable=False)
+        return await super().open_session(
+            session_id=session_id, persona=persona, first_message=first_message
+        )
 
     async def send(
         self,
@@ -75,7 +87,17 @@ async def test_a_flaky_turn_is_retried_and_later_turns_wait_for_it(
     assert [r["reply_to"] for r in replies] == [first["message"]["id"], second["message"]["id"]]
     assert "turn 1]" in replies[0]["content"] and "turn 2]" in replies[1]["content"]
     assert flaky_chat.tries["a flaky question"] == 3
-    assert done["message_count"] == 4
+    assert done["last_message_at"] == replies[1]["created_at"]
+
+
+async def test_an_upstream_session_that_cannot_be_opened_fails_at_once(
+    stack: Stack, alice: Client, flaky_chat: FlakyUpstream
+) -> None:
+    sid = (await alice.create_session())["id"]
+    failed = await alice.post(sid, "an unheard-of opening", wait=10)
+    assert failed["reply"] is None and failed["message"]["status"] == "failed"
+    assert "no conversation starts like this" in failed["message"]["error"]
+    assert flaky_chat.opened["an unheard-of opening"] == 1  # not retried: it cannot succeed
 
 
 async def test_a_refused_turn_fails_clearly_and_the_session_goes_on(

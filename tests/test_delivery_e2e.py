@@ -7,7 +7,7 @@ import json
 import re
 import uuid
 
-from parley_contracts import Subjects
+from parley_contracts import ReplyCompleted, Subjects
 from stack import Client, Stack
 
 DURABLES = ["gateway", "chat", "namer", "tagger"]
@@ -137,3 +137,35 @@ async def test_messages_posted_at_once_are_answered_in_order(stack: Stack, alice
         assert f"turn {n}]" in reply["content"]
     assert done["last_message_at"] == replies[-1]["created_at"]
     assert all(users[r["reply_to"]]["status"] == "answered" for r in replies)
+
+
+async def test_a_reply_that_cannot_be_stored_fails_its_message_clearly(
+    stack: Stack, alice: Client, js
+) -> None:
+    await stack.stop("chat")  # the message stays unanswered until the crafted reply comes
+    try:
+        sid = (await alice.create_session())["id"]
+        posted = await alice.post(sid, "Will this reply arrive?", wait=0)
+        message = posted["message"]
+        broken = ReplyCompleted(
+            session_id=uuid.UUID(sid),
+            user_id=alice.user_id,
+            message_id=uuid.uuid4(),
+            reply_to=uuid.UUID(message["id"]),
+            turn=1,
+            content="PostgreSQL text cannot hold \u0000 this",
+            prompt=message["content"],
+            model="echo-1",
+            provider="echo",
+            upstream_session_id="echo-crafted",
+            latency_ms=1,
+        )
+        await js.publish(
+            Subjects(stack.servers.prefix).of(broken), broken.to_json(), stream=stack.servers.stream
+        )
+        await stack.settled(js)
+        stored = (await alice.session(sid, include_messages=True))["messages"]
+        assert [(m["role"], m["status"]) for m in stored] == [("user", "failed")]
+        assert "the reply could not be stored" in stored[0]["error"]
+    finally:
+        await stack.start("chat")

@@ -32,6 +32,17 @@ def _message(**extra: object) -> MessageCreated:
     )
 
 
+def _matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: ``*`` is one token, ``>`` the rest (one token or more)."""
+    want, have = pattern.split("."), subject.split(".")
+    for i, token in enumerate(want):
+        if token == ">":
+            return len(have) > i
+        if i >= len(have) or (token != "*" and token != have[i]):
+            return False
+    return len(want) == len(have)
+
+
 def test_every_event_round_trips_through_json() -> None:
     event = _message()
     parsed = parse_event(event.to_json())
@@ -96,7 +107,10 @@ def test_subjects_follow_prefix_entity_event_session() -> None:
     assert subjects.live_reply(SESSION) == f"acme.live.reply.{SESSION}"
     stream = StreamSpec.for_prefix("ACME", "acme")
     assert "acme.deadletter.>" in stream.subjects
-    assert not any(s.startswith("acme.live") for s in stream.subjects)  # a view, not a record
+    # Live deltas and queries are views, not records: no stream subject matches them.
+    for subject in (subjects.live_reply(SESSION), subjects.query("tagger", "traces")):
+        assert not any(_matches(pattern, subject) for pattern in stream.subjects), subject
+    assert _matches("acme.session.>", subjects.event("session.named", SESSION))
     with pytest.raises(ValueError):
         Subjects("bad.prefix")
     with pytest.raises(ValueError):

@@ -13,14 +13,14 @@ from parley_gateway.domain.sessions import (
 
 def test_content_must_be_present_and_bounded() -> None:
     assert check_content("hello", 10) == "hello"
-    for bad in ("", "   \n", "x" * 11):
+    for bad in ("", "   \n", "x" * 11, "a\x00b"):
         with pytest.raises(RuleViolation):
             check_content(bad, 10)
 
 
 def test_user_names_are_trimmed_single_lines() -> None:
     assert check_name("  Trip plans ", 50) == "Trip plans"
-    for bad in ("", "  ", "two\nlines", "x" * 51):
+    for bad in ("", "  ", "two\nlines", "x" * 51, "nul\x00"):
         with pytest.raises(RuleViolation):
             check_name(bad, 50)
 

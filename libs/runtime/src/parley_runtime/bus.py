@@ -3,8 +3,10 @@
 A consumer is one durable JetStream pull consumer per service, filtered to the event types it
 handles, with explicit acks. Each delivered event is validated against its contract, handled with
 the events of the same session in order, and then acked. A failure is redelivered after a backoff
-(``nak`` with a delay); after ``max_deliver`` deliveries, or at once when the event does not
-validate, it goes to the dead-letter subject ``<prefix>.deadletter.<consumer>.<session_id>``.
+(``nak`` with a delay); after ``max_deliver`` failed deliveries (deliveries spent waiting for an
+earlier event, ``RetryLater``, do not count), at once when the handler says it can never succeed
+(``Unprocessable``), or at once when the event does not validate, it goes to the dead-letter
+subject ``<prefix>.deadletter.<consumer>.<session_id>``, after the consumer's give-up hook ran.
 """
 
 from __future__ import annotations
@@ -361,22 +363,32 @@ class EventConsumer:
             )
 
     async def _count_wait(self, ctx: HandlerContext, event: Event) -> None:
-        """Count a delivery spent waiting (RetryLater) for this consumer and event."""
-        await ctx.pool.execute(
-            "INSERT INTO delivery_waits (consumer, event_id, waits) VALUES ($1, $2, 1)"
-            " ON CONFLICT (consumer, event_id) DO UPDATE SET waits = delivery_waits.waits + 1,"
-            " updated_at = now()",
-            self.spec.durable,
-            event.event_id,
-        )
+        """Count a delivery spent waiting (RetryLater) for this consumer and event. If the
+        database cannot take it, the wait counts as a failure later: the event still settles."""
+        try:
+            await ctx.pool.execute(
+                "INSERT INTO delivery_waits (consumer, event_id, waits) VALUES ($1, $2, 1)"
+                " ON CONFLICT (consumer, event_id) DO UPDATE SET waits = delivery_waits.waits + 1,"
+                " updated_at = now()",
+                self.spec.durable,
+                event.event_id,
+            )
+        except Exception:
+            log.warning("could not count a wait", exc_info=True)
 
     async def _waits(self, ctx: HandlerContext, event: Event) -> int:
-        """Deliveries of ``event`` spent waiting, on any replica (0 on the usual path)."""
-        waits = await ctx.pool.fetchval(
-            "SELECT waits FROM delivery_waits WHERE consumer = $1 AND event_id = $2",
-            self.spec.durable,
-            event.event_id,
-        )
+        """Deliveries of ``event`` spent waiting, on any replica (0 on the usual path, and when
+        the database cannot tell: every delivery then counts as a failure, so the event still
+        reaches its give-up and dead letter instead of being dropped by the server's limit)."""
+        try:
+            waits = await ctx.pool.fetchval(
+                "SELECT waits FROM delivery_waits WHERE consumer = $1 AND event_id = $2",
+                self.spec.durable,
+                event.event_id,
+            )
+        except Exception:
+            log.warning("could not read the wait count", exc_info=True)
+            return 0
         return int(waits or 0)
 
     def _backoff(self, delivery: int) -> float:

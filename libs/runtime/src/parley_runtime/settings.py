@@ -16,7 +16,8 @@ class RuntimeSettings(BaseSettings):
     """The chassis settings shared by every service.
 
     Durations are in seconds. ``backoff_s`` is the delay before each redelivery of a failed event
-    (the last value repeats); after ``max_deliver`` deliveries the event goes to the dead letters.
+    (the last value repeats); after ``max_deliver`` failed deliveries the event goes to the dead
+    letters.
     An event that waits for an earlier one (``RetryLater``) may be redelivered up to
     ``max_wait_deliveries`` times, with a delay doubling up to 15 s.
     """

@@ -54,11 +54,6 @@ class ChatHandlers:
                 f"turn {event.turn} waits for turn {(row or {}).get('last_turn', 0) + 1}",
                 self.order_wait_s,
             )
-        if row is None or row["upstream_id"] is None:
-            row = await self._open(event, ctx)
-        else:
-            log.info("upstream session reused", upstream_id=row["upstream_id"], turn=event.turn)
-
         subject = ctx.subjects.live_reply(event.session_id)
         nc = ctx.broker.connection
 
@@ -68,9 +63,13 @@ class ChatHandlers:
 
         started = time.perf_counter()
         try:
+            if row is None or row["upstream_id"] is None:
+                row = await self._open(event, ctx)
+            else:
+                log.info("upstream session reused", upstream_id=row["upstream_id"], turn=event.turn)
             reply = await self._send(event, ctx, row, on_delta)
         except UpstreamError as exc:
-            if not exc.retryable:
+            if not exc.retryable:  # retrying cannot help: fail the turn now
                 raise Unprocessable(str(exc)) from exc
             raise
         latency_ms = int((time.perf_counter() - started) * 1000)

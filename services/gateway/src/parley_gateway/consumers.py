@@ -108,6 +108,18 @@ async def _notify_counts(conn: asyncpg.Connection, session_id: uuid.UUID) -> Non
         )
 
 
+async def on_give_up(event: object, reason: str, ctx: HandlerContext) -> None:
+    """A reply that cannot be stored: fail its message, so the user is not left waiting."""
+    if not isinstance(event, ReplyCompleted):
+        return
+    async with ctx.transaction() as uow:
+        await store.set_message_status(
+            uow.conn, event.reply_to, "failed", f"the reply could not be stored: {reason}"[:500]
+        )
+        await notify_reply(uow.conn, event.reply_to)
+    log.error("reply could not be stored; message marked failed", reply_to=str(event.reply_to))
+
+
 def consumer_spec() -> ConsumerSpec:
     """The gateway's durable consumer ``gateway``."""
     return ConsumerSpec(
@@ -118,4 +130,5 @@ def consumer_spec() -> ConsumerSpec:
             "session.named": on_session_named,
             "session.tagged": on_session_tagged,
         },
+        on_give_up=on_give_up,
     )

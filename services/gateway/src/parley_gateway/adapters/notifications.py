@@ -97,8 +97,9 @@ async def notify_session_event(
 class SessionFeed:
     """The ``GET /api/events`` subscribers of this replica, by user.
 
-    Each subscriber has a bounded queue (``max_queued`` events); a subscriber too slow to keep up
-    gets one ``resync`` event instead of what overflowed, and should re-read its sessions.
+    Each subscriber has a bounded queue (``max_queued`` events); when a subscriber is too slow to
+    keep up, what it had queued is dropped for one ``resync`` event: it should re-read its
+    sessions.
     """
 
     def __init__(self, max_queued: int = 1000) -> None:

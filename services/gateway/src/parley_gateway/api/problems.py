@@ -43,7 +43,8 @@ class BadCursor(BadRequestProblem):
 
 
 class IdempotencyKeyReused(UnprocessableProblem):
-    """422: the Idempotency-Key was already used for another kind of request."""
+    """422: the Idempotency-Key was already used for another request (another kind of resource,
+    or a message of another session)."""
 
     title = "Idempotency key reused"
 

@@ -96,7 +96,9 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 
 def _check_metadata(metadata: dict[str, Any] | None, settings: GatewaySettings) -> None:
-    if metadata is not None and len(json.dumps(metadata)) > settings.max_metadata_bytes:
+    if metadata is None:
+        return
+    if len(json.dumps(metadata)) > settings.max_metadata_bytes:
         raise InvalidInput(f"metadata is larger than {settings.max_metadata_bytes} bytes")
 
 

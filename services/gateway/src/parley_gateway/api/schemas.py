@@ -4,10 +4,31 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from parley_contracts import Trace
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _no_nul(value: Any) -> Any:
+    """Reject NUL characters anywhere in a value (PostgreSQL text and jsonb cannot hold them)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain a NUL character")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key)
+            _no_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+    return value
+
+
+#: Text the database can store.
+Text = Annotated[str, AfterValidator(_no_nul)]
+#: Free JSON metadata the database can store.
+Metadata = Annotated[dict[str, Any], AfterValidator(_no_nul)]
 
 
 class TokenRequest(BaseModel):
@@ -28,10 +49,10 @@ class SessionCreate(BaseModel):
     """``POST /api/sessions`` body; every field is optional."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, max_length=200)
-    persona: str | None = Field(default=None, max_length=4000)
-    model: str | None = Field(default=None, min_length=1, max_length=100)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    name: Text | None = Field(default=None, max_length=200)
+    persona: Text | None = Field(default=None, max_length=4000)
+    model: Text | None = Field(default=None, min_length=1, max_length=100)
+    metadata: Metadata = Field(default_factory=dict)
     analytics_opt_out: bool = False
 
 
@@ -39,17 +60,17 @@ class SessionPatch(BaseModel):
     """``PATCH /api/sessions/{id}`` body; a name set here is the user's."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, max_length=200)
+    name: Text | None = Field(default=None, max_length=200)
     is_archived: bool | None = None
-    persona: str | None = Field(default=None, max_length=4000)
-    metadata: dict[str, Any] | None = None
+    persona: Text | None = Field(default=None, max_length=4000)
+    metadata: Metadata | None = None
 
 
 class MessageCreate(BaseModel):
     """``POST /api/sessions/{id}/messages`` body."""
 
     model_config = ConfigDict(extra="forbid")
-    content: str
+    content: Text
 
 
 class MessageOut(BaseModel):

@@ -25,10 +25,13 @@ def check_content(content: str, max_chars: int) -> str:
     """Return the message content if it is acceptable.
 
     Raises:
-        RuleViolation: blank, or longer than ``max_chars`` characters.
+        RuleViolation: blank, longer than ``max_chars`` characters, or with a NUL character
+        (which PostgreSQL text cannot hold).
     """
     if not content.strip():
         raise RuleViolation("message content is empty")
+    if "\x00" in content:
+        raise RuleViolation("message content contains a NUL character")
     if len(content) > max_chars:
         raise RuleViolation(
             f"message content is {len(content)} characters; the limit is {max_chars}"
@@ -40,13 +43,13 @@ def check_name(name: str, max_chars: int) -> str:
     """Return a user-chosen session name, trimmed.
 
     Raises:
-        RuleViolation: blank, longer than ``max_chars``, or with a line break.
+        RuleViolation: blank, longer than ``max_chars``, with a line break or a NUL character.
     """
     trimmed = name.strip()
     if not trimmed:
         raise RuleViolation("session name is empty")
     if len(trimmed) > max_chars:
         raise RuleViolation(f"session name is {len(trimmed)} characters; the limit is {max_chars}")
-    if "\n" in trimmed or "\r" in trimmed:
-        raise RuleViolation("session name must be a single line")
+    if "\n" in trimmed or "\r" in trimmed or "\x00" in trimmed:
+        raise RuleViolation("session name must be a single line of text")
     return trimmed
