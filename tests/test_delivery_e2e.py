@@ -7,6 +7,7 @@ import json
 import re
 import uuid
 
+import httpx
 from parley_contracts import ReplyCompleted, Subjects
 from stack import Client, Stack
 
@@ -168,4 +169,22 @@ async def test_a_reply_that_cannot_be_stored_fails_its_message_clearly(
         assert [(m["role"], m["status"]) for m in stored] == [("user", "failed")]
         assert "the reply could not be stored" in stored[0]["error"]
     finally:
+        await stack.start("chat")
+
+
+async def test_a_message_left_without_a_reply_fails_after_the_deadline(stack: Stack) -> None:
+    await stack.stop("chat")  # nobody answers
+    stack.overrides["gateway"] = {"reply_deadline_s": 1.0, "maintenance_s": 0.2}
+    await stack.restart("gateway")
+    try:
+        async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as http:
+            carol = await Client(http, f"carol-{uuid.uuid4().hex[:6]}").login()
+            sid = (await carol.create_session())["id"]
+            posted = await carol.post(sid, "Is anyone there?", wait=5)
+            assert posted["reply"] is None
+            assert posted["message"]["status"] == "failed"  # the waiter was told at once
+            assert posted["message"]["error"] == "no reply within 1 s"
+    finally:
+        stack.overrides.pop("gateway")
+        await stack.restart("gateway")
         await stack.start("chat")

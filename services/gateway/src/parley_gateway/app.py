@@ -12,7 +12,7 @@ from fastapi_problem.handler import add_exception_handler, new_exception_handler
 from parley_runtime import Service
 
 from .adapters import store
-from .adapters.notifications import GatewayNotifications
+from .adapters.notifications import GatewayNotifications, notify_reply
 from .api.routes import router
 from .consumers import consumer_spec
 from .settings import GatewaySettings
@@ -22,14 +22,21 @@ log = structlog.get_logger(__name__)
 MIGRATIONS = Path(str(resources.files("parley_gateway") / "migrations"))
 
 
-async def _prune_keys(service: Service, ttl_s: float) -> None:
-    """Forget expired idempotency keys now and every hour."""
+async def _maintain(service: Service, settings: GatewaySettings) -> None:
+    """Every ``maintenance_s``: fail messages left without a reply past ``reply_deadline_s``
+    (telling their waiters), and forget expired idempotency keys."""
     while True:
         try:
-            await store.prune_idempotency_keys(service.pool, ttl_s)
+            async with service.unit_of_work() as uow:
+                stale = await store.fail_stale_messages(uow.conn, settings.reply_deadline_s)
+                for message_id in stale:
+                    await notify_reply(uow.conn, message_id)
+            if stale:
+                log.warning("messages without a reply marked failed", count=len(stale))
+            await store.prune_idempotency_keys(service.pool, settings.idempotency_ttl_s)
         except Exception:
-            log.warning("pruning idempotency keys failed; trying again in an hour", exc_info=True)
-        await asyncio.sleep(3600)
+            log.warning("maintenance pass failed; trying again", exc_info=True)
+        await asyncio.sleep(settings.maintenance_s)
 
 
 def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
@@ -39,17 +46,18 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     notifications = GatewayNotifications()
     service.add_readiness_check("notifications", lambda: notifications.listening)
 
-    pruning: list[asyncio.Task[None]] = []
+    maintenance: list[asyncio.Task[None]] = []
 
     @service.on_start
     async def _listen(svc: Service) -> None:
         await notifications.start(svc.pool)
-        pruning.append(asyncio.create_task(_prune_keys(svc, settings.idempotency_ttl_s)))
+        maintenance.append(asyncio.create_task(_maintain(svc, settings)))
 
     @service.on_stop
     async def _unlisten(_: Service) -> None:
-        for task in pruning:
+        for task in maintenance:
             task.cancel()
+        await asyncio.gather(*maintenance, return_exceptions=True)
         await notifications.stop()
 
     app = FastAPI(

@@ -12,6 +12,9 @@ from pydantic import Field
 class GatewaySettings(RuntimeSettings):
     """HTTP, auth and limits of the gateway. Durations in seconds, sizes in characters.
 
+    ``reply_deadline_s``: a user message still unanswered after this long is marked failed (by
+    the maintenance pass, every ``maintenance_s``), so no message waits forever.
+
     ``auth_mode``: ``dev`` issues tokens at ``POST /api/auth/token`` (signed with ``jwt_secret``,
     random per start unless set); ``jwt`` only verifies tokens issued elsewhere.
     """
@@ -32,3 +35,5 @@ class GatewaySettings(RuntimeSettings):
     max_metadata_bytes: int = 16_384
     query_timeout_s: float = 5.0
     idempotency_ttl_s: float = Field(default=24 * 3600, gt=0)
+    reply_deadline_s: float = Field(default=15 * 60, gt=0)
+    maintenance_s: float = Field(default=60.0, gt=0)

@@ -270,3 +270,15 @@ async def prune_idempotency_keys(conn: asyncpg.Connection | asyncpg.Pool, ttl_s:
         "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)", ttl_s
     )
     return int(status.split()[-1])
+
+
+async def fail_stale_messages(conn: asyncpg.Connection, deadline_s: float) -> list[uuid.UUID]:
+    """Mark user messages still ``pending`` after ``deadline_s`` seconds as failed; returns
+    their ids (a reply that comes later still marks its message answered)."""
+    rows = await conn.fetch(
+        "UPDATE messages SET status = 'failed', error = $2 WHERE role = 'user'"
+        " AND status = 'pending' AND created_at < now() - make_interval(secs => $1) RETURNING id",
+        deadline_s,
+        f"no reply within {deadline_s:.0f} s",
+    )
+    return [r["id"] for r in rows]
