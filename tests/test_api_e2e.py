@@ -286,6 +286,20 @@ async def test_auth_and_bad_input_get_problem_responses(
     for body in ({"metadata": {"k": "a\u0000b"}}, {"persona": "\u0000"}, {"name": "x\u0000"}):
         r = await alice.request("POST", "/api/sessions", json=body)
         assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM), body
+    # A lone surrogate, as JSON can carry it: text no database can store.
+    r = await alice.request(
+        "POST",
+        f"/api/sessions/{sid}/messages",
+        content=b'{"content": "x\\ud800y"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM)
+    for url, params in (
+        ("/api/sessions", {"q": "a\u0000b"}),
+        ("/api/traces", {"session_tag": "a\u0000b"}),
+    ):
+        r = await alice.request("GET", url, params=params)
+        assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM), url
     big = {"blob": "x" * 20_000}
     assert (await alice.request("POST", "/api/sessions", json={"metadata": big})).status_code == 422
     r = await alice.request("PATCH", f"/api/sessions/{sid}", json={"metadata": big})

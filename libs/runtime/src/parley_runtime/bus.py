@@ -317,7 +317,7 @@ class EventConsumer:
             await msg.ack()
         except RetryLater as exc:
             outcome = "waiting"
-            waits = await self._waits(ctx, event) + 1
+            waits = (await self._waits(ctx, event) or 0) + 1
             if waits >= self.settings.max_wait_deliveries or (
                 delivery >= self._server_max_deliver - 1
             ):
@@ -339,7 +339,10 @@ class EventConsumer:
         except Exception as exc:
             # Deliveries spent waiting for an earlier event (RetryLater) are not failures; the
             # server's own limit is near: give up now rather than be dropped by it.
-            failures = delivery - await self._waits(ctx, event)
+            waits = await self._waits(ctx, event)
+            # Unknown (the database cannot tell): retry after the backoff; the server's own
+            # limit still ends in a dead letter.
+            failures = delivery - waits if waits is not None else 1
             if failures >= self.settings.max_deliver or delivery >= self._server_max_deliver - 1:
                 outcome = "dead_lettered"
                 log.exception("event failed on its last delivery", delivery=delivery)
@@ -363,8 +366,8 @@ class EventConsumer:
             )
 
     async def _count_wait(self, ctx: HandlerContext, event: Event) -> None:
-        """Count a delivery spent waiting (RetryLater) for this consumer and event. If the
-        database cannot take it, the wait counts as a failure later: the event still settles."""
+        """Count a delivery spent waiting (RetryLater) for this consumer and event (logged and
+        skipped if the database cannot take it)."""
         try:
             await ctx.pool.execute(
                 "INSERT INTO delivery_waits (consumer, event_id, waits) VALUES ($1, $2, 1)"
@@ -376,10 +379,9 @@ class EventConsumer:
         except Exception:
             log.warning("could not count a wait", exc_info=True)
 
-    async def _waits(self, ctx: HandlerContext, event: Event) -> int:
-        """Deliveries of ``event`` spent waiting, on any replica (0 on the usual path, and when
-        the database cannot tell: every delivery then counts as a failure, so the event still
-        reaches its give-up and dead letter instead of being dropped by the server's limit)."""
+    async def _waits(self, ctx: HandlerContext, event: Event) -> int | None:
+        """Deliveries of ``event`` spent waiting, on any replica (0 on the usual path); None when
+        the database cannot tell."""
         try:
             waits = await ctx.pool.fetchval(
                 "SELECT waits FROM delivery_waits WHERE consumer = $1 AND event_id = $2",
@@ -388,7 +390,7 @@ class EventConsumer:
             )
         except Exception:
             log.warning("could not read the wait count", exc_info=True)
-            return 0
+            return None
         return int(waits or 0)
 
     def _backoff(self, delivery: int) -> float:

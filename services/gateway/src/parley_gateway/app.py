@@ -12,7 +12,8 @@ from fastapi_problem.handler import add_exception_handler, new_exception_handler
 from parley_runtime import Service
 
 from .adapters import store
-from .adapters.notifications import GatewayNotifications, notify_reply
+from .adapters.notifications import GatewayNotifications, notify_counts, notify_reply
+from .api.problems import validation_problem
 from .api.routes import router
 from .consumers import consumer_spec
 from .settings import GatewaySettings
@@ -26,17 +27,19 @@ async def _maintain(service: Service, settings: GatewaySettings) -> None:
     """Every ``maintenance_s``: fail messages left without a reply past ``reply_deadline_s``
     (telling their waiters), and forget expired idempotency keys."""
     while True:
+        # First after one interval: replies waiting in the stream since an outage land first.
+        await asyncio.sleep(settings.maintenance_s)
         try:
             async with service.unit_of_work() as uow:
                 stale = await store.fail_stale_messages(uow.conn, settings.reply_deadline_s)
-                for message_id in stale:
+                for message_id, session_id in stale:
                     await notify_reply(uow.conn, message_id)
+                    await notify_counts(uow.conn, session_id)
             if stale:
                 log.warning("messages without a reply marked failed", count=len(stale))
             await store.prune_idempotency_keys(service.pool, settings.idempotency_ttl_s)
         except Exception:
             log.warning("maintenance pass failed; trying again", exc_info=True)
-        await asyncio.sleep(settings.maintenance_s)
 
 
 def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
@@ -69,5 +72,5 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     app.state.service = service
     app.state.notifications = notifications
     app.include_router(router)
-    add_exception_handler(app, new_exception_handler())
+    add_exception_handler(app, new_exception_handler(request_validation_handler=validation_problem))
     return service, service.asgi(app)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import uuid
 
-import asyncpg
 import structlog
 from parley_contracts import ReplyCompleted, ReplyFailed, SessionNamed, SessionTagged
 from parley_runtime import ConsumerSpec, HandlerContext
 
 from .adapters import store
-from .adapters.notifications import notify_reply, notify_session_event
+from .adapters.notifications import notify_counts, notify_reply, notify_session_event
 from .domain.sessions import AUTO_REPLACEABLE
 
 log = structlog.get_logger(__name__)
@@ -37,7 +35,7 @@ async def on_reply_completed(event: ReplyCompleted, ctx: HandlerContext) -> None
             )
         await store.set_message_status(uow.conn, event.reply_to, "answered")
         await notify_reply(uow.conn, event.reply_to)
-        await _notify_counts(uow.conn, event.session_id)
+        await notify_counts(uow.conn, event.session_id)
     log.info("reply stored", message_id=str(event.message_id), turn=event.turn)
 
 
@@ -46,7 +44,7 @@ async def on_reply_failed(event: ReplyFailed, ctx: HandlerContext) -> None:
     async with ctx.unit_of_work(event) as uow:
         await store.set_message_status(uow.conn, event.reply_to, "failed", event.reason)
         await notify_reply(uow.conn, event.reply_to)
-        await _notify_counts(uow.conn, event.session_id)
+        await notify_counts(uow.conn, event.session_id)
     log.warning("reply failed", reply_to=str(event.reply_to), reason=event.reason)
 
 
@@ -93,31 +91,21 @@ async def on_session_tagged(event: SessionTagged, ctx: HandlerContext) -> None:
     log.info("session tagged", session_tag=event.session_tag)
 
 
-async def _notify_counts(conn: asyncpg.Connection, session_id: uuid.UUID) -> None:
-    row = await conn.fetchrow(
-        "SELECT user_id, message_count, last_message_at FROM sessions WHERE id = $1", session_id
-    )
-    if row is not None:
-        await notify_session_event(
-            conn,
-            user_id=row["user_id"],
-            session_id=session_id,
-            kind="session.updated",
-            message_count=row["message_count"],
-            last_message_at=row["last_message_at"].isoformat(),
-        )
-
-
 async def on_give_up(event: object, reason: str, ctx: HandlerContext) -> None:
     """A reply that cannot be stored: fail its message, so the user is not left waiting."""
     if not isinstance(event, ReplyCompleted):
         return
     async with ctx.transaction() as uow:
         await store.set_message_status(
-            uow.conn, event.reply_to, "failed", f"the reply could not be stored: {reason}"[:500]
+            uow.conn, event.reply_to, "failed", "the reply could not be stored"
         )
         await notify_reply(uow.conn, event.reply_to)
-    log.error("reply could not be stored; message marked failed", reply_to=str(event.reply_to))
+        await notify_counts(uow.conn, event.session_id)
+    log.error(
+        "reply could not be stored; message marked failed",
+        reply_to=str(event.reply_to),
+        reason=reason,
+    )
 
 
 def consumer_spec() -> ConsumerSpec:

@@ -94,6 +94,22 @@ async def notify_session_event(
     )
 
 
+async def notify_counts(conn: asyncpg.Connection, session_id: uuid.UUID) -> None:
+    """Announce a session's current ``message_count`` and ``last_message_at`` (``session.updated``)."""
+    row = await conn.fetchrow(
+        "SELECT user_id, message_count, last_message_at FROM sessions WHERE id = $1", session_id
+    )
+    if row is not None:
+        await notify_session_event(
+            conn,
+            user_id=row["user_id"],
+            session_id=session_id,
+            kind="session.updated",
+            message_count=row["message_count"],
+            last_message_at=row["last_message_at"].isoformat(),
+        )
+
+
 class SessionFeed:
     """The ``GET /api/events`` subscribers of this replica, by user.
 

@@ -237,30 +237,27 @@ async def claim_idempotency_key(
     ttl_s: float,
 ) -> tuple[str, uuid.UUID] | None:
     """Claim ``key`` for a new resource; returns the earlier ``(resource, id)`` if the key was
-    used within ``ttl_s`` seconds (an older use is forgotten)."""
-    await conn.execute(
-        "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2"
-        " AND created_at < now() - make_interval(secs => $3)",
-        user_id,
-        key,
-        ttl_s,
-    )
-    inserted = await conn.fetchval(
+    used within ``ttl_s`` seconds (an older use is forgotten). One statement, so a concurrent
+    prune cannot remove the row between the claim and its read."""
+    row = await conn.fetchrow(
         "INSERT INTO idempotency_keys (user_id, key, resource, resource_id) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT DO NOTHING RETURNING true",
+        " ON CONFLICT (user_id, key) DO UPDATE SET"
+        "  resource = CASE WHEN idempotency_keys.created_at < now() - make_interval(secs => $5)"
+        "    THEN EXCLUDED.resource ELSE idempotency_keys.resource END,"
+        "  resource_id = CASE WHEN idempotency_keys.created_at < now() - make_interval(secs => $5)"
+        "    THEN EXCLUDED.resource_id ELSE idempotency_keys.resource_id END,"
+        "  created_at = CASE WHEN idempotency_keys.created_at < now() - make_interval(secs => $5)"
+        "    THEN now() ELSE idempotency_keys.created_at END"
+        " RETURNING resource, resource_id",
         user_id,
         key,
         resource,
         resource_id,
-    )
-    if inserted:
-        return None
-    row = await conn.fetchrow(
-        "SELECT resource, resource_id FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-        user_id,
-        key,
+        ttl_s,
     )
     assert row is not None
+    if row["resource_id"] == resource_id:
+        return None
     return row["resource"], row["resource_id"]
 
 
@@ -272,13 +269,17 @@ async def prune_idempotency_keys(conn: asyncpg.Connection | asyncpg.Pool, ttl_s:
     return int(status.split()[-1])
 
 
-async def fail_stale_messages(conn: asyncpg.Connection, deadline_s: float) -> list[uuid.UUID]:
+async def fail_stale_messages(
+    conn: asyncpg.Connection, deadline_s: float
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """Mark user messages still ``pending`` after ``deadline_s`` seconds as failed; returns
-    their ids (a reply that comes later still marks its message answered)."""
+    their ``(message id, session id)`` (a reply that comes later still marks its message
+    answered)."""
     rows = await conn.fetch(
         "UPDATE messages SET status = 'failed', error = $2 WHERE role = 'user'"
-        " AND status = 'pending' AND created_at < now() - make_interval(secs => $1) RETURNING id",
+        " AND status = 'pending' AND created_at < now() - make_interval(secs => $1)"
+        " RETURNING id, session_id",
         deadline_s,
         f"no reply within {deadline_s:.0f} s",
     )
-    return [r["id"] for r in rows]
+    return [(r["id"], r["session_id"]) for r in rows]

@@ -53,6 +53,7 @@ from .schemas import (
     SessionOut,
     SessionPage,
     SessionPatch,
+    Text,
     TokenRequest,
     TokenResponse,
     TraceList,
@@ -185,7 +186,7 @@ async def list_sessions(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
     include_archived: bool = False,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[Text | None, Query(max_length=200)] = None,
 ) -> SessionPage:
     """The caller's sessions, newest activity first, ``limit`` per page."""
     after = _decode_cursor(cursor) if cursor else None
@@ -302,7 +303,7 @@ async def session_events(user: CurrentUser, request: Request) -> EventSourceResp
 async def list_traces(
     user: CurrentUser,
     request: Request,
-    session_tag: Annotated[str | None, Query(max_length=100)] = None,
+    session_tag: Annotated[Text | None, Query(max_length=100)] = None,
     session_id: uuid.UUID | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

@@ -11,10 +11,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 def _no_nul(value: Any) -> Any:
-    """Reject NUL characters anywhere in a value (PostgreSQL text and jsonb cannot hold them)."""
+    """Reject text PostgreSQL cannot store anywhere in a value: NUL characters and lone UTF-16
+    surrogates (which have no UTF-8 form)."""
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("must not contain a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode text (no lone surrogates)") from None
     elif isinstance(value, dict):
         for key, item in value.items():
             _no_nul(key)
