@@ -16,8 +16,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 #: Namespace of the deterministic ids of derived events (uuid5, RFC 9562 section 5.5).
 DERIVED_EVENT_NAMESPACE = uuid.UUID("5b0f4c4e-6a43-4f0e-9d59-6b0cfa1e7a21")
 
-Role = Literal["user", "assistant"]
-
 
 def derive_id(cause: uuid.UUID, kind: str) -> uuid.UUID:
     """Return the deterministic id of something derived from ``cause``.

@@ -159,7 +159,6 @@ class EventConsumer:
     _in_flight: asyncio.Semaphore | None = None
     _workers: asyncio.Semaphore | None = None
     _config: ConsumerConfig | None = None
-    dead_lettered: int = 0
 
     @property
     def subjects(self) -> Subjects:
@@ -434,7 +433,6 @@ class EventConsumer:
                 "Parley-Deliveries": str(msg.metadata.num_delivered or 1),
             },
         )
-        self.dead_lettered += 1
         log.error("event dead-lettered", subject=subject, reason=reason[:300])
 
 

@@ -46,7 +46,6 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
-        self.published = 0
 
     async def start(self) -> None:
         """LISTEN for outbox notifications and start the relay task."""
@@ -118,6 +117,5 @@ class OutboxRelay:
                 await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done)
         if error is not None:
             raise error
-        self.published += len(done)
         OUTBOX_PUBLISHED.labels(self._schema).inc(len(done))
         return len(done)

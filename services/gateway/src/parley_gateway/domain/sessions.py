@@ -14,8 +14,6 @@ NameSource = Literal["default", "provisional", "auto", "user"]
 #: Sources an automatic name may replace.
 AUTO_REPLACEABLE: tuple[NameSource, ...] = ("default", "provisional")
 
-MessageStatus = Literal["pending", "answered", "failed", "completed"]
-
 
 class RuleViolation(ValueError):
     """Input breaks a session rule; the message says which."""
