@@ -17,6 +17,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -110,7 +111,7 @@ class HandlerContext:
     broker: NatsBroker
     delivery: int
 
-    def unit_of_work(self, event: Event) -> Any:
+    def unit_of_work(self, event: Event) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work that first marks ``event`` in this consumer's inbox.
 
         Raises:
@@ -120,7 +121,7 @@ class HandlerContext:
             self.pool, self.subjects, self.schema, consumer=self.consumer, cause=event
         )
 
-    def transaction(self) -> Any:
+    def transaction(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work without an inbox mark (for steps before the final effect)."""
         return unit_of_work(self.pool, self.subjects, self.schema)
 

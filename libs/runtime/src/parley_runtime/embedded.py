@@ -78,24 +78,24 @@ class EmbeddedNats:
             RuntimeError, TimeoutError: the server exited or did not listen in time.
         """
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log_file = open(self.data_dir / "nats-server.log", "ab")  # noqa: SIM115 - the child owns it
-        self.proc = subprocess.Popen(
-            [
-                nats_server_binary(),
-                "-js",
-                "-a",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-sd",
-                str(self.data_dir / "jetstream"),
-                "--http_port",
-                "0",
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C goes to us; we stop the server in order
-        )
+        with open(self.data_dir / "nats-server.log", "ab") as log_file:  # the child keeps a copy
+            self.proc = subprocess.Popen(
+                [
+                    nats_server_binary(),
+                    "-js",
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-sd",
+                    str(self.data_dir / "jetstream"),
+                    "--http_port",
+                    "0",
+                ],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C goes to us; we stop the server in order
+            )
         _wait_for_port("127.0.0.1", self.port, timeout_s, self.proc)
         log.info("embedded nats started", url=self.url, data_dir=str(self.data_dir))
         return self

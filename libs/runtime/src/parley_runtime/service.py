@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from .logging import configure_logging
 from .migrations import apply_migrations
 from .outbox import OutboxRelay
 from .settings import RuntimeSettings
-from .uow import unit_of_work
+from .uow import UnitOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
 
@@ -111,7 +111,7 @@ class Service:
         self._on_stop.append(hook)
         return hook
 
-    def unit_of_work(self):  # noqa: ANN201 - an async context manager of UnitOfWork
+    def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work on the service's schema (no inbox mark): state and outbox together."""
         return unit_of_work(self.pool, self.subjects, self.schema)
 

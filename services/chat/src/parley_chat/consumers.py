@@ -29,7 +29,13 @@ from parley_runtime import (
 
 from .adapters import store
 from .domain.ordering import decide
-from .domain.upstream import UpstreamAI, UpstreamError, UpstreamSessionLost
+from .domain.upstream import (
+    DeltaSink,
+    UpstreamAI,
+    UpstreamError,
+    UpstreamReply,
+    UpstreamSessionLost,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -121,29 +127,34 @@ class ChatHandlers:
         log.info("upstream session created", upstream_id=upstream_id, opened=row["opened_count"])
         return row
 
-    async def _send(self, event: MessageCreated, ctx: HandlerContext, row: dict, on_delta):  # noqa: ANN001, ANN202
-        history = await store.transcript(ctx.pool, event.session_id)
-        try:
-            return await self.upstream.send(
-                upstream_id=row["upstream_id"],
-                content=event.content,
-                turn=event.turn,
-                history=history,
-                on_delta=on_delta,
-            )
-        except UpstreamSessionLost:
-            log.warning(
-                "upstream session lost; rebuilding from the transcript",
-                upstream_id=row["upstream_id"],
-            )
-            row.update(await self._open(event, ctx))
-            return await self.upstream.send(
-                upstream_id=row["upstream_id"],
-                content=event.content,
-                turn=event.turn,
-                history=history,
-                on_delta=on_delta,
-            )
+    async def _send(
+        self, event: MessageCreated, ctx: HandlerContext, row: dict, on_delta: DeltaSink
+    ) -> UpstreamReply:
+        """Send the message on the stored upstream session; if the provider lost that session,
+        open a new one and send again with the transcript. Only stateless providers get the
+        transcript every time (the others keep the conversation themselves)."""
+        stateless = self.upstream.stateless
+        history = await store.transcript(ctx.pool, event.session_id) if stateless else []
+        for rebuilt in (False, True):
+            try:
+                return await self.upstream.send(
+                    upstream_id=row["upstream_id"],
+                    content=event.content,
+                    turn=event.turn,
+                    history=history,
+                    on_delta=on_delta,
+                )
+            except UpstreamSessionLost:
+                if rebuilt:
+                    raise
+                log.warning(
+                    "upstream session lost; rebuilding from the transcript",
+                    upstream_id=row["upstream_id"],
+                )
+                row.update(await self._open(event, ctx))
+                if not stateless:
+                    history = await store.transcript(ctx.pool, event.session_id)
+        raise AssertionError("unreachable")
 
     async def _settle(self, uow: UnitOfWork, event: MessageCreated, *, answered: bool) -> bool:
         return await store.settle_turn(

@@ -13,6 +13,7 @@ class EchoUpstream:
     """Answers every message by echoing it, naming the upstream session and turn it used."""
 
     provider = "echo"
+    stateless = False
 
     def __init__(self, model: str = "echo-1", delta_words: int = 8) -> None:
         self.model = model

@@ -24,6 +24,7 @@ class ReplayUpstream:
     """
 
     provider = "replay"
+    stateless = False
 
     def __init__(self, path: Path, model: str = "replay-1", delta_words: int = 8) -> None:
         self.model = model

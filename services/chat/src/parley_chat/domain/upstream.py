@@ -49,10 +49,16 @@ class UpstreamSessionLost(UpstreamError):
 
 
 class UpstreamAI(Protocol):
-    """An upstream AI provider."""
+    """An upstream AI provider.
+
+    ``stateless`` providers keep no conversation of their own (chat completions): every
+    :meth:`send` gets the transcript as ``history``. The others get it only when their upstream
+    session was lost and is rebuilt.
+    """
 
     provider: str
     model: str
+    stateless: bool
 
     async def open_session(
         self, *, session_id: uuid.UUID, persona: str | None, first_message: str

@@ -194,16 +194,16 @@ class GatewayNotifications:
         conn.add_termination_listener(self._on_lost)
         self._conn = conn
 
-    def _on_lost(self, conn: object) -> None:
+    def _on_lost(self, conn: asyncpg.Connection) -> None:
         if self._stopping or conn is not self._conn:
             return
         log.warning("notification connection lost; listening again")
         self._reconnect = asyncio.create_task(self._listen_again(conn))
 
-    async def _listen_again(self, lost: object) -> None:
+    async def _listen_again(self, lost: asyncpg.Connection) -> None:
         assert self._pool is not None
         with contextlib.suppress(Exception):
-            await self._pool.release(lost)  # type: ignore[arg-type]
+            await self._pool.release(lost)
         self._conn = None
         while not self._stopping:
             try:
