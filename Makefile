@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := .venv
 
 PROJECT_FILES := uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 
-.PHONY: install run test lint bench replay clean
+.PHONY: install run test test-unit test-integration test-e2e lint bench replay clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -28,6 +28,15 @@ test: install ## lint, architecture contracts, then the whole suite against real
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync lint-imports
 	$(UV) run --frozen --no-sync pytest
+
+test-unit: install ## the unit tests alone: no servers, seconds
+	$(UV) run --frozen --no-sync pytest tests/unit
+
+test-integration: install ## one service or the chassis against real NATS and PostgreSQL
+	$(UV) run --frozen --no-sync pytest tests/integration
+
+test-e2e: install ## the whole stack through the HTTP API
+	$(UV) run --frozen --no-sync pytest tests/e2e
 
 lint: install
 	$(UV) run --frozen --no-sync ruff check .

@@ -19,12 +19,6 @@ import uvicorn
 from parley_runtime.db import with_database
 from parley_runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 
-DATA_DIR = Path(
-    os.environ.get(
-        "PARLEY_DATA_DIR", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-    )
-)
-
 
 @dataclass
 class Servers:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from parley_cli.replay import replay_file
-from stack import DATA_DIR, Stack
+from realdata import DATA_DIR
+from stack import Stack
 
 
 async def test_replay_names_and_tags_real_conversations(

@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 from parley_runtime.conversations import normalize, read_conversations, to_exchanges
+from realdata import DATA_DIR
 
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+DATA = DATA_DIR
 
 
 def test_messages_group_into_exchanges() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 from parley_chat.adapters.echo import EchoUpstream
@@ -11,10 +10,9 @@ from parley_chat.adapters.replay import ReplayUpstream
 from parley_chat.domain.ordering import decide
 from parley_chat.domain.upstream import UpstreamError
 from parley_runtime.conversations import read_conversations
+from realdata import DATA_DIR
 
-DATA = (
-    Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "sharegpt_conversations.jsonl"
-)
+DATA = DATA_DIR / "sharegpt_conversations.jsonl"
 
 
 def test_turns_are_answered_one_after_the_other() -> None:

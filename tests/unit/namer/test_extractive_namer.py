@@ -7,12 +7,10 @@ tests that read it are skipped when it is missing.
 from __future__ import annotations
 
 import json
-import os
 import re
 import statistics
 import unicodedata
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,11 +24,9 @@ from parley_namer.domain.names import (
     clean_name,
     prepare_turns,
 )
+from realdata import DATA_DIR as REAL_DATA_DIR
 
-DATA_DIR = Path(
-    os.environ.get("PARLEY_DATA_DIR")
-    or Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-).resolve()
+DATA_DIR = REAL_DATA_DIR.resolve()
 
 # Quote characters that never appear in a name; ASCII and typographic apostrophes may
 # stand between two letters ("it's", "l'eau") and are checked separately.
