@@ -40,6 +40,22 @@ from nats.js.errors import NotFoundError
 from parley_contracts import Event, StreamSpec, Subjects, parse_event
 from pydantic import ValidationError
 
+from .delivery import (
+    Ack,
+    DeadLetter,
+    DeliveryPolicy,
+    Dropped,
+    Duplicate,
+    Failed,
+    Handled,
+    Nak,
+    NotReady,
+    Outcome,
+    Rejected,
+    Step,
+    needs_waits,
+    next_step,
+)
 from .metrics import EVENTS, HANDLING
 from .settings import RuntimeSettings
 from .uow import AlreadyProcessed, UnitOfWork, prior_state, unit_of_work
@@ -174,7 +190,7 @@ class EventConsumer:
             ack_policy=JsAckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=self.settings.ack_wait_s,
-            max_deliver=self._server_max_deliver,
+            max_deliver=self._policy.server_max_deliver,
             max_ack_pending=1000,
             filter_subjects=filters,
         )
@@ -291,6 +307,7 @@ class EventConsumer:
                 return
 
     async def _run(self, handler: EventHandler, event: Event, msg: Msg, delivery: int) -> None:
+        """Handle one delivery, then apply the step of the delivery policy to it."""
         ctx = HandlerContext(
             consumer=self.spec.durable,
             schema=self.schema,
@@ -299,71 +316,67 @@ class EventConsumer:
             broker=self.broker,
             delivery=delivery,
         )
-        outcome = "ok"
         started = time.perf_counter()
+        outcome = await self._outcome(handler, event, ctx)
+        waits = await self._waits(ctx, event) if needs_waits(outcome) else 0
+        step = next_step(outcome, delivery, waits, self._policy)
         try:
-            deleted, processed = await prior_state(ctx.pool, ctx.consumer, event)
-            if processed:
-                raise AlreadyProcessed(str(event.event_id))
-            if deleted and event.event_type != "session.deleted":
-                log.info("event of a deleted session dropped")
-                outcome = "dropped"
-                await msg.ack()
-                return
-            await handler(event, ctx)
-        except AlreadyProcessed:
-            log.debug("duplicate delivery ignored", delivery=delivery)
-            outcome = "duplicate"
-            await msg.ack()
-        except RetryLater as exc:
-            outcome = "waiting"
-            waits = (await self._waits(ctx, event) or 0) + 1
-            if waits >= self.settings.max_wait_deliveries or (
-                delivery >= self._server_max_deliver - 1
-            ):
-                outcome = "dead_lettered"
-                await self._give_up(event, msg, ctx, f"still not ready: {exc}")
-            else:
-                await self._count_wait(ctx, event)
-                delay = min(exc.delay_s * 2 ** (waits - 1), 15.0)
-                log.info(
-                    "event not ready; redelivering later",
-                    reason=str(exc),
-                    delivery=delivery,
-                    delay_s=delay,
-                )
-                await msg.nak(delay=delay)
-        except Unprocessable as exc:
-            outcome = "dead_lettered"
-            await self._give_up(event, msg, ctx, f"unprocessable: {exc}")
-        except Exception as exc:
-            # Deliveries spent waiting for an earlier event (RetryLater) are not failures; the
-            # server's own limit is near: give up now rather than be dropped by it.
-            waits = await self._waits(ctx, event)
-            # Unknown (the database cannot tell): retry after the backoff; the server's own
-            # limit still ends in a dead letter.
-            failures = delivery - waits if waits is not None else 1
-            if failures >= self.settings.max_deliver or delivery >= self._server_max_deliver - 1:
-                outcome = "dead_lettered"
-                log.exception("event failed on its last delivery", delivery=delivery)
-                await self._give_up(event, msg, ctx, f"{type(exc).__name__}: {exc}")
-            else:
-                outcome = "retried"
-                delay = self._backoff(failures)
-                log.warning(
-                    "event failed; redelivering after backoff",
-                    error=f"{type(exc).__name__}: {exc}",
-                    delivery=delivery,
-                    delay_s=delay,
-                )
-                await msg.nak(delay=delay)
-        else:
-            await msg.ack()
+            await self._apply(step, outcome, event, msg, ctx)
         finally:
-            EVENTS.labels(self.spec.durable, event.event_type, outcome).inc()
+            EVENTS.labels(self.spec.durable, event.event_type, step.label).inc()
             HANDLING.labels(self.spec.durable, event.event_type).observe(
                 time.perf_counter() - started
             )
+
+    async def _outcome(self, handler: EventHandler, event: Event, ctx: HandlerContext) -> Outcome:
+        """Run the pre-check and the handler; what happened, as a value."""
+        try:
+            deleted, processed = await prior_state(ctx.pool, ctx.consumer, event)
+            if processed:
+                return Duplicate()
+            if deleted and event.event_type != "session.deleted":
+                return Dropped()
+            await handler(event, ctx)
+        except AlreadyProcessed:
+            return Duplicate()
+        except RetryLater as exc:
+            return NotReady(str(exc), exc.delay_s)
+        except Unprocessable as exc:
+            return Rejected(str(exc))
+        except Exception as exc:
+            # The traceback once, on the delivery that is the last try when nothing waited.
+            log.warning(
+                "event failed",
+                error=f"{type(exc).__name__}: {exc}",
+                delivery=ctx.delivery,
+                exc_info=ctx.delivery >= self.settings.max_deliver,
+            )
+            return Failed(f"{type(exc).__name__}: {exc}")
+        return Handled()
+
+    async def _apply(
+        self, step: Step, outcome: Outcome, event: Event, msg: Msg, ctx: HandlerContext
+    ) -> None:
+        """Settle the delivery as ``step`` says, logging why."""
+        match step:
+            case Ack(label):
+                if label == "dropped":
+                    log.info("event of a deleted session dropped")
+                elif label == "duplicate":
+                    log.debug("duplicate delivery ignored", delivery=ctx.delivery)
+                await msg.ack()
+            case Nak(delay_s, count_wait, _):
+                if count_wait:
+                    await self._count_wait(ctx, event)
+                log.info(
+                    "event redelivered later",
+                    outcome=type(outcome).__name__,
+                    delivery=ctx.delivery,
+                    delay_s=delay_s,
+                )
+                await msg.nak(delay=delay_s)
+            case DeadLetter(reason):
+                await self._give_up(event, msg, ctx, reason)
 
     async def _count_wait(self, ctx: HandlerContext, event: Event) -> None:
         """Count a delivery spent waiting (RetryLater) for this consumer and event (logged and
@@ -393,9 +406,14 @@ class EventConsumer:
             return None
         return int(waits or 0)
 
-    def _backoff(self, delivery: int) -> float:
-        steps = self.settings.backoff_s or (1.0,)
-        return steps[min(delivery - 1, len(steps) - 1)]
+    @property
+    def _policy(self) -> DeliveryPolicy:
+        """The delivery policy of these settings."""
+        return DeliveryPolicy(
+            max_deliver=self.settings.max_deliver,
+            max_wait_deliveries=self.settings.max_wait_deliveries,
+            backoff_s=self.settings.backoff_s,
+        )
 
     async def _give_up(self, event: Event, msg: Msg, ctx: HandlerContext, reason: str) -> None:
         """Run the give-up hook, then dead-letter the event. If the hook fails (its effect, such
@@ -404,20 +422,13 @@ class EventConsumer:
             try:
                 await self.spec.on_give_up(event, reason, ctx)
             except Exception:
-                last = (msg.metadata.num_delivered or 1) >= self._server_max_deliver - 1
+                last = self._policy.is_last(msg.metadata.num_delivered or 1)
                 log.exception("give-up hook failed", dead_letter_now=last)
                 if not last:
-                    await msg.nak(delay=self._backoff(len(self.settings.backoff_s)))
+                    await msg.nak(delay=self._policy.backoff(len(self.settings.backoff_s)))
                     return
         await self._dead_letter(msg, event, reason)
         await msg.term()
-
-    @property
-    def _server_max_deliver(self) -> int:
-        """The server's delivery limit: room for every wait and every failure, and a margin so
-        that a crash on the last try is redelivered once more (a message that crashes the
-        process every time still cannot loop forever)."""
-        return self.settings.max_deliver + self.settings.max_wait_deliveries + 2
 
     async def _dead_letter(self, msg: Msg, event: Event | None, reason: str) -> None:
         """Publish the original payload to the dead-letter subject, with why and where from."""
