@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -13,11 +15,18 @@ from stack import Client, Servers, Stack
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+def servers() -> Iterator[Servers]:
     configure_logging("tests", env="dev", level="INFO")
-    servers = Servers.start(Path(tmp_path_factory.mktemp("servers")))
-    yield servers
-    servers.stop()
+    # Not under pytest's own temporary folder: every pytest run on the machine resets that
+    # folder's mode to 0700, which would lock the embedded PostgreSQL (run as its own system user
+    # when the tests run as root) out of its data while another suite runs beside this one.
+    workdir = Path(tempfile.mkdtemp(prefix="parley-test-"))
+    servers = Servers.start(workdir)
+    try:
+        yield servers
+    finally:
+        servers.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
