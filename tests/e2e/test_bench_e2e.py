@@ -1,0 +1,30 @@
+"""``parley bench`` end to end: it starts its own stack (two processes per worker service),
+drives it and reports what every process spent."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_bench_reports_replies_latency_and_cpu_of_every_process() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "parley_cli.main", "bench", "--json"]
+        + ["--sessions", "6", "--messages", "2", "--warmup", "1", "--replicas", "2"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    assert report["replies"] == 12
+    assert report["failures"] == 0
+    assert report["load"]["replicas"] == 2
+    assert len(report["name_after_first_reply_ms"]) == 4
+    assert report["reply_ms"]["p50"] > 0
+    cpu = report["cpu_ms_per_reply"]
+    for role in ("gateway", "chat", "namer", "tagger", "postgres", "nats"):
+        assert cpu[role] > 0, role
+    assert cpu["total"] == sum(v for k, v in cpu.items() if k != "total")
