@@ -142,6 +142,8 @@ class Service:
         for consumer in self.consumers:
             await consumer.ensure(js)
         await self.broker.start()
+        for consumer in self.consumers:
+            await consumer.start(js)
         self.relay = OutboxRelay(
             self.pool, js, schema=self.schema, stream=s.stream, poll_s=s.outbox_poll_s
         )
