@@ -28,3 +28,16 @@ def test_bench_reports_replies_latency_and_cpu_of_every_process() -> None:
     for role in ("gateway", "chat", "namer", "tagger", "postgres", "nats"):
         assert cpu[role] > 0, role
     assert cpu["total"] == sum(v for k, v in cpu.items() if k != "total")
+
+
+async def test_the_read_bench_seeds_one_user_and_times_every_read(stack) -> None:
+    from parley_cli.reads import bench_reads
+
+    report = await bench_reads(
+        stack.base_url, stack.servers.database_url, sessions=300, messages=3000, rounds=5
+    )
+    reads = report["reads_ms"]
+    assert set(reads) == {"list first page", "list 5,000 deep", "search by name", "get", "history"}
+    assert all(0 < s["p50"] <= s["max"] for s in reads.values())
+    assert "Index Scan using sessions_by_user_activity" in report["plans"]["list"]
+    assert "messages_session_id_seq_key" in report["plans"]["history"]

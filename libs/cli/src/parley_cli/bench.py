@@ -58,6 +58,7 @@ class Stack:
     base_url: str
     data_dir: Path | None = None
     runner_pid: int | None = None
+    database_url: str | None = None
 
     def cpu(self) -> cpu.CpuSnapshot:
         """The stack's CPU times now."""
@@ -153,19 +154,30 @@ def _start_stack(replicas: int) -> tuple[Stack, subprocess.Popen[str]] | None:
     # The runner prints its usage once every service answers /readyz; it exits (and the pipe
     # ends) if they do not within its own time limit.
     assert runner.stdout is not None
+    running = False
     for out in runner.stdout:
-        if out.startswith("Parley is running"):
+        running = running or out.startswith("Parley is running")
+        if running and out.strip().startswith("PostgreSQL:"):
             threading.Thread(target=runner.stdout.read, daemon=True).start()
-            return Stack(f"http://127.0.0.1:{port}", data, runner.pid), runner
+            database_url = out.split(":", 1)[1].strip()
+            return Stack(f"http://127.0.0.1:{port}", data, runner.pid, database_url), runner
     runner.wait()
     return None
 
 
 def run_bench(
-    *, base_url: str | None, load: Load, warmup: int, replicas: int = 1, as_json: bool = False
+    *,
+    base_url: str | None,
+    load: Load,
+    warmup: int,
+    replicas: int = 1,
+    as_json: bool = False,
+    reads: bool = False,
+    database_url: str | None = None,
 ) -> int:
-    """Start the stack if needed, run :func:`drive`, print the report; returns the exit code
-    (1 when the stack did not start or a message went unanswered)."""
+    """Start the stack if needed, run :func:`drive` (or, with ``reads``, the read-path bench of
+    :mod:`parley_cli.reads`), print the report; returns the exit code (1 when the stack did not
+    start or a message went unanswered)."""
     runner = None
     if base_url is None:
         started = _start_stack(replicas)
@@ -174,8 +186,25 @@ def run_bench(
             return 1
         stack, runner = started
     else:
-        stack = Stack(base_url)
+        stack = Stack(base_url, database_url=database_url)
     try:
+        if reads:
+            if stack.database_url is None:
+                print("--reads with --base-url needs --database-url", file=sys.stderr)
+                return 2
+            from .reads import bench_reads, render_reads
+
+            out = asyncio.run(
+                bench_reads(
+                    stack.base_url,
+                    stack.database_url,
+                    sessions=10_000,
+                    messages=100_000,
+                    rounds=200,
+                )
+            )
+            print(json.dumps(out, indent=2) if as_json else render_reads(out))
+            return 0
         report = asyncio.run(drive(stack, load, warmup=warmup))
         report["load"]["replicas"] = replicas if runner is not None else None
         print(json.dumps(report, indent=2) if as_json else render(report))

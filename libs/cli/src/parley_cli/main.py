@@ -59,6 +59,14 @@ def main(argv: list[str] | None = None) -> int:
         "--replicas", type=int, default=1, help="processes per worker service (1)"
     )
     bench.add_argument("--json", action="store_true", help="print the report as JSON")
+    bench.add_argument(
+        "--reads",
+        action="store_true",
+        help="time list/get/history for one user with 10,000 sessions and 100,000 messages",
+    )
+    bench.add_argument(
+        "--database-url", default=None, help="the running gateway's database (with --reads)"
+    )
 
     replay = commands.add_parser("replay", help="replay real conversations through the gateway")
     replay.add_argument("file", type=Path, help="conversations file (ShareGPT JSON lines)")
@@ -95,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             warmup=args.warmup,
             replicas=args.replicas,
             as_json=args.json,
+            reads=args.reads,
+            database_url=args.database_url,
         )
     from .replay import replay_file
 
