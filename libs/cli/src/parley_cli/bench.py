@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -162,6 +163,7 @@ def _start_stack(replicas: int) -> tuple[Stack, subprocess.Popen[str]] | None:
             database_url = out.split(":", 1)[1].strip()
             return Stack(f"http://127.0.0.1:{port}", data, runner.pid, database_url), runner
     runner.wait()
+    shutil.rmtree(data, ignore_errors=True)
     return None
 
 
@@ -213,3 +215,5 @@ def run_bench(
         if runner is not None:
             runner.send_signal(signal.SIGTERM)
             runner.wait(timeout=60)
+            if stack.data_dir is not None:
+                shutil.rmtree(stack.data_dir, ignore_errors=True)
