@@ -60,6 +60,7 @@ from .delivery import (
 )
 from .metrics import EVENTS, HANDLING
 from .settings import RuntimeSettings
+from .tracing import consuming
 from .uow import AlreadyProcessed, UnitOfWork, prior_state, unit_of_work
 
 if TYPE_CHECKING:
@@ -378,7 +379,17 @@ class EventConsumer:
             delivery=delivery,
         )
         started = time.perf_counter()
-        outcome = await self._outcome(handler, event, ctx)
+        with consuming(
+            service=self.schema,
+            consumer=self.spec.durable,
+            subject=msg.subject,
+            event_type=event.event_type,
+            event_id=str(event.event_id),
+            session_id=str(event.session_id),
+            headers=msg.headers,
+        ) as span:
+            outcome = await self._outcome(handler, event, ctx)
+            span.set_attribute("parley.outcome", type(outcome).__name__)
         waits = await self._waits(ctx, event) if needs_waits(outcome) else 0
         step = next_step(outcome, delivery, waits, self._policy)
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 
 import asyncpg
 import structlog
@@ -18,6 +19,14 @@ from .metrics import OUTBOX_PUBLISHED
 from .uow import outbox_channel
 
 log = structlog.get_logger(__name__)
+
+
+def _headers(row: asyncpg.Record) -> dict[str, str]:
+    """The NATS headers of an outbox row: its de-duplication id and its trace context."""
+    headers = {"Nats-Msg-Id": str(row["event_id"])}
+    if row["trace_context"]:
+        headers.update(json.loads(row["trace_context"]))
+    return headers
 
 
 class OutboxRelay:
@@ -102,7 +111,7 @@ class OutboxRelay:
             rows = await conn.fetch(
                 "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
                 " WHERE pg_try_advisory_xact_lock(hashtext($1)) ORDER BY id LIMIT $2)"
-                " RETURNING id, event_id, subject, payload",
+                " RETURNING id, event_id, subject, payload, trace_context",
                 f"outbox:{self._schema}",
                 self._batch,
             )
@@ -115,7 +124,7 @@ class OutboxRelay:
                         row["subject"],
                         row["payload"],
                         stream=self._stream,
-                        headers={"Nats-Msg-Id": str(row["event_id"])},
+                        headers=_headers(row),
                     )
                     for row in rows
                 ),

@@ -4,6 +4,7 @@ the inbox mark of the event that caused it (after cosmicpython's "Unit of Work" 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 from parley_contracts import Event, Subjects
+
+from .tracing import current_context
 
 
 #: The Postgres NOTIFY channel that wakes the outbox relay of a schema: ``<schema>_outbox``.
@@ -37,17 +40,21 @@ class UnitOfWork:
 
     async def publish(self, event: Event) -> None:
         """Write ``event`` to the outbox in this transaction (a duplicate event id is ignored),
-        and NOTIFY the schema's outbox channel in the same statement: PostgreSQL delivers the
-        notification at commit, once per transaction however many events were written."""
+        with the current trace context (see :mod:`parley_runtime.tracing`), and NOTIFY the
+        schema's outbox channel in the same statement: PostgreSQL delivers the notification at
+        commit, once per transaction however many events were written."""
+        trace_context = current_context()
         await self.conn.execute(
-            "WITH written AS (INSERT INTO outbox (event_id, event_type, subject, payload)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING RETURNING 1)"
+            "WITH written AS (INSERT INTO outbox (event_id, event_type, subject, payload,"
+            " trace_context) VALUES ($1, $2, $3, $4, $6::jsonb)"
+            " ON CONFLICT (event_id) DO NOTHING RETURNING 1)"
             " SELECT pg_notify($5, '') FROM written",
             event.event_id,
             event.event_type,
             self.subjects.of(event),
             event.to_json(),
             outbox_channel(self.schema),
+            json.dumps(trace_context) if trace_context else None,
         )
         self.published.append(event)
 
