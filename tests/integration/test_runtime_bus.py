@@ -15,7 +15,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from parley_contracts import SessionDeleted, Subjects
-from parley_runtime import ConsumerSpec, HandlerContext, RetryLater, RuntimeSettings, Service
+from parley_runtime import (
+    ConsumerSpec,
+    HandlerContext,
+    Handlers,
+    RetryLater,
+    RuntimeSettings,
+    Service,
+)
 from parley_runtime.bus import EventHandler, GiveUpHook
 from stack import Servers, settled
 
@@ -37,7 +44,7 @@ async def probe(
         RuntimeSettings(**servers.env(**options)),
         consumers=[
             ConsumerSpec(
-                durable=durable, handlers={"session.deleted": handler}, on_give_up=on_give_up
+                durable=durable, handlers=Handlers().on(SessionDeleted, handler), on_give_up=on_give_up
             )
         ],
     )

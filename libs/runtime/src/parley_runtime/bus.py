@@ -18,10 +18,10 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from faststream.nats import NatsBroker
@@ -149,20 +149,70 @@ class HandlerContext:
         return unit_of_work(self.pool, self.subjects, self.schema)
 
 
+E = TypeVar("E", bound=Event)
+
 EventHandler = Callable[[Any, HandlerContext], Awaitable[None]]
 GiveUpHook = Callable[[Any, str, HandlerContext], Awaitable[None]]
 
 
+def event_type_of(event_class: type[Event]) -> str:
+    """The ``event_type`` (e.g. ``"message.created"``) of an event class.
+
+    Raises:
+        TypeError: ``event_class`` is not a concrete event (its ``event_type`` has no default).
+    """
+    field_info = event_class.model_fields.get("event_type")
+    default = getattr(field_info, "default", None)
+    if not isinstance(default, str):
+        raise TypeError(f"{event_class.__name__} is not a concrete event class")
+    return default
+
+
+class Handlers:
+    """A consumer's handlers, keyed by event class: ``Handlers().on(MessageCreated, handle)``.
+
+    ``on`` ties each handler's parameter type to its event class, so a type checker sees a
+    handler registered for the wrong event; the consumer filters its subjects on these classes
+    and routes each delivery by its ``event_type``.
+    """
+
+    def __init__(self) -> None:
+        self._by_type: dict[str, EventHandler] = {}
+
+    def on(
+        self, event_class: type[E], handler: Callable[[E, HandlerContext], Awaitable[None]]
+    ) -> Handlers:
+        """Handle events of ``event_class`` with ``handler``; returns ``self`` for chaining.
+
+        Raises:
+            ValueError: ``event_class`` already has a handler.
+        """
+        event_type = event_type_of(event_class)
+        if event_type in self._by_type:
+            raise ValueError(f"{event_class.__name__} already has a handler")
+        self._by_type[event_type] = handler
+        return self
+
+    def get(self, event_type: str) -> EventHandler | None:
+        """The handler of ``event_type``, or None when this consumer does not handle it."""
+        return self._by_type.get(event_type)
+
+    @property
+    def event_types(self) -> list[str]:
+        """The event types handled, in registration order."""
+        return list(self._by_type)
+
+
 @dataclass
 class ConsumerSpec:
-    """A durable consumer: its name, a handler per event type, and an optional give-up hook.
+    """A durable consumer: its name, its :class:`Handlers`, and an optional give-up hook.
 
     ``on_give_up(event, reason, ctx)`` runs before a valid event goes to the dead letters, so the
     service can record the failure (for example publish ``reply.failed``).
     """
 
     durable: str
-    handlers: Mapping[str, EventHandler]
+    handlers: Handlers
     on_give_up: GiveUpHook | None = None
 
 
@@ -195,7 +245,7 @@ class EventConsumer:
 
     def register(self) -> None:
         """Build the durable consumer's configuration (before the service connects)."""
-        filters = [self.subjects.filter(t) for t in self.spec.handlers]
+        filters = [self.subjects.filter(t) for t in self.spec.handlers.event_types]
         self._config = ConsumerConfig(
             durable_name=self.spec.durable,
             ack_policy=JsAckPolicy.EXPLICIT,
@@ -522,6 +572,7 @@ class EventConsumer:
 
 __all__ = [
     "ConsumerSpec",
+    "Handlers",
     "EventConsumer",
     "EventHandler",
     "HandlerContext",
