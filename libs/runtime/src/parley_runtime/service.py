@@ -25,6 +25,7 @@ from .logging import configure_logging
 from .migrations import apply_migrations
 from .outbox import OutboxRelay
 from .settings import RuntimeSettings
+from .tracing import configure_tracing
 from .uow import UnitOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
@@ -151,6 +152,8 @@ class Service:
         for consumer in self.consumers:
             await consumer.ensure(js)
         await self.broker.start()
+        for consumer in self.consumers:
+            await consumer.start(js)
         self.relay = OutboxRelay(
             self.pool, js, schema=self.schema, stream=s.stream, poll_s=s.outbox_poll_s
         )
@@ -225,6 +228,10 @@ class Service:
 
         app = app or FastAPI(title=f"parley-{self.name}")
         app.router.lifespan_context = lifespan
+        if self.settings.tracing == "on":
+            from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+            FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
 
         @app.get("/healthz", include_in_schema=False)
         async def healthz() -> dict[str, str]:
@@ -253,6 +260,7 @@ def serve(service: Service, app: FastAPI | None = None, *, port: int) -> None:
     """
     s = service.settings
     configure_logging(service.name, env=s.env, level=s.log_level)
+    configure_tracing(service.name, s.tracing)
     uvicorn.run(
         service.asgi(app),
         host=s.health_host,

@@ -4,6 +4,7 @@ the inbox mark of the event that caused it (after cosmicpython's "Unit of Work" 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 from parley_contracts import Event, Subjects
+
+from .tracing import current_context
 
 
 #: The Postgres NOTIFY channel that wakes the outbox relay of a schema: ``<schema>_outbox``.
@@ -36,14 +39,22 @@ class UnitOfWork:
     published: list[Event] = field(default_factory=list)
 
     async def publish(self, event: Event) -> None:
-        """Write ``event`` to the outbox in this transaction (a duplicate event id is ignored)."""
+        """Write ``event`` to the outbox in this transaction (a duplicate event id is ignored),
+        with the current trace context (see :mod:`parley_runtime.tracing`), and NOTIFY the
+        schema's outbox channel in the same statement: PostgreSQL delivers the notification at
+        commit, once per transaction however many events were written."""
+        trace_context = current_context()
         await self.conn.execute(
-            "INSERT INTO outbox (event_id, event_type, subject, payload) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (event_id) DO NOTHING",
+            "WITH written AS (INSERT INTO outbox (event_id, event_type, subject, payload,"
+            " trace_context) VALUES ($1, $2, $3, $4, $6::jsonb)"
+            " ON CONFLICT (event_id) DO NOTHING RETURNING 1)"
+            " SELECT pg_notify($5, '') FROM written",
             event.event_id,
             event.event_type,
             self.subjects.of(event),
             event.to_json(),
+            outbox_channel(self.schema),
+            json.dumps(trace_context) if trace_context else None,
         )
         self.published.append(event)
 
@@ -83,7 +94,7 @@ async def unit_of_work(
     """Open a transaction; with ``consumer`` and ``cause`` it first marks the inbox.
 
     On a clean exit the transaction commits and, when events were published, the outbox relay is
-    woken (NOTIFY, delivered at commit).
+    woken (the NOTIFY of :meth:`UnitOfWork.publish`, delivered at commit).
 
     Raises:
         AlreadyProcessed: ``consumer`` already processed ``cause`` (nothing is written).
@@ -93,8 +104,6 @@ async def unit_of_work(
         if consumer is not None and cause is not None:
             await uow.mark_processed(consumer, cause)
         yield uow
-        if uow.published:
-            await conn.execute("SELECT pg_notify($1, '')", outbox_channel(schema))
 
 
 async def prior_state(pool: asyncpg.Pool, consumer: str, event: Event) -> tuple[bool, bool]:
