@@ -61,7 +61,7 @@ from .delivery import (
 from .metrics import EVENTS, HANDLING
 from .settings import RuntimeSettings
 from .tracing import consuming
-from .uow import AlreadyProcessed, UnitOfWork, prior_state, unit_of_work
+from .uow import AlreadyProcessed, SessionGone, UnitOfWork, prior_state, unit_of_work
 
 if TYPE_CHECKING:
     import asyncpg
@@ -178,11 +178,23 @@ class Handlers:
 
     def __init__(self) -> None:
         self._by_type: dict[str, EventHandler] = {}
+        self._prechecked: set[str] = set()
 
     def on(
-        self, event_class: type[E], handler: Callable[[E, HandlerContext], Awaitable[None]]
+        self,
+        event_class: type[E],
+        handler: Callable[[E, HandlerContext], Awaitable[None]],
+        *,
+        precheck: bool = False,
     ) -> Handlers:
         """Handle events of ``event_class`` with ``handler``; returns ``self`` for chaining.
+
+        Every handler's effect is written in ``ctx.unit_of_work(event)``, whose inbox mark
+        refuses a duplicate delivery or an event of a deleted session in the same statement.
+        ``precheck=True`` is for a handler that works before that (calls an upstream AI, or
+        reads state and raises ``RetryLater`` when an earlier event is missing, which a deleted
+        session would make it do forever): then the chassis first checks both in a query of
+        its own and settles such an event without running the handler.
 
         Raises:
             ValueError: ``event_class`` already has a handler.
@@ -191,7 +203,13 @@ class Handlers:
         if event_type in self._by_type:
             raise ValueError(f"{event_class.__name__} already has a handler")
         self._by_type[event_type] = handler
+        if precheck:
+            self._prechecked.add(event_type)
         return self
+
+    def prechecked(self, event_type: str) -> bool:
+        """Whether events of ``event_type`` are checked before their handler runs."""
+        return event_type in self._prechecked
 
     def get(self, event_type: str) -> EventHandler | None:
         """The handler of ``event_type``, or None when this consumer does not handle it."""
@@ -453,14 +471,17 @@ class EventConsumer:
     async def _outcome(self, handler: EventHandler, event: Event, ctx: HandlerContext) -> Outcome:
         """Run the pre-check and the handler; what happened, as a value."""
         try:
-            deleted, processed = await prior_state(ctx.pool, ctx.consumer, event)
-            if processed:
-                return Duplicate()
-            if deleted and event.event_type != "session.deleted":
-                return Dropped()
+            if self.spec.handlers.prechecked(event.event_type):
+                deleted, processed = await prior_state(ctx.pool, ctx.consumer, event)
+                if processed:
+                    return Duplicate()
+                if deleted and event.event_type != "session.deleted":
+                    return Dropped()
             await handler(event, ctx)
         except AlreadyProcessed:
             return Duplicate()
+        except SessionGone:
+            return Dropped()
         except RetryLater as exc:
             return NotReady(str(exc), exc.delay_s)
         except Unprocessable as exc:

@@ -121,7 +121,7 @@ class NamerHandlers:
             durable="namer",
             handlers=Handlers()
             .on(MessageCreated, self.on_message_created)
-            .on(ReplyCompleted, self.on_reply_completed)
+            .on(ReplyCompleted, self.on_reply_completed, precheck=True)
             .on(SessionRenamed, self.on_session_renamed)
             .on(SessionDeleted, self.on_session_deleted),
         )
