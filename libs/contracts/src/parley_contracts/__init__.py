@@ -19,6 +19,7 @@ from .events import (
     parse_event,
     utcnow,
 )
+from .live import ReplyDelta, SessionChange, SessionChangeKind
 from .queries import Trace, TraceCursor, TracePage, TraceQuery
 from .subjects import StreamSpec, Subjects
 
@@ -28,7 +29,10 @@ __all__ = [
     "Event",
     "MessageCreated",
     "ReplyCompleted",
+    "ReplyDelta",
     "ReplyFailed",
+    "SessionChange",
+    "SessionChangeKind",
     "SessionCreated",
     "SessionDeleted",
     "SessionNamed",

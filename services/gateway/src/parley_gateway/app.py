@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import AbstractAsyncContextManager
 from importlib import resources
 from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
-from fastapi_problem.handler import add_exception_handler, new_exception_handler
 from parley_runtime import Service
 
-from .adapters import store
-from .adapters.notifications import GatewayNotifications, notify_counts, notify_reply
+from .adapters.notifications import GatewayNotifications
+from .adapters.reply_watch import NatsReplyWatcher
+from .adapters.traces import NatsTraceSource
+from .adapters.unit_of_work import over
+from .api import auth, events, messages, problems, sessions, traces
+from .api.deps import Gateway
 from .api.edge import BodyLimit, ErrorBoundary
-from .api.problems import validation_problem
-from .api.routes import router
+from .application import replies
 from .consumers import consumer_spec
+from .domain.ports import UnitOfWork, UnitOfWorkFactory
 from .settings import GatewaySettings
 
 log = structlog.get_logger(__name__)
@@ -24,23 +28,19 @@ log = structlog.get_logger(__name__)
 MIGRATIONS = Path(str(resources.files("parley_gateway") / "migrations"))
 
 
-async def _maintain(service: Service, settings: GatewaySettings) -> None:
+async def _maintain(uow: UnitOfWorkFactory, settings: GatewaySettings) -> None:
     """Every ``maintenance_s``: fail messages left without a reply past ``reply_deadline_s``
     (telling their waiters), and forget expired idempotency keys."""
     while True:
         # First after one interval: replies waiting in the stream since an outage land first.
         await asyncio.sleep(settings.maintenance_s)
         try:
-            async with service.unit_of_work() as uow:
-                stale = await store.fail_stale_messages(uow.conn, settings.reply_deadline_s)
-                for message_id, session_id in stale:
-                    await notify_reply(uow.conn, message_id)
-                    await notify_counts(uow.conn, session_id)
-            if stale:
-                log.warning("messages without a reply marked failed", count=len(stale))
-            await store.prune_idempotency_keys(service.pool, settings.idempotency_ttl_s)
-        except Exception:
-            log.warning("maintenance pass failed; trying again", exc_info=True)
+            failed = await replies.fail_stale_messages(uow, settings.reply_deadline_s)
+            if failed:
+                log.warning("messages without a reply marked failed", count=failed)
+            await replies.forget_idempotency_keys(uow, settings.idempotency_ttl_s)
+        except Exception as exc:
+            log.warning("maintenance pass failed; trying again", error=repr(exc)[:300])
 
 
 def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
@@ -48,6 +48,19 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     settings = settings or GatewaySettings()
     service = Service("gateway", settings, migrations=MIGRATIONS, consumers=[consumer_spec()])
     notifications = GatewayNotifications()
+
+    def uow() -> AbstractAsyncContextManager[UnitOfWork]:
+        return over(service.unit_of_work())
+
+    gateway = Gateway(
+        settings=settings,
+        unit_of_work=uow,
+        replies=NatsReplyWatcher(
+            notifications.waiters, lambda: service.broker.connection, service.subjects
+        ),
+        session_events=notifications.feed,
+        traces=NatsTraceSource(service.broker, service.subjects, settings.query_timeout_s),
+    )
     service.add_readiness_check("notifications", lambda: notifications.listening)
 
     maintenance: list[asyncio.Task[None]] = []
@@ -55,7 +68,7 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     @service.on_start
     async def _listen(svc: Service) -> None:
         await notifications.start(svc.pool)
-        maintenance.append(asyncio.create_task(_maintain(svc, settings)))
+        maintenance.append(asyncio.create_task(_maintain(uow, settings)))
 
     @service.on_stop
     async def _unlisten(_: Service) -> None:
@@ -69,11 +82,10 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
         version="0.1.0",
         description="Chat sessions, messages and live replies of the Parley session layer.",
     )
-    app.state.settings = settings
-    app.state.service = service
-    app.state.notifications = notifications
-    app.include_router(router)
-    add_exception_handler(app, new_exception_handler(request_validation_handler=validation_problem))
+    app.state.gateway = gateway
+    for api in (auth, sessions, messages, events, traces):
+        app.include_router(api.router)
+    problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ErrorBoundary)  # outermost: added last
     return service, service.asgi(app)

@@ -1,111 +1,59 @@
-"""The gateway's durable consumer: keeps sessions current from the other services' events."""
+"""The gateway's durable consumer: keeps sessions current from the other services' events.
+
+Each handler opens the event's unit of work (with its inbox mark) and applies one rule of
+:mod:`parley_gateway.application.replies`.
+"""
 
 from __future__ import annotations
 
-import json
-
 import structlog
-from parley_contracts import ReplyCompleted, ReplyFailed, SessionNamed, SessionTagged
+from parley_contracts import Event, ReplyCompleted, ReplyFailed, SessionNamed, SessionTagged
 from parley_runtime import ConsumerSpec, HandlerContext, Handlers
 
-from .adapters import store
-from .adapters.notifications import notify_counts, notify_reply, notify_session_event
-from .domain.sessions import AUTO_REPLACEABLE
+from .adapters.unit_of_work import over
+from .application import replies
 
 log = structlog.get_logger(__name__)
 
+#: What a message that cannot get its reply stored says.
+REPLY_NOT_STORED = "the reply could not be stored"
+
 
 async def on_reply_completed(event: ReplyCompleted, ctx: HandlerContext) -> None:
-    """Store the assistant message (seq, count and last-message time kept exact) and wake
-    the requests waiting for it."""
-    async with ctx.unit_of_work(event) as uow:
-        session = await store.get_session(uow.conn, event.session_id, for_update=True)
-        if session is None:
-            log.info("reply for a deleted session dropped")
-            return
-        if await store.get_message(uow.conn, event.message_id) is None:
-            await store.append_message(
-                uow.conn,
-                session,
-                message_id=event.message_id,
-                role="assistant",
-                content=event.content,
-                status="completed",
-                reply_to=event.reply_to,
-            )
-        await store.set_message_status(uow.conn, event.reply_to, "answered")
-        await notify_reply(uow.conn, event.reply_to)
-        await notify_counts(uow.conn, event.session_id)
-    log.info("reply stored", message_id=str(event.message_id), turn=event.turn)
+    """Store the reply and wake the requests waiting for it."""
+    async with over(ctx.unit_of_work(event)) as uow:
+        stored = await replies.store_reply(uow, event)
+    log.info("reply stored" if stored else "reply for a deleted session dropped", turn=event.turn)
 
 
 async def on_reply_failed(event: ReplyFailed, ctx: HandlerContext) -> None:
-    """Mark the user message failed, with the reason, and wake its waiters."""
-    async with ctx.unit_of_work(event) as uow:
-        await store.set_message_status(uow.conn, event.reply_to, "failed", event.reason)
-        await notify_reply(uow.conn, event.reply_to)
-        await notify_counts(uow.conn, event.session_id)
+    """Fail the user message, with the reason, and wake its waiters."""
+    async with over(ctx.unit_of_work(event)) as uow:
+        await replies.fail_message(uow, event.reply_to, event.reason)
     log.warning("reply failed", reply_to=str(event.reply_to), reason=event.reason)
 
 
 async def on_session_named(event: SessionNamed, ctx: HandlerContext) -> None:
-    """Apply an automatic name unless the user named the session (compare-and-set on source)."""
-    async with ctx.unit_of_work(event) as uow:
-        status = await uow.conn.execute(
-            "UPDATE sessions SET name = $2, name_source = 'auto', updated_at = now()"
-            " WHERE id = $1 AND name_source = ANY($3::text[])",
-            event.session_id,
-            event.name,
-            list(AUTO_REPLACEABLE),
-        )
-        applied = status.endswith(" 1")
-        if applied:
-            await notify_session_event(
-                uow.conn,
-                user_id=event.user_id,
-                session_id=event.session_id,
-                kind="session.named",
-                name=event.name,
-            )
+    """Take an automatic name unless the user named the session."""
+    async with over(ctx.unit_of_work(event)) as uow:
+        applied = await replies.apply_auto_name(uow, event)
     log.info("automatic name " + ("applied" if applied else "ignored"), name=event.name)
 
 
 async def on_session_tagged(event: SessionTagged, ctx: HandlerContext) -> None:
     """Record the session's tag and its display label."""
-    async with ctx.unit_of_work(event) as uow:
-        await uow.conn.execute(
-            "UPDATE sessions SET session_tag = $2, tags = $3::jsonb, updated_at = now()"
-            " WHERE id = $1",
-            event.session_id,
-            event.session_tag,
-            json.dumps([event.label]),
-        )
-        await notify_session_event(
-            uow.conn,
-            user_id=event.user_id,
-            session_id=event.session_id,
-            kind="session.tagged",
-            session_tag=event.session_tag,
-            tags=[event.label],
-        )
+    async with over(ctx.unit_of_work(event)) as uow:
+        await replies.record_tag(uow, event)
     log.info("session tagged", session_tag=event.session_tag)
 
 
-async def on_give_up(event: object, reason: str, ctx: HandlerContext) -> None:
+async def on_give_up(event: Event, reason: str, ctx: HandlerContext) -> None:
     """A reply that cannot be stored: fail its message, so the user is not left waiting."""
     if not isinstance(event, ReplyCompleted):
         return
-    async with ctx.transaction() as uow:
-        await store.set_message_status(
-            uow.conn, event.reply_to, "failed", "the reply could not be stored"
-        )
-        await notify_reply(uow.conn, event.reply_to)
-        await notify_counts(uow.conn, event.session_id)
-    log.error(
-        "reply could not be stored; message marked failed",
-        reply_to=str(event.reply_to),
-        reason=reason,
-    )
+    async with over(ctx.transaction()) as uow:
+        await replies.fail_message(uow, event.reply_to, REPLY_NOT_STORED)
+    log.error("reply could not be stored", reply_to=str(event.reply_to), reason=reason[:300])
 
 
 def consumer_spec() -> ConsumerSpec:

@@ -13,23 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import uuid
 from collections import defaultdict
-from typing import Any
+from collections.abc import Iterator
 
 import asyncpg
 import structlog
+from parley_contracts import SessionChange
+from pydantic import ValidationError
 
-CHANNEL = "gateway_replies"
+from ..domain.ports import FeedEvent
+
+REPLY_CHANNEL = "gateway_replies"
 SESSION_CHANNEL = "gateway_session_events"
 
 log = structlog.get_logger(__name__)
-
-
-async def notify_reply(conn: asyncpg.Connection, user_message_id: uuid.UUID) -> None:
-    """Announce, at commit, that the reply (or failure) of ``user_message_id`` is stored."""
-    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, str(user_message_id))
 
 
 class ReplyWaiters:
@@ -46,26 +44,24 @@ class ReplyWaiters:
                     fut.set_result(None)
         self._waiting.clear()
 
-    def expect(self, user_message_id: uuid.UUID) -> asyncio.Future[None]:
-        """A future done when the reply of ``user_message_id`` is announced.
-
-        Call it before the message is committed, so no announcement can be missed; then
-        :meth:`forget` it when done waiting.
-        """
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting[str(user_message_id)].add(fut)
-        return fut
-
-    def forget(self, user_message_id: uuid.UUID, fut: asyncio.Future[None]) -> None:
-        """Drop a future from :meth:`expect`."""
+    @contextlib.contextmanager
+    def waiting(self, user_message_id: uuid.UUID) -> Iterator[asyncio.Future[None]]:
+        """A future done when the reply of ``user_message_id`` is announced, for as long as the
+        context is open. Enter it before the message is committed, so no announcement can be
+        missed."""
         key = str(user_message_id)
-        futures = self._waiting.get(key)
-        if futures is not None:
-            futures.discard(fut)
-            if not futures:
-                del self._waiting[key]
-        if not fut.done():
-            fut.cancel()
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting[key].add(fut)
+        try:
+            yield fut
+        finally:
+            futures = self._waiting.get(key)
+            if futures is not None:
+                futures.discard(fut)
+                if not futures:
+                    del self._waiting[key]
+            if not fut.done():
+                fut.cancel()
 
     def on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         """asyncpg listener: wake the waiters of the announced user message."""
@@ -74,40 +70,7 @@ class ReplyWaiters:
                 fut.set_result(None)
 
 
-async def notify_session_event(
-    conn: asyncpg.Connection,
-    *,
-    user_id: str,
-    session_id: uuid.UUID,
-    kind: str,
-    **data: Any,
-) -> None:
-    """Announce, at commit, a change of a session to its user's event streams.
-
-    ``kind`` is ``session.created``, ``session.updated``, ``session.named``, ``session.tagged``
-    or ``session.deleted``; ``data`` holds a few small fields (the payload must stay under
-    PostgreSQL's 8000-byte NOTIFY limit).
-    """
-    payload = {"user_id": user_id, "event": kind, "session_id": str(session_id), **data}
-    await conn.execute(
-        "SELECT pg_notify($1, $2)", SESSION_CHANNEL, json.dumps(payload, default=str)
-    )
-
-
-async def notify_counts(conn: asyncpg.Connection, session_id: uuid.UUID) -> None:
-    """Announce a session's current ``message_count`` and ``last_message_at`` (``session.updated``)."""
-    row = await conn.fetchrow(
-        "SELECT user_id, message_count, last_message_at FROM sessions WHERE id = $1", session_id
-    )
-    if row is not None:
-        await notify_session_event(
-            conn,
-            user_id=row["user_id"],
-            session_id=session_id,
-            kind="session.updated",
-            message_count=row["message_count"],
-            last_message_at=row["last_message_at"].isoformat(),
-        )
+RESYNC: FeedEvent = ("resync", {})
 
 
 class SessionFeed:
@@ -119,43 +82,47 @@ class SessionFeed:
     """
 
     def __init__(self, max_queued: int = 1000) -> None:
-        self._queues: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+        self._queues: dict[str, set[asyncio.Queue[FeedEvent]]] = defaultdict(set)
         self._max_queued = max_queued
 
-    def subscribe(self, user_id: str) -> asyncio.Queue[dict[str, Any]]:
-        """A queue receiving the user's session events from now on."""
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(self._max_queued)
+    @contextlib.contextmanager
+    def subscription(self, user_id: str) -> Iterator[asyncio.Queue[FeedEvent]]:
+        """A queue receiving the user's session events while the context is open."""
+        queue: asyncio.Queue[FeedEvent] = asyncio.Queue(self._max_queued)
         self._queues[user_id].add(queue)
-        return queue
-
-    def unsubscribe(self, user_id: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        """Stop feeding ``queue``."""
-        queues = self._queues.get(user_id)
-        if queues is not None:
-            queues.discard(queue)
-            if not queues:
-                del self._queues[user_id]
+        try:
+            yield queue
+        finally:
+            queues = self._queues.get(user_id)
+            if queues is not None:
+                queues.discard(queue)
+                if not queues:
+                    del self._queues[user_id]
 
     def dispatch(self, payload: str) -> None:
-        """Hand one NOTIFY payload to the queues of its user."""
-        event = json.loads(payload)
-        for queue in self._queues.get(event.pop("user_id", ""), ()):
-            self._put(queue, event)
+        """Hand one NOTIFY payload (a :class:`SessionChange`) to the queues of its user.
 
-    def broadcast(self, event: dict[str, Any]) -> None:
+        Raises:
+            pydantic.ValidationError: the payload is not a session change.
+        """
+        change = SessionChange.model_validate_json(payload)
+        for queue in self._queues.get(change.user_id, ()):
+            self._put(queue, (change.event, change.for_client()))
+
+    def broadcast(self, event: FeedEvent) -> None:
         """Hand ``event`` to every subscriber (e.g. ``resync`` after a lost connection)."""
         for queues in self._queues.values():
             for queue in queues:
-                self._put(queue, dict(event))
+                self._put(queue, event)
 
     @staticmethod
-    def _put(queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:
+    def _put(queue: asyncio.Queue[FeedEvent], event: FeedEvent) -> None:
         try:
-            queue.put_nowait(dict(event))
+            queue.put_nowait(event)
         except asyncio.QueueFull:
             while not queue.empty():
                 queue.get_nowait()
-            queue.put_nowait({"event": "resync"})
+            queue.put_nowait(RESYNC)
 
 
 class GatewayNotifications:
@@ -186,7 +153,7 @@ class GatewayNotifications:
         assert self._pool is not None
         conn = await self._pool.acquire()
         try:
-            await conn.add_listener(CHANNEL, self.waiters.on_notify)
+            await conn.add_listener(REPLY_CHANNEL, self.waiters.on_notify)
             await conn.add_listener(SESSION_CHANNEL, self._on_session_event)
         except BaseException:
             await self._pool.release(conn)
@@ -212,7 +179,7 @@ class GatewayNotifications:
                 log.warning("listening again failed; retrying in 1 s", exc_info=True)
                 await asyncio.sleep(1.0)
             else:
-                self.feed.broadcast({"event": "resync"})
+                self.feed.broadcast(RESYNC)
                 return
 
     async def stop(self) -> None:
@@ -224,7 +191,7 @@ class GatewayNotifications:
                 await self._reconnect
         if self._conn is not None and self._pool is not None:
             with contextlib.suppress(Exception):
-                await self._conn.remove_listener(CHANNEL, self.waiters.on_notify)
+                await self._conn.remove_listener(REPLY_CHANNEL, self.waiters.on_notify)
                 await self._conn.remove_listener(SESSION_CHANNEL, self._on_session_event)
             await self._pool.release(self._conn)
             self._conn = None
@@ -233,5 +200,5 @@ class GatewayNotifications:
     def _on_session_event(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         try:
             self.feed.dispatch(payload)
-        except (ValueError, TypeError):
+        except ValidationError:
             log.warning("session event notification ignored", payload=payload[:200])

@@ -8,16 +8,33 @@ when configured).
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Literal
 
 import jwt
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
 
 from ..settings import GatewaySettings
-from .problems import InvalidToken
+from .deps import Settings
+from .problems import InvalidToken, RouteDisabled
 
 _bearer = HTTPBearer(auto_error=False)
+router = APIRouter(prefix="/api", tags=["auth"])
+
+
+class TokenRequest(BaseModel):
+    """``POST /api/auth/token`` body (dev auth mode)."""
+
+    user_id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.@:-]+$")
+
+
+class TokenResponse(BaseModel):
+    """A signed bearer token and its lifetime in seconds."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
 
 
 def issue_token(settings: GatewaySettings, user_id: str) -> tuple[str, int]:
@@ -56,7 +73,7 @@ def verify_token(settings: GatewaySettings, token: str) -> str:
 
 
 async def current_user(
-    request: Request,
+    settings: Settings,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
     """FastAPI dependency: the authenticated user's id.
@@ -69,7 +86,16 @@ async def current_user(
             "an Authorization: Bearer <token> header is required",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return verify_token(request.app.state.settings, credentials.credentials)
+    return verify_token(settings, credentials.credentials)
 
 
 CurrentUser = Annotated[str, Depends(current_user)]
+
+
+@router.post("/auth/token", response_model=TokenResponse)
+async def create_token(body: TokenRequest, settings: Settings) -> TokenResponse:
+    """Dev auth mode: issue a signed token for ``user_id``. 404 in jwt mode."""
+    if settings.auth_mode != "dev":
+        raise RouteDisabled("tokens are issued by the identity provider in jwt mode")
+    token, expires_in = issue_token(settings, body.user_id)
+    return TokenResponse(access_token=token, expires_in=expires_in)

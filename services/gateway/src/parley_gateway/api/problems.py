@@ -1,23 +1,34 @@
 """RFC 9457 problem types of the gateway (rendered as ``application/problem+json`` by
-``fastapi-problem``)."""
+``fastapi-problem``), and the one mapping of domain errors to them (:func:`install`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi_problem.error import (
     BadRequestProblem,
     NotFoundProblem,
+    Problem,
     StatusProblem,
     UnauthorisedProblem,
     UnprocessableProblem,
 )
-from fastapi_problem.handler import ExceptionHandler, request_validation_handler_
+from fastapi_problem.handler import (
+    ExceptionHandler,
+    add_exception_handler,
+    new_exception_handler,
+    request_validation_handler_,
+)
 from starlette.requests import Request
 
+from ..domain.idempotency import IdempotencyKeyReused
+from ..domain.ports import OwnerUnavailable
+from ..domain.sessions import RuleViolation, SessionNotFound
 
-class SessionNotFound(NotFoundProblem):
+
+class SessionMissing(NotFoundProblem):
     """404: no such session for this user (another user's session looks exactly the same)."""
 
     title = "Session not found"
@@ -54,7 +65,7 @@ class BadCursor(BadRequestProblem):
     title = "Invalid cursor"
 
 
-class IdempotencyKeyReused(InvalidInput):
+class KeyReused(InvalidInput):
     """422: the Idempotency-Key was already used for another request: another kind of resource,
     a message of another session, or another body (its fingerprint differs)."""
 
@@ -64,7 +75,7 @@ class IdempotencyKeyReused(InvalidInput):
         super().__init__(detail, loc=("header", "Idempotency-Key"))
 
 
-class OwnerUnavailable(StatusProblem):
+class ServiceUnavailable(StatusProblem):
     """503: the service that owns the data asked for did not answer in time."""
 
     title = "Service unavailable"
@@ -76,3 +87,27 @@ def validation_problem(eh: ExceptionHandler, request: Request, exc: RequestValid
     stored (a lone surrogate) cannot be written back in the response either."""
     errors = [{k: v for k, v in error.items() if k != "input"} for error in exc.errors()]
     return request_validation_handler_(eh, request, RequestValidationError(errors))
+
+
+#: Each domain error and the problem it is answered with.
+DOMAIN_PROBLEMS: dict[type[Exception], type[Problem]] = {
+    SessionNotFound: SessionMissing,
+    IdempotencyKeyReused: KeyReused,
+    RuleViolation: InvalidInput,
+    OwnerUnavailable: ServiceUnavailable,
+}
+
+
+def _domain_problem(_: ExceptionHandler, __: Request, exc: Exception) -> Problem:
+    problem = next(p for error, p in DOMAIN_PROBLEMS.items() if isinstance(exc, error))
+    return problem() if problem is SessionMissing else problem(str(exc))
+
+
+def install(app: FastAPI) -> None:
+    """Answer problems, schema violations and every domain error of :data:`DOMAIN_PROBLEMS` as
+    problem documents."""
+    handlers = dict.fromkeys(DOMAIN_PROBLEMS, _domain_problem)
+    eh = new_exception_handler(request_validation_handler=validation_problem, handlers=handlers)
+    add_exception_handler(app, eh)
+    for error in DOMAIN_PROBLEMS:
+        app.add_exception_handler(error, eh)

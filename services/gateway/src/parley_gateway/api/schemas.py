@@ -63,20 +63,6 @@ Text = Annotated[str, AfterValidator(_no_nul)]
 Metadata = Annotated[dict[str, Any], AfterValidator(_storable_json)]
 
 
-class TokenRequest(BaseModel):
-    """``POST /api/auth/token`` body (dev auth mode)."""
-
-    user_id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.@:-]+$")
-
-
-class TokenResponse(BaseModel):
-    """A signed bearer token and its lifetime in seconds."""
-
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"
-    expires_in: int
-
-
 class SessionCreate(BaseModel):
     """``POST /api/sessions`` body; every field is optional."""
 
@@ -109,6 +95,8 @@ class MessageOut(BaseModel):
     """A message: ``role`` user or assistant; ``status`` pending/answered/failed (user) or
     completed (assistant); ``seq`` orders the messages of a session from 1."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     session_id: uuid.UUID
     seq: int
@@ -122,6 +110,8 @@ class MessageOut(BaseModel):
 
 class SessionOut(BaseModel):
     """A session, with its messages when asked for."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     name: str

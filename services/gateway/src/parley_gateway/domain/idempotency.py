@@ -38,3 +38,15 @@ class EarlierUse:
     def matches(self, resource: str, fingerprint: str) -> bool:
         """Whether a request of ``resource`` with ``fingerprint`` is a retry of this use."""
         return self.resource == resource and self.fingerprint in (None, fingerprint)
+
+
+class IdempotencyKeyReused(ValueError):
+    """The key was already used for another request (another resource, session or body)."""
+
+
+@dataclass(frozen=True)
+class RequestKey:
+    """The ``Idempotency-Key`` of a request and the request's :func:`fingerprint`."""
+
+    key: str
+    fingerprint: str

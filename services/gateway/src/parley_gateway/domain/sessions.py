@@ -1,13 +1,18 @@
-"""Session rules the gateway enforces, free of HTTP and SQL.
+"""A chat session and the rules the gateway enforces on it, free of HTTP and SQL.
 
 A session's ``name_source`` says who chose its name: ``default`` (nobody yet), ``provisional``,
-``auto`` (the namer) or ``user``. An automatic name may replace only ``default`` or ``provisional``
-names: a user's choice is never overwritten (compare-and-set on the source).
+``auto`` (the namer) or ``user``. An automatic name may replace only ``default`` or
+``provisional`` names: a user's choice is never overwritten.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from .messages import Message
 
 NameSource = Literal["default", "provisional", "auto", "user"]
 
@@ -17,6 +22,10 @@ AUTO_REPLACEABLE: tuple[NameSource, ...] = ("default", "provisional")
 
 class RuleViolation(ValueError):
     """Input breaks a session rule; the message says which."""
+
+
+class SessionNotFound(LookupError):
+    """No such session for this user (another user's session looks exactly the same)."""
 
 
 def check_content(content: str, max_chars: int) -> str:
@@ -51,3 +60,104 @@ def check_name(name: str, max_chars: int) -> str:
     if "\n" in trimmed or "\r" in trimmed or "\x00" in trimmed:
         raise RuleViolation("session name must be a single line of text")
     return trimmed
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Session:
+    """A user's chat session: its name and who chose it, settings, counters and tag.
+
+    ``next_seq`` is the ``seq`` of the next message; ``message_count`` counts every message,
+    ``user_turns`` the user's; ``last_message_at`` is the time of the newest message.
+    """
+
+    id: uuid.UUID
+    user_id: str
+    name: str
+    name_source: NameSource
+    model: str
+    persona: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    is_archived: bool = False
+    analytics_opt_out: bool = False
+    message_count: int = 0
+    user_turns: int = 0
+    next_seq: int = 1
+    session_tag: str | None = None
+    tags: list[str] = field(default_factory=list)
+    created_at: datetime = field(default_factory=_now)
+    updated_at: datetime = field(default_factory=_now)
+    last_message_at: datetime | None = None
+
+    @property
+    def activity_at(self) -> datetime:
+        """When the session was last active (its newest message, else its creation)."""
+        return self.last_message_at or self.created_at
+
+    def accepts_auto_name(self) -> bool:
+        """Whether an automatic name may replace the current one (never a user's choice)."""
+        return self.name_source in AUTO_REPLACEABLE
+
+    def apply_auto_name(self, name: str) -> bool:
+        """Take the namer's ``name`` if :meth:`accepts_auto_name`; returns whether it did."""
+        if not self.accepts_auto_name():
+            return False
+        self.name, self.name_source = name, "auto"
+        self._touch()
+        return True
+
+    def rename(self, name: str, max_chars: int) -> None:
+        """Take a name the user chose (checked by :func:`check_name`); it is never replaced
+        by an automatic one.
+
+        Raises:
+            RuleViolation: the name breaks :func:`check_name`.
+        """
+        self.name, self.name_source = check_name(name, max_chars), "user"
+        self._touch()
+
+    def edit(
+        self,
+        *,
+        is_archived: bool | None = None,
+        persona: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        clear_persona: bool = False,
+    ) -> None:
+        """Archive or restore, change the persona (``clear_persona`` removes it) or replace the
+        metadata; None leaves a field as it is."""
+        if is_archived is not None:
+            self.is_archived = is_archived
+        if persona is not None or clear_persona:
+            self.persona = persona
+        if metadata is not None:
+            self.metadata = metadata
+        self._touch()
+
+    def tag(self, session_tag: str, label: str) -> None:
+        """Record the tagger's tag and its display label."""
+        self.session_tag, self.tags = session_tag, [label]
+        self._touch()
+
+    def append(self, message: Message) -> Message:
+        """Give ``message`` the next ``seq`` and move the counters with it; returns it.
+
+        Raises:
+            ValueError: the message belongs to another session.
+        """
+        if message.session_id != self.id:
+            raise ValueError(f"message {message.id} belongs to another session")
+        message.seq = self.next_seq
+        self.next_seq += 1
+        self.message_count += 1
+        if message.role == "user":
+            self.user_turns += 1
+        self.last_message_at = message.created_at
+        self._touch()
+        return message
+
+    def _touch(self) -> None:
+        self.updated_at = _now()

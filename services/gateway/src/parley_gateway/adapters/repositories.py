@@ -1,0 +1,228 @@
+"""PostgreSQL repositories of the gateway (asyncpg): they load and save domain objects on the
+connection of an open transaction, and nothing more."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+
+from ..domain.idempotency import EarlierUse
+from ..domain.messages import Message
+from ..domain.ports import Keyset
+from ..domain.sessions import Session
+
+SESSION_COLUMNS = (
+    "id, user_id, name, name_source, persona, model, metadata, is_archived, analytics_opt_out,"
+    " message_count, user_turns, next_seq, session_tag, tags, created_at, updated_at,"
+    " last_message_at"
+)
+MESSAGE_COLUMNS = "id, session_id, seq, role, content, status, reply_to, error, created_at"
+
+
+def _session(row: asyncpg.Record) -> Session:
+    fields = dict(row)
+    fields["metadata"] = json.loads(fields["metadata"])
+    fields["tags"] = json.loads(fields["tags"])
+    return Session(**fields)
+
+
+def _message(row: asyncpg.Record) -> Message:
+    return Message(**dict(row))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class PostgresSessions:
+    """The ``sessions`` table."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def get(
+        self, session_id: uuid.UUID, user_id: str | None = None, *, for_update: bool = False
+    ) -> Session | None:
+        sql = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
+        args: list[Any] = [session_id]
+        if user_id is not None:
+            sql += " AND user_id = $2"
+            args.append(user_id)
+        if for_update:
+            sql += " FOR UPDATE"
+        row = await self.conn.fetchrow(sql, *args)
+        return _session(row) if row is not None else None
+
+    async def add(self, session: Session) -> None:
+        await self.conn.execute(
+            f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb,"
+            " $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17)",
+            *self._values(session),
+        )
+
+    async def save(self, session: Session) -> None:
+        await self.conn.execute(
+            "UPDATE sessions SET user_id = $2, name = $3, name_source = $4, persona = $5,"
+            " model = $6, metadata = $7::jsonb, is_archived = $8, analytics_opt_out = $9,"
+            " message_count = $10, user_turns = $11, next_seq = $12, session_tag = $13,"
+            " tags = $14::jsonb, created_at = $15, updated_at = $16, last_message_at = $17"
+            " WHERE id = $1",
+            *self._values(session),
+        )
+
+    @staticmethod
+    def _values(s: Session) -> tuple[Any, ...]:
+        return (
+            s.id,
+            s.user_id,
+            s.name,
+            s.name_source,
+            s.persona,
+            s.model,
+            json.dumps(s.metadata),
+            s.is_archived,
+            s.analytics_opt_out,
+            s.message_count,
+            s.user_turns,
+            s.next_seq,
+            s.session_tag,
+            json.dumps(s.tags),
+            s.created_at,
+            s.updated_at,
+            s.last_message_at,
+        )
+
+    async def delete(self, session_id: uuid.UUID) -> None:
+        await self.conn.execute("DELETE FROM sessions WHERE id = $1", session_id)
+
+    async def page(
+        self,
+        user_id: str,
+        *,
+        limit: int,
+        after: Keyset | None,
+        include_archived: bool,
+        query: str | None,
+    ) -> list[Session]:
+        clauses = ["user_id = $1"]
+        args: list[Any] = [user_id]
+        if not include_archived:
+            clauses.append("NOT is_archived")
+        if query:
+            args.append(f"%{_escape_like(query)}%")
+            clauses.append(f"name ILIKE ${len(args)}")
+        if after is not None:
+            args.extend(after)
+            clauses.append(f"(activity_at, id) < (${len(args) - 1}, ${len(args)})")
+        args.append(limit)
+        rows = await self.conn.fetch(
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE {' AND '.join(clauses)}"
+            f" ORDER BY activity_at DESC, id DESC LIMIT ${len(args)}",
+            *args,
+        )
+        return [_session(row) for row in rows]
+
+
+class PostgresMessages:
+    """The ``messages`` table."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def get(self, message_id: uuid.UUID) -> Message | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1", message_id
+        )
+        return _message(row) if row is not None else None
+
+    async def reply_to(self, user_message_id: uuid.UUID) -> Message | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_to = $1 AND role = 'assistant'",
+            user_message_id,
+        )
+        return _message(row) if row is not None else None
+
+    async def add(self, message: Message) -> None:
+        m = message
+        await self.conn.execute(
+            f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            *(m.id, m.session_id, m.seq, m.role, m.content, m.status, m.reply_to, m.error),
+            m.created_at,
+        )
+
+    async def save(self, message: Message) -> None:
+        await self.conn.execute(
+            "UPDATE messages SET status = $2, error = $3 WHERE id = $1",
+            message.id,
+            message.status,
+            message.error,
+        )
+
+    async def page(
+        self, session_id: uuid.UUID, *, after_seq: int = 0, limit: int | None = None
+    ) -> list[Message]:
+        rows = await self.conn.fetch(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 AND seq > $2"
+            " ORDER BY seq LIMIT $3",
+            session_id,
+            after_seq,
+            limit,
+        )
+        return [_message(row) for row in rows]
+
+    async def pending_older_than(self, age_s: float, limit: int) -> list[Message]:
+        rows = await self.conn.fetch(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE role = 'user' AND status = 'pending'"
+            " AND created_at < now() - make_interval(secs => $1)"
+            " ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            age_s,
+            limit,
+        )
+        return [_message(row) for row in rows]
+
+
+class PostgresIdempotencyKeys:
+    """The ``idempotency_keys`` table."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def claim(
+        self,
+        user_id: str,
+        key: str,
+        resource: str,
+        resource_id: uuid.UUID,
+        fingerprint: str,
+        ttl_s: float,
+    ) -> EarlierUse | None:
+        """One statement, so a concurrent prune cannot remove the row between the claim and its
+        read; a use older than ``ttl_s`` is replaced by this one."""
+        expired = "idempotency_keys.created_at < now() - make_interval(secs => $6)"
+        row = await self.conn.fetchrow(
+            "INSERT INTO idempotency_keys (user_id, key, resource, resource_id, fingerprint)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, key) DO UPDATE SET"
+            f"  resource = CASE WHEN {expired} THEN EXCLUDED.resource"
+            "    ELSE idempotency_keys.resource END,"
+            f"  resource_id = CASE WHEN {expired} THEN EXCLUDED.resource_id"
+            "    ELSE idempotency_keys.resource_id END,"
+            f"  fingerprint = CASE WHEN {expired} THEN EXCLUDED.fingerprint"
+            "    ELSE idempotency_keys.fingerprint END,"
+            f"  created_at = CASE WHEN {expired} THEN now() ELSE idempotency_keys.created_at END"
+            " RETURNING resource, resource_id, fingerprint",
+            *(user_id, key, resource, resource_id, fingerprint, ttl_s),
+        )
+        assert row is not None
+        if row["resource_id"] == resource_id:
+            return None
+        return EarlierUse(row["resource"], row["resource_id"], row["fingerprint"])
+
+    async def prune(self, ttl_s: float) -> int:
+        status = await self.conn.execute(
+            "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)",
+            ttl_s,
+        )
+        return int(status.split()[-1])

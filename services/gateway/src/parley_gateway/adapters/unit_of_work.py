@@ -1,0 +1,54 @@
+"""The gateway's unit of work on PostgreSQL: the chassis transaction (state, outbox and, for a
+consumer, the inbox mark) with the gateway's repositories and announcements on top."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from parley_contracts import Event, SessionChange
+from parley_runtime import UnitOfWork as Transaction
+
+from .notifications import REPLY_CHANNEL, SESSION_CHANNEL
+from .repositories import PostgresIdempotencyKeys, PostgresMessages, PostgresSessions
+
+
+class PostgresUnitOfWork:
+    """Repositories, outbox and NOTIFY announcements on one open chassis transaction."""
+
+    def __init__(self, transaction: Transaction) -> None:
+        self.transaction = transaction
+        self.sessions = PostgresSessions(transaction.conn)
+        self.messages = PostgresMessages(transaction.conn)
+        self.idempotency_keys = PostgresIdempotencyKeys(transaction.conn)
+
+    async def publish(self, event: Event) -> None:
+        """Put ``event`` in the outbox of this transaction."""
+        await self.transaction.publish(event)
+
+    async def announce(self, change: SessionChange) -> None:
+        """``NOTIFY gateway_session_events`` with the change, delivered at commit."""
+        await self.transaction.conn.execute(
+            "SELECT pg_notify($1, $2)", SESSION_CHANNEL, change.to_json()
+        )
+
+    async def announce_reply(self, user_message_id: uuid.UUID) -> None:
+        """``NOTIFY gateway_replies`` with the user message id, delivered at commit."""
+        await self.transaction.conn.execute(
+            "SELECT pg_notify($1, $2)", REPLY_CHANNEL, str(user_message_id)
+        )
+
+
+def over(
+    transaction: AbstractAsyncContextManager[Transaction],
+) -> AbstractAsyncContextManager[PostgresUnitOfWork]:
+    """A gateway unit of work over a chassis transaction context (a service's
+    ``unit_of_work()`` or a handler's ``ctx.unit_of_work(event)``)."""
+
+    @asynccontextmanager
+    async def scope() -> AsyncIterator[PostgresUnitOfWork]:
+        async with transaction as opened:
+            yield PostgresUnitOfWork(opened)
+
+    return scope()

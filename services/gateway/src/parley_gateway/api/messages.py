@@ -1,0 +1,135 @@
+"""Routes of messages: post one (waiting for its reply, or streaming it as SSE) and page through
+a session's messages. Each calls a use case of :mod:`parley_gateway.application.messages`."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from parley_contracts import ReplyDelta
+from sse_starlette import EventSourceResponse
+
+from ..application import messages
+from ..domain.messages import Message
+from ..domain.ports import ReplyOutcome, ReplyWatch
+from .auth import CurrentUser
+from .deps import IdempotencyKey, Replies, Settings, Uow, request_key
+from .schemas import MessageCreate, MessageOut, MessagePage, PostedMessage
+
+router = APIRouter(prefix="/api", tags=["messages"])
+
+#: The largest ``seq`` a message can have (the column is a 32-bit ``integer``).
+MAX_SEQ = 2**31 - 1
+
+
+@router.get("/sessions/{session_id}/messages", response_model=MessagePage)
+async def list_messages(
+    session_id: uuid.UUID,
+    user: CurrentUser,
+    uow: Uow,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> MessagePage:
+    """Messages of a session in order, after ``after_seq``."""
+    page, more = await messages.list_messages(
+        uow, user, session_id, after_seq=after_seq, limit=limit
+    )
+    return MessagePage(
+        items=[MessageOut.model_validate(m) for m in page],
+        next_after_seq=page[-1].seq if more else None,
+    )
+
+
+@router.post(
+    "/sessions/{session_id}/messages",
+    status_code=201,
+    response_model=PostedMessage,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "SSE when asked"}},
+)
+async def post_message(
+    session_id: uuid.UUID,
+    body: MessageCreate,
+    user: CurrentUser,
+    uow: Uow,
+    settings: Settings,
+    replies: Replies,
+    request: Request,
+    response: Response,
+    wait: Annotated[float, Query(ge=0, le=300)] = 0,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Post a user message. JSON: waits up to ``wait`` seconds for the reply (null if not ready).
+
+    With ``Accept: text/event-stream``: SSE events ``message``, ``delta``..., then ``reply`` or
+    ``error``.
+    """
+    stream = "text/event-stream" in request.headers.get("accept", "")
+    key = request_key(idempotency_key, request, {"content": body.content})
+    read = messages.outcome_reader(uow)
+    message_id = uuid.uuid4()
+    async with AsyncExitStack() as held:
+        # Watched before the message is committed, so no announcement of its reply is missed.
+        watch = await held.enter_async_context(
+            replies.watch(message_id, session_id, read, live=stream)
+        )
+        message, created = await messages.post_message(
+            uow,
+            user,
+            session_id,
+            message_id,
+            body.content,
+            max_chars=settings.max_content_chars,
+            request_key=key,
+            key_ttl_s=settings.idempotency_ttl_s,
+        )
+        if not created:  # a retry: watch the first message (its first read sees what is stored)
+            watch = await held.enter_async_context(
+                replies.watch(message.id, session_id, read, live=stream)
+            )
+        if stream:
+            reply_events = _reply_events(held.pop_all(), watch, message, settings.stream_timeout_s)
+            return EventSourceResponse(reply_events, ping=15)
+        outcome = await _final(watch.updates(min(wait, settings.max_wait_s)))
+    response.status_code = 201 if created else 200
+    return PostedMessage(
+        message=MessageOut.model_validate(outcome.message),
+        reply=MessageOut.model_validate(outcome.reply) if outcome.reply else None,
+    )
+
+
+async def _final(updates: AsyncIterator[ReplyDelta | ReplyOutcome]) -> ReplyOutcome:
+    async for update in updates:
+        if isinstance(update, ReplyOutcome):
+            return update
+    raise RuntimeError("a reply watch ended without an outcome")
+
+
+def _sse(event: str, data: Any) -> dict[str, str]:
+    return {"event": event, "data": json.dumps(data, default=str)}
+
+
+async def _reply_events(
+    held: AsyncExitStack, watch: ReplyWatch, message: Message, timeout_s: float
+) -> AsyncIterator[dict[str, str]]:
+    """SSE: the stored message, the live deltas of its reply, then the stored reply or an
+    ``error`` problem (502 failed, 504 not yet answered). Releases ``held`` at the end."""
+    async with held:
+        yield _sse("message", MessageOut.model_validate(message).model_dump(mode="json"))
+        async for update in watch.updates(timeout_s):
+            if isinstance(update, ReplyDelta):
+                yield _sse("delta", {"index": update.index, "text": update.text})
+            elif update.reply is not None:
+                yield _sse("reply", MessageOut.model_validate(update.reply).model_dump(mode="json"))
+            else:
+                failure = update.message.failure
+                detail = failure or (
+                    f"no reply within {timeout_s:.0f} s; it will still be stored when it comes"
+                )
+                problem = {"type": "about:blank", "title": "Reply not available"}
+                yield _sse(
+                    "error", {**problem, "status": 502 if failure else 504, "detail": detail}
+                )

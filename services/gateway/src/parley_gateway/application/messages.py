@@ -1,0 +1,122 @@
+"""Use cases of messages: post one, page through them, and read where one stands."""
+
+from __future__ import annotations
+
+import uuid
+
+import structlog
+from parley_contracts import MessageCreated, SessionChange
+
+from ..domain.idempotency import IdempotencyKeyReused, RequestKey
+from ..domain.messages import Message
+from ..domain.ports import OutcomeReader, ReplyOutcome, UnitOfWork, UnitOfWorkFactory
+from ..domain.sessions import Session, SessionNotFound, check_content
+from .sessions import load
+
+log = structlog.get_logger(__name__)
+
+
+def counts_change(session: Session) -> SessionChange:
+    """``session.updated`` with the session's message count and last message time."""
+    return SessionChange(
+        event="session.updated",
+        user_id=session.user_id,
+        session_id=session.id,
+        message_count=session.message_count,
+        last_message_at=session.last_message_at,
+    )
+
+
+async def post_message(
+    uow_factory: UnitOfWorkFactory,
+    user: str,
+    session_id: uuid.UUID,
+    message_id: uuid.UUID,
+    content: str,
+    *,
+    max_chars: int,
+    request_key: RequestKey | None = None,
+    key_ttl_s: float = 0.0,
+) -> tuple[Message, bool]:
+    """Store the user message ``message_id`` and its ``message.created`` event; returns
+    ``(message, created)``. A retry with a ``request_key`` used within ``key_ttl_s`` seconds
+    returns the first message, not created.
+
+    Raises:
+        RuleViolation: bad content. SessionNotFound. IdempotencyKeyReused: the key named
+        another request (another body, session or resource).
+    """
+    content = check_content(content, max_chars)
+    async with uow_factory() as uow:
+        session = await load(uow, session_id, user, lock=True)
+        if request_key is not None:
+            earlier = await uow.idempotency_keys.claim(
+                user, request_key.key, "message", message_id, request_key.fingerprint, key_ttl_s
+            )
+            if earlier is not None:
+                existing = await uow.messages.get(earlier.resource_id)
+                if (
+                    not earlier.matches("message", request_key.fingerprint)
+                    or existing is None
+                    or existing.session_id != session_id
+                ):
+                    raise IdempotencyKeyReused("this key was used for another request")
+                return existing, False
+        message = session.append(Message.from_user(message_id, session_id, content))
+        await uow.messages.add(message)
+        await uow.sessions.save(session)
+        await uow.publish(
+            MessageCreated(
+                session_id=session_id,
+                user_id=user,
+                correlation_id=message_id,
+                message_id=message_id,
+                seq=message.seq,
+                turn=session.user_turns,
+                content=content,
+                model=session.model,
+                persona=session.persona,
+            )
+        )
+        await uow.announce(counts_change(session))
+    log.info("message accepted", session_id=str(session_id), message_id=str(message_id))
+    return message, True
+
+
+async def list_messages(
+    uow_factory: UnitOfWorkFactory, user: str, session_id: uuid.UUID, *, after_seq: int, limit: int
+) -> tuple[list[Message], bool]:
+    """The session's messages after ``after_seq`` in order; returns ``(page, more)``.
+
+    Raises:
+        SessionNotFound.
+    """
+    async with uow_factory() as uow:
+        if await uow.sessions.get(session_id, user) is None:
+            raise SessionNotFound(str(session_id))
+        found = await uow.messages.page(session_id, after_seq=after_seq, limit=limit + 1)
+    return found[:limit], len(found) > limit
+
+
+async def read_outcome(uow: UnitOfWork, message_id: uuid.UUID) -> ReplyOutcome:
+    """Where ``message_id`` stands. The message is read after its reply: both are committed
+    together, so a message read with its reply is never still ``pending``.
+
+    Raises:
+        SessionNotFound: the message is gone (its session was deleted).
+    """
+    reply = await uow.messages.reply_to(message_id)
+    message = await uow.messages.get(message_id)
+    if message is None:
+        raise SessionNotFound(f"message {message_id} is gone")
+    return ReplyOutcome(message, reply)
+
+
+def outcome_reader(uow_factory: UnitOfWorkFactory) -> OutcomeReader:
+    """:func:`read_outcome`, each time in its own unit of work."""
+
+    async def read(message_id: uuid.UUID) -> ReplyOutcome:
+        async with uow_factory() as uow:
+            return await read_outcome(uow, message_id)
+
+    return read

@@ -1,0 +1,101 @@
+"""Waiting for a reply: one iterator merging notification, live deltas and re-reads (no
+servers: the notification is a future, the deltas a queue, the store a function)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from parley_contracts import ReplyDelta
+from parley_gateway.adapters import reply_watch
+from parley_gateway.adapters.notifications import ReplyWaiters
+from parley_gateway.adapters.reply_watch import Watch
+from parley_gateway.domain.messages import Message
+from parley_gateway.domain.ports import ReplyOutcome
+
+SESSION = uuid.uuid4()
+
+
+class Store:
+    """Where one message stands; ``answer()`` stores its reply."""
+
+    def __init__(self) -> None:
+        self.message = Message.from_user(uuid.uuid4(), SESSION, "q")
+        self.reply: Message | None = None
+        self.reads = 0
+
+    async def read(self, _: uuid.UUID) -> ReplyOutcome:
+        self.reads += 1
+        return ReplyOutcome(self.message, self.reply)
+
+    def answer(self) -> None:
+        self.reply = Message.reply(uuid.uuid4(), SESSION, self.message.id, "a")
+        self.message.answer(self.reply)
+
+
+async def _collect(watch: Watch, timeout_s: float) -> list[ReplyDelta | ReplyOutcome]:
+    return [update async for update in watch.updates(timeout_s)]
+
+
+async def test_deltas_come_in_order_then_the_settled_outcome() -> None:
+    store, waiters = Store(), ReplyWaiters()
+    deltas: asyncio.Queue[ReplyDelta] = asyncio.Queue()
+    with waiters.waiting(store.message.id) as notified:
+        watch = Watch(store.message.id, store.read, notified, deltas)
+        task = asyncio.create_task(_collect(watch, 5))
+        for i, text in enumerate(["Hel", "lo"]):
+            deltas.put_nowait(ReplyDelta(reply_to=store.message.id, index=i, text=text))
+            await asyncio.sleep(0.01)
+        store.answer()
+        waiters.on_notify(None, 0, "gateway_replies", str(store.message.id))
+        updates = await asyncio.wait_for(task, 1)
+    assert [u.text for u in updates[:-1]] == ["Hel", "lo"]  # type: ignore[union-attr]
+    outcome = updates[-1]
+    assert isinstance(outcome, ReplyOutcome) and outcome.settled
+    assert outcome.message.status == "answered"
+
+
+async def test_a_notification_wakes_the_wait_at_once() -> None:
+    store, waiters = Store(), ReplyWaiters()
+    with waiters.waiting(store.message.id) as notified:
+        task = asyncio.create_task(
+            _collect(Watch(store.message.id, store.read, notified, None), 30)
+        )
+        await asyncio.sleep(0.05)
+        started = time.perf_counter()
+        store.answer()
+        waiters.on_notify(None, 0, "gateway_replies", str(store.message.id))
+        [outcome] = await task
+    assert time.perf_counter() - started < 0.2
+    assert isinstance(outcome, ReplyOutcome) and outcome.reply is not None
+
+
+async def test_a_lost_notification_is_covered_by_the_re_read(monkeypatch) -> None:
+    monkeypatch.setattr(reply_watch, "RECHECK_S", 0.05)
+    store, waiters = Store(), ReplyWaiters()
+    with waiters.waiting(store.message.id) as notified:
+        task = asyncio.create_task(
+            _collect(Watch(store.message.id, store.read, notified, None), 30)
+        )
+        await asyncio.sleep(0.02)
+        store.answer()  # stored, but no notification arrives
+        [outcome] = await asyncio.wait_for(task, 1)
+    assert isinstance(outcome, ReplyOutcome) and outcome.settled and store.reads >= 2
+
+
+async def test_no_reply_within_the_timeout_gives_the_message_as_it_stands() -> None:
+    store, waiters = Store(), ReplyWaiters()
+    with waiters.waiting(store.message.id) as notified:
+        started = time.perf_counter()
+        [outcome] = await _collect(Watch(store.message.id, store.read, notified, None), 0.1)
+    assert 0.1 <= time.perf_counter() - started < 0.5
+    assert isinstance(outcome, ReplyOutcome) and not outcome.settled
+
+
+async def test_leaving_the_wait_unregisters_it() -> None:
+    waiters = ReplyWaiters()
+    message_id = uuid.uuid4()
+    with waiters.waiting(message_id) as notified:
+        assert waiters._waiting
+    assert not waiters._waiting and notified.cancelled()
