@@ -5,6 +5,8 @@
 * ``parley bench`` — the pipeline benchmark (latency, throughput, time to name and tag).
 * ``parley replay FILE`` — drive a running gateway with the real user turns of a conversations
   file and print how each session was named and tagged.
+* ``parley fake-upstream --port N`` — the fake upstream AI server (Gemini, OpenAI, chat
+  completions and session-http wire formats) for offline runs and tests.
 """
 
 from __future__ import annotations
@@ -82,7 +84,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     replay.add_argument("--user", default="replay", help="the user id the sessions belong to")
 
+    fake = commands.add_parser("fake-upstream", help="serve the fake upstream AI (offline)")
+    fake.add_argument("--port", type=int, default=8090, help="port on 127.0.0.1 (8090)")
+    fake.add_argument("--delay", type=float, default=0.0, help="seconds before each answer (0)")
+
     args = parser.parse_args(argv)
+    if args.command == "fake-upstream":
+        import uvicorn
+
+        from .fake_upstream import FakeState, build_app
+
+        state = FakeState()
+        state.delay_s = args.delay
+        print(f"fake upstream on http://127.0.0.1:{args.port} (control: /_fake/requests, /_fake/fail)")
+        uvicorn.run(build_app(state), host="127.0.0.1", port=args.port, log_level="warning")
+        return 0
     if args.command == "run":
         from .devrun import run_stack
 
