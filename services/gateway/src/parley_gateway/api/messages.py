@@ -26,7 +26,9 @@ router = APIRouter(prefix="/api", tags=["messages"])
 MAX_SEQ = 2**31 - 1
 
 
-@router.get("/sessions/{session_id}/messages", response_model=MessagePage)
+@router.get(
+    "/sessions/{session_id}/messages", response_model=MessagePage, operation_id="listMessages"
+)
 async def list_messages(
     session_id: uuid.UUID,
     user: CurrentUser,
@@ -48,7 +50,14 @@ async def list_messages(
     "/sessions/{session_id}/messages",
     status_code=201,
     response_model=PostedMessage,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "SSE when asked"}},
+    operation_id="postMessage",
+    responses={
+        200: {
+            "model": PostedMessage,
+            "content": {"text/event-stream": {}},
+            "description": "A retry with the same Idempotency-Key, or SSE when asked",
+        }
+    },
 )
 async def post_message(
     session_id: uuid.UUID,
