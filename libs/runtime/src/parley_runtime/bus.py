@@ -18,10 +18,10 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from faststream.nats import NatsBroker
@@ -61,7 +61,7 @@ from .delivery import (
 from .metrics import EVENTS, HANDLING
 from .settings import RuntimeSettings
 from .tracing import consuming
-from .uow import AlreadyProcessed, UnitOfWork, prior_state, unit_of_work
+from .uow import AlreadyProcessed, SessionGone, UnitOfWork, prior_state, unit_of_work
 
 if TYPE_CHECKING:
     import asyncpg
@@ -149,20 +149,88 @@ class HandlerContext:
         return unit_of_work(self.pool, self.subjects, self.schema)
 
 
+E = TypeVar("E", bound=Event)
+
 EventHandler = Callable[[Any, HandlerContext], Awaitable[None]]
 GiveUpHook = Callable[[Any, str, HandlerContext], Awaitable[None]]
 
 
+def event_type_of(event_class: type[Event]) -> str:
+    """The ``event_type`` (e.g. ``"message.created"``) of an event class.
+
+    Raises:
+        TypeError: ``event_class`` is not a concrete event (its ``event_type`` has no default).
+    """
+    field_info = event_class.model_fields.get("event_type")
+    default = getattr(field_info, "default", None)
+    if not isinstance(default, str):
+        raise TypeError(f"{event_class.__name__} is not a concrete event class")
+    return default
+
+
+class Handlers:
+    """A consumer's handlers, keyed by event class: ``Handlers().on(MessageCreated, handle)``.
+
+    ``on`` ties each handler's parameter type to its event class, so a type checker sees a
+    handler registered for the wrong event; the consumer filters its subjects on these classes
+    and routes each delivery by its ``event_type``.
+    """
+
+    def __init__(self) -> None:
+        self._by_type: dict[str, EventHandler] = {}
+        self._prechecked: set[str] = set()
+
+    def on(
+        self,
+        event_class: type[E],
+        handler: Callable[[E, HandlerContext], Awaitable[None]],
+        *,
+        precheck: bool = False,
+    ) -> Handlers:
+        """Handle events of ``event_class`` with ``handler``; returns ``self`` for chaining.
+
+        Every handler's effect is written in ``ctx.unit_of_work(event)``, whose inbox mark
+        refuses a duplicate delivery or an event of a deleted session in the same statement.
+        ``precheck=True`` is for a handler that works before that (calls an upstream AI, or
+        reads state and raises ``RetryLater`` when an earlier event is missing, which a deleted
+        session would make it do forever): then the chassis first checks both in a query of
+        its own and settles such an event without running the handler.
+
+        Raises:
+            ValueError: ``event_class`` already has a handler.
+        """
+        event_type = event_type_of(event_class)
+        if event_type in self._by_type:
+            raise ValueError(f"{event_class.__name__} already has a handler")
+        self._by_type[event_type] = handler
+        if precheck:
+            self._prechecked.add(event_type)
+        return self
+
+    def prechecked(self, event_type: str) -> bool:
+        """Whether events of ``event_type`` are checked before their handler runs."""
+        return event_type in self._prechecked
+
+    def get(self, event_type: str) -> EventHandler | None:
+        """The handler of ``event_type``, or None when this consumer does not handle it."""
+        return self._by_type.get(event_type)
+
+    @property
+    def event_types(self) -> list[str]:
+        """The event types handled, in registration order."""
+        return list(self._by_type)
+
+
 @dataclass
 class ConsumerSpec:
-    """A durable consumer: its name, a handler per event type, and an optional give-up hook.
+    """A durable consumer: its name, its :class:`Handlers`, and an optional give-up hook.
 
     ``on_give_up(event, reason, ctx)`` runs before a valid event goes to the dead letters, so the
     service can record the failure (for example publish ``reply.failed``).
     """
 
     durable: str
-    handlers: Mapping[str, EventHandler]
+    handlers: Handlers
     on_give_up: GiveUpHook | None = None
 
 
@@ -195,7 +263,7 @@ class EventConsumer:
 
     def register(self) -> None:
         """Build the durable consumer's configuration (before the service connects)."""
-        filters = [self.subjects.filter(t) for t in self.spec.handlers]
+        filters = [self.subjects.filter(t) for t in self.spec.handlers.event_types]
         self._config = ConsumerConfig(
             durable_name=self.spec.durable,
             ack_policy=JsAckPolicy.EXPLICIT,
@@ -403,14 +471,17 @@ class EventConsumer:
     async def _outcome(self, handler: EventHandler, event: Event, ctx: HandlerContext) -> Outcome:
         """Run the pre-check and the handler; what happened, as a value."""
         try:
-            deleted, processed = await prior_state(ctx.pool, ctx.consumer, event)
-            if processed:
-                return Duplicate()
-            if deleted and event.event_type != "session.deleted":
-                return Dropped()
+            if self.spec.handlers.prechecked(event.event_type):
+                deleted, processed = await prior_state(ctx.pool, ctx.consumer, event)
+                if processed:
+                    return Duplicate()
+                if deleted and event.event_type != "session.deleted":
+                    return Dropped()
             await handler(event, ctx)
         except AlreadyProcessed:
             return Duplicate()
+        except SessionGone:
+            return Dropped()
         except RetryLater as exc:
             return NotReady(str(exc), exc.delay_s)
         except Unprocessable as exc:
@@ -522,6 +593,7 @@ class EventConsumer:
 
 __all__ = [
     "ConsumerSpec",
+    "Handlers",
     "EventConsumer",
     "EventHandler",
     "HandlerContext",

@@ -26,6 +26,10 @@ class AlreadyProcessed(Exception):
     """The inbox already holds this consumer's mark for the event: the effect exists; ack it."""
 
 
+class SessionGone(Exception):
+    """The event's session was deleted: its effect must not be written; ack it unhandled."""
+
+
 @dataclass
 class UnitOfWork:
     """An open transaction on ``conn``; events added with :meth:`publish` reach the outbox.
@@ -66,19 +70,30 @@ class UnitOfWork:
         )
 
     async def mark_processed(self, consumer: str, event: Event) -> None:
-        """Record in the inbox that ``consumer`` handled ``event``.
+        """Record in the inbox that ``consumer`` handled ``event``, unless its session was
+        deleted (a ``session.deleted`` event itself is always marked). One statement.
 
         Raises:
             AlreadyProcessed: the mark exists: a redelivery whose effect is already committed.
+            SessionGone: the session was deleted; nothing is written.
         """
-        inserted = await self.conn.fetchval(
-            "INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2, $3)"
-            " ON CONFLICT DO NOTHING RETURNING true",
+        row = await self.conn.fetchrow(
+            "WITH gone AS (SELECT $4 AND EXISTS (SELECT 1 FROM deleted_sessions"
+            " WHERE session_id = $5) AS deleted),"
+            " mark AS (INSERT INTO inbox (consumer, event_id, event_type)"
+            " SELECT $1, $2, $3 FROM gone WHERE NOT gone.deleted"
+            " ON CONFLICT DO NOTHING RETURNING true)"
+            " SELECT (SELECT deleted FROM gone) AS deleted, EXISTS (SELECT 1 FROM mark) AS marked",
             consumer,
             event.event_id,
             event.event_type,
+            event.event_type != "session.deleted",
+            event.session_id,
         )
-        if not inserted:
+        assert row is not None
+        if row["deleted"]:
+            raise SessionGone(f"session {event.session_id} was deleted")
+        if not row["marked"]:
             raise AlreadyProcessed(f"{consumer} already processed event {event.event_id}")
 
 
@@ -98,6 +113,7 @@ async def unit_of_work(
 
     Raises:
         AlreadyProcessed: ``consumer`` already processed ``cause`` (nothing is written).
+        SessionGone: ``cause``'s session was deleted (nothing is written).
     """
     async with pool.acquire() as conn, conn.transaction():
         uow = UnitOfWork(conn=conn, subjects=subjects, schema=schema)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import structlog
 from parley_contracts import Event, ReplyCompleted, ReplyFailed, SessionNamed, SessionTagged
-from parley_runtime import ConsumerSpec, HandlerContext
+from parley_runtime import ConsumerSpec, HandlerContext, Handlers
 
 from .adapters.unit_of_work import over
 from .application import replies
@@ -60,11 +60,10 @@ def consumer_spec() -> ConsumerSpec:
     """The gateway's durable consumer ``gateway``."""
     return ConsumerSpec(
         durable="gateway",
-        handlers={
-            "reply.completed": on_reply_completed,
-            "reply.failed": on_reply_failed,
-            "session.named": on_session_named,
-            "session.tagged": on_session_tagged,
-        },
+        handlers=Handlers()
+        .on(ReplyCompleted, on_reply_completed)
+        .on(ReplyFailed, on_reply_failed)
+        .on(SessionNamed, on_session_named)
+        .on(SessionTagged, on_session_tagged),
         on_give_up=on_give_up,
     )
