@@ -94,7 +94,7 @@ async def test_the_gateway_app_answers_a_failing_dependency_with_a_500_problem()
     def broken_unit_of_work() -> object:
         raise ConnectionResetError("the database went away " + "z" * 5_000)
 
-    app.dependency_overrides[deps._unit_of_work] = lambda: broken_unit_of_work
+    app.dependency_overrides[deps.get_unit_of_work] = lambda: broken_unit_of_work
     token, _ = issue_token(settings, "alice")
     transport = httpx.ASGITransport(app=app)  # no lifespan: no servers
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
