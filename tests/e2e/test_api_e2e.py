@@ -9,6 +9,7 @@ import re
 import uuid
 
 import httpx
+import pytest
 from parley_contracts import ReplyCompleted, SessionNamed, Subjects
 from stack import Client, Stack
 
@@ -266,51 +267,59 @@ async def test_deleting_a_session_erases_it_everywhere(stack: Stack, alice: Clie
         await db.close()
 
 
-async def test_auth_and_bad_input_get_problem_responses(
-    http: httpx.AsyncClient, alice: Client
-) -> None:
+async def test_a_missing_or_forged_token_is_a_401_problem(http: httpx.AsyncClient) -> None:
     r = await http.get("/api/sessions")
     assert r.status_code == 401 and r.headers["content-type"].startswith(PROBLEM)
     r = await http.get("/api/sessions", headers={"Authorization": "Bearer not.a.jwt"})
     assert r.status_code == 401 and r.json()["title"]
+
+
+BIG_METADATA = {"metadata": {"blob": "x" * 20_000}}
+JSON = {"Content-Type": "application/json"}
+
+#: Requests a client may get wrong: (method, url with {sid} for a session of the caller,
+#: request arguments, expected status). Each is a problem document and writes nothing.
+BAD_REQUESTS = {
+    "blank-content": ("POST", "/api/sessions/{sid}/messages", {"json": {"content": "   "}}, 422),
+    "content-too-long": (
+        "POST", "/api/sessions/{sid}/messages", {"json": {"content": "x" * 40_000}}, 422
+    ),
+    "unknown-field": ("POST", "/api/sessions/{sid}/messages", {"json": {"text": "wrong"}}, 422),
+    "nul-in-content": ("POST", "/api/sessions/{sid}/messages", {"json": {"content": "a\u0000b"}}, 422),
+    "lone-surrogate": (
+        "POST", "/api/sessions/{sid}/messages",
+        {"content": b'{"content": "x\\ud800y"}', "headers": JSON}, 422,
+    ),
+    "nul-in-metadata": ("POST", "/api/sessions", {"json": {"metadata": {"k": "a\u0000b"}}}, 422),
+    "nul-persona": ("POST", "/api/sessions", {"json": {"persona": "\u0000"}}, 422),
+    "nul-name": ("POST", "/api/sessions", {"json": {"name": "x\u0000"}}, 422),
+    "nul-in-query": ("GET", "/api/sessions", {"params": {"q": "a\u0000b"}}, 422),
+    "nul-in-tag": ("GET", "/api/traces", {"params": {"session_tag": "a\u0000b"}}, 422),
+    "metadata-too-large": ("POST", "/api/sessions", {"json": BIG_METADATA}, 422),
+    "patch-metadata-too-large": ("PATCH", "/api/sessions/{sid}", {"json": BIG_METADATA}, 422),
+    "unknown-session": ("GET", f"/api/sessions/{uuid.uuid4()}", {}, 404),
+    "not-a-uuid": ("GET", "/api/sessions/not-a-uuid", {}, 422),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "kwargs", "status"), BAD_REQUESTS.values(), ids=BAD_REQUESTS
+)
+async def test_bad_input_is_a_problem_and_writes_nothing(
+    alice: Client, method: str, url: str, kwargs: dict, status: int
+) -> None:
     sid = (await alice.create_session())["id"]
-    for body in (
-        {"content": "   "},
-        {"content": "x" * 40_000},
-        {"text": "wrong field"},
-        {"content": "a\u0000b"},
-    ):
-        r = await alice.request("POST", f"/api/sessions/{sid}/messages", json=body)
-        assert r.status_code == 422, body
-        assert r.headers["content-type"].startswith(PROBLEM)
-    for body in ({"metadata": {"k": "a\u0000b"}}, {"persona": "\u0000"}, {"name": "x\u0000"}):
-        r = await alice.request("POST", "/api/sessions", json=body)
-        assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM), body
-    # A lone surrogate, as JSON can carry it: text no database can store.
-    r = await alice.request(
-        "POST",
-        f"/api/sessions/{sid}/messages",
-        content=b'{"content": "x\\ud800y"}',
-        headers={"Content-Type": "application/json"},
-    )
-    assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM)
-    for url, params in (
-        ("/api/sessions", {"q": "a\u0000b"}),
-        ("/api/traces", {"session_tag": "a\u0000b"}),
-    ):
-        r = await alice.request("GET", url, params=params)
-        assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM), url
-    big = {"blob": "x" * 20_000}
-    assert (await alice.request("POST", "/api/sessions", json={"metadata": big})).status_code == 422
-    r = await alice.request("PATCH", f"/api/sessions/{sid}", json={"metadata": big})
-    assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM)
-    r = await alice.request("GET", f"/api/sessions/{uuid.uuid4()}")
-    assert r.status_code == 404 and r.json()["status"] == 404
-    r = await alice.request("GET", "/api/sessions/not-a-uuid")
-    assert r.status_code == 422
-    assert (await alice.session(sid))["message_count"] == 0  # nothing half-written
+    r = await alice.request(method, url.format(sid=sid), **kwargs)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM) and r.json()["status"] == status
+    session = await alice.session(sid)
+    assert session["message_count"] == 0 and session["metadata"] == {}
+    assert len((await alice.request("GET", "/api/sessions")).json()["items"]) == 1
+
+
+async def test_a_token_for_an_empty_user_is_refused(http: httpx.AsyncClient) -> None:
     r = await http.post("/api/auth/token", json={"user_id": ""})
-    assert r.status_code == 422
+    assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM)
 
 
 async def test_health_readiness_and_metrics(http: httpx.AsyncClient, alice: Client) -> None:

@@ -150,4 +150,4 @@ def uow() -> FakeUnitOfWork:
 
 @pytest.fixture
 def settings() -> GatewaySettings:
-    return GatewaySettings(jwt_secret="unit-test-secret-0123456789")
+    return GatewaySettings(jwt_secret="unit-test-secret-0123456789-abcdef")

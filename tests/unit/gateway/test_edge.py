@@ -80,3 +80,28 @@ async def test_a_chunked_body_over_the_limit_is_a_413_problem(client: httpx.Asyn
     r = await client.post("/echo", content=chunks())
     assert "content-length" not in r.request.headers
     assert r.status_code == 413 and r.json()["title"] == "Request body too large"
+
+
+async def test_the_gateway_app_answers_a_failing_dependency_with_a_500_problem() -> None:
+    from parley_gateway.api import deps
+    from parley_gateway.api.auth import issue_token
+    from parley_gateway.app import build
+    from parley_gateway.settings import GatewaySettings
+
+    settings = GatewaySettings(jwt_secret="unit-test-secret-0123456789-abcdef")
+    _, app = build(settings)
+
+    def broken_unit_of_work() -> object:
+        raise ConnectionResetError("the database went away " + "z" * 5_000)
+
+    app.dependency_overrides[deps.get_unit_of_work] = lambda: broken_unit_of_work
+    token, _ = issue_token(settings, "alice")
+    transport = httpx.ASGITransport(app=app)  # no lifespan: no servers
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        with capture_logs() as logs:
+            r = await client.get("/api/sessions", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["correlation_id"] == r.headers["x-correlation-id"]
+    assert "database" not in r.text
+    [line] = [entry for entry in logs if entry["event"] == "unexpected error"]
+    assert line["error_type"] == "ConnectionResetError" and len(line["error"]) == MAX_LOGGED_CHARS

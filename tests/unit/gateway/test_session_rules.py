@@ -20,7 +20,8 @@ def test_content_must_be_present_and_bounded() -> None:
 
 def test_user_names_are_trimmed_single_lines() -> None:
     assert check_name("  Trip plans ", 50) == "Trip plans"
-    for bad in ("", "  ", "two\nlines", "x" * 51, "nul\x00"):
+    assert check_name("two\r\n  lines\tand tabs", 50) == "two lines and tabs"
+    for bad in ("", "  ", "\n\t", "x" * 51, "nul\x00"):
         with pytest.raises(RuleViolation):
             check_name(bad, 50)
 

@@ -25,7 +25,8 @@ class FailingPool:
         raise ConnectionError("refused")
 
 
-async def test_readiness_answers_in_time_while_the_database_is_frozen() -> None:
+async def test_readiness_answers_in_time_while_the_database_is_frozen(monkeypatch) -> None:
+    monkeypatch.setattr(service_module, "READINESS_TIMEOUT_S", 0.2)
     service = Service("probe", RuntimeSettings())
     service._pool = FrozenPool()  # type: ignore[assignment]
     started = time.perf_counter()

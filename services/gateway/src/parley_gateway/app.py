@@ -82,7 +82,9 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
         version="0.1.0",
         description="Chat sessions, messages and live replies of the Parley session layer.",
     )
-    app.state.gateway = gateway
+    app.state.gateway = gateway  # what api/deps.py hands to routes through Depends
+    app.state.settings = settings  # also read directly by small routers wired with one line
+    app.state.service = service
     for api in (auth, sessions, messages, events, traces):
         app.include_router(api.router)
     problems.install(app)

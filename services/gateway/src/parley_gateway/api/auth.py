@@ -92,7 +92,7 @@ async def current_user(
 CurrentUser = Annotated[str, Depends(current_user)]
 
 
-@router.post("/auth/token", response_model=TokenResponse)
+@router.post("/auth/token", response_model=TokenResponse, operation_id="createToken")
 async def create_token(body: TokenRequest, settings: Settings) -> TokenResponse:
     """Dev auth mode: issue a signed token for ``user_id``. 404 in jwt mode."""
     if settings.auth_mode != "dev":

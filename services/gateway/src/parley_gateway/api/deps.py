@@ -29,31 +29,36 @@ def gateway(request: Request) -> Gateway:
     return request.app.state.gateway
 
 
-def _settings(gw: Annotated[Gateway, Depends(gateway)]) -> GatewaySettings:
+def get_settings(gw: Annotated[Gateway, Depends(gateway)]) -> GatewaySettings:
+    """The gateway's settings."""
     return gw.settings
 
 
-def _unit_of_work(gw: Annotated[Gateway, Depends(gateway)]) -> UnitOfWorkFactory:
+def get_unit_of_work(gw: Annotated[Gateway, Depends(gateway)]) -> UnitOfWorkFactory:
+    """Opens the gateway's units of work."""
     return gw.unit_of_work
 
 
-def _replies(gw: Annotated[Gateway, Depends(gateway)]) -> ReplyWatcher:
+def get_replies(gw: Annotated[Gateway, Depends(gateway)]) -> ReplyWatcher:
+    """Opens reply watches."""
     return gw.replies
 
 
-def _session_events(gw: Annotated[Gateway, Depends(gateway)]) -> SessionEvents:
+def get_session_events(gw: Annotated[Gateway, Depends(gateway)]) -> SessionEvents:
+    """The session changes of this replica's users."""
     return gw.session_events
 
 
-def _traces(gw: Annotated[Gateway, Depends(gateway)]) -> TraceSource:
+def get_traces(gw: Annotated[Gateway, Depends(gateway)]) -> TraceSource:
+    """Asks the owner of LLM traces."""
     return gw.traces
 
 
-Settings = Annotated[GatewaySettings, Depends(_settings)]
-Uow = Annotated[UnitOfWorkFactory, Depends(_unit_of_work)]
-Replies = Annotated[ReplyWatcher, Depends(_replies)]
-Feed = Annotated[SessionEvents, Depends(_session_events)]
-Traces = Annotated[TraceSource, Depends(_traces)]
+Settings = Annotated[GatewaySettings, Depends(get_settings)]
+Uow = Annotated[UnitOfWorkFactory, Depends(get_unit_of_work)]
+Replies = Annotated[ReplyWatcher, Depends(get_replies)]
+Feed = Annotated[SessionEvents, Depends(get_session_events)]
+Traces = Annotated[TraceSource, Depends(get_traces)]
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 

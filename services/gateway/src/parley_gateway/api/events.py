@@ -15,7 +15,9 @@ router = APIRouter(prefix="/api", tags=["sessions"])
 
 
 @router.get(
-    "/events", responses={200: {"content": {"text/event-stream": {}}, "description": "SSE"}}
+    "/events",
+    operation_id="sessionEvents",
+    responses={200: {"content": {"text/event-stream": {}}, "description": "SSE"}},
 )
 async def session_events(user: CurrentUser, feed: Feed) -> EventSourceResponse:
     """SSE of the caller's session changes, from the first ``ready`` event on:

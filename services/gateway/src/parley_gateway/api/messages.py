@@ -15,7 +15,7 @@ from sse_starlette import EventSourceResponse
 
 from ..application import messages
 from ..domain.messages import Message
-from ..domain.ports import ReplyOutcome, ReplyWatch
+from ..domain.ports import ReplyWatch
 from .auth import CurrentUser
 from .deps import IdempotencyKey, Replies, Settings, Uow, request_key
 from .schemas import MessageCreate, MessageOut, MessagePage, PostedMessage
@@ -26,7 +26,9 @@ router = APIRouter(prefix="/api", tags=["messages"])
 MAX_SEQ = 2**31 - 1
 
 
-@router.get("/sessions/{session_id}/messages", response_model=MessagePage)
+@router.get(
+    "/sessions/{session_id}/messages", response_model=MessagePage, operation_id="listMessages"
+)
 async def list_messages(
     session_id: uuid.UUID,
     user: CurrentUser,
@@ -48,7 +50,14 @@ async def list_messages(
     "/sessions/{session_id}/messages",
     status_code=201,
     response_model=PostedMessage,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "SSE when asked"}},
+    operation_id="postMessage",
+    responses={
+        200: {
+            "model": PostedMessage,
+            "content": {"text/event-stream": {}},
+            "description": "A retry with the same Idempotency-Key, or SSE when asked",
+        }
+    },
 )
 async def post_message(
     session_id: uuid.UUID,
@@ -69,43 +78,23 @@ async def post_message(
     """
     stream = "text/event-stream" in request.headers.get("accept", "")
     key = request_key(idempotency_key, request, {"content": body.content})
-    read = messages.outcome_reader(uow)
-    message_id = uuid.uuid4()
     async with AsyncExitStack() as held:
-        # Watched before the message is committed, so no announcement of its reply is missed.
-        watch = await held.enter_async_context(
-            replies.watch(message_id, session_id, read, live=stream)
-        )
-        message, created = await messages.post_message(
-            uow,
-            user,
-            session_id,
-            message_id,
-            body.content,
-            max_chars=settings.max_content_chars,
-            request_key=key,
-            key_ttl_s=settings.idempotency_ttl_s,
-        )
-        if not created:  # a retry: watch the first message (its first read sees what is stored)
-            watch = await held.enter_async_context(
-                replies.watch(message.id, session_id, read, live=stream)
+        message, created, watch = await held.enter_async_context(
+            messages.posted(
+                uow, replies, user, session_id, body.content,
+                max_chars=settings.max_content_chars, request_key=key,
+                key_ttl_s=settings.idempotency_ttl_s, live=stream,
             )
+        )  # fmt: skip
         if stream:
             reply_events = _reply_events(held.pop_all(), watch, message, settings.stream_timeout_s)
             return EventSourceResponse(reply_events, ping=15)
-        outcome = await _final(watch.updates(min(wait, settings.max_wait_s)))
+        outcome = await messages.final_outcome(watch, min(wait, settings.max_wait_s))
     response.status_code = 201 if created else 200
     return PostedMessage(
         message=MessageOut.model_validate(outcome.message),
         reply=MessageOut.model_validate(outcome.reply) if outcome.reply else None,
     )
-
-
-async def _final(updates: AsyncIterator[ReplyDelta | ReplyOutcome]) -> ReplyOutcome:
-    async for update in updates:
-        if isinstance(update, ReplyOutcome):
-            return update
-    raise RuntimeError("a reply watch ended without an outcome")
 
 
 def _sse(event: str, data: Any) -> dict[str, str]:

@@ -18,10 +18,13 @@ from fastapi_problem.error import (
 from fastapi_problem.handler import (
     ExceptionHandler,
     add_exception_handler,
+    http_exception_handler_,
     new_exception_handler,
     request_validation_handler_,
 )
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.routing import BaseRoute, Match
 
 from ..domain.idempotency import IdempotencyKeyReused
 from ..domain.ports import OwnerUnavailable
@@ -103,11 +106,33 @@ def _domain_problem(_: ExceptionHandler, __: Request, exc: Exception) -> Problem
     return problem() if problem is SessionMissing else problem(str(exc))
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """The documented methods of every route whose path matches the request's (HEAD and
+    OPTIONS are not documented)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, BaseRoute) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods - {"HEAD", "OPTIONS"})
+
+
+def http_problem(eh: ExceptionHandler, request: Request, exc: HTTPException) -> Problem:
+    """The library's problem for an HTTP error; a 405 lists in ``Allow`` every method of the
+    path (the router names only the first route it tried)."""
+    if exc.status_code == 405:
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed_methods(request))}
+    return http_exception_handler_(eh, request, exc)
+
+
 def install(app: FastAPI) -> None:
     """Answer problems, schema violations and every domain error of :data:`DOMAIN_PROBLEMS` as
     problem documents."""
     handlers = dict.fromkeys(DOMAIN_PROBLEMS, _domain_problem)
-    eh = new_exception_handler(request_validation_handler=validation_problem, handlers=handlers)
+    eh = new_exception_handler(
+        request_validation_handler=validation_problem,
+        http_exception_handler=http_problem,
+        handlers=handlers,
+    )
     add_exception_handler(app, eh)
     for error in DOMAIN_PROBLEMS:
         app.add_exception_handler(error, eh)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from parley_contracts import Trace
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 
 def _no_nul(value: Any) -> Any:
@@ -57,8 +57,13 @@ def _storable_json(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+#: A pattern (searched, not anchored) that text holding more than whitespace matches.
+NOT_BLANK = r"\S"
+
 #: Text the database can store.
 Text = Annotated[str, AfterValidator(_no_nul)]
+#: A session name as a client may give it (the domain trims it to one line).
+Name = Annotated[str, StringConstraints(max_length=200, pattern=NOT_BLANK), AfterValidator(_no_nul)]
 #: Free JSON metadata the database can store (finite numbers, at most 32 levels deep).
 Metadata = Annotated[dict[str, Any], AfterValidator(_storable_json)]
 
@@ -66,8 +71,8 @@ Metadata = Annotated[dict[str, Any], AfterValidator(_storable_json)]
 class SessionCreate(BaseModel):
     """``POST /api/sessions`` body; every field is optional."""
 
-    model_config = ConfigDict(extra="forbid")
-    name: Text | None = Field(default=None, max_length=200)
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: Name | None = None
     persona: Text | None = Field(default=None, max_length=4000)
     model: Text | None = Field(default=None, min_length=1, max_length=100)
     metadata: Metadata = Field(default_factory=dict)
@@ -77,8 +82,8 @@ class SessionCreate(BaseModel):
 class SessionPatch(BaseModel):
     """``PATCH /api/sessions/{id}`` body; a name set here is the user's."""
 
-    model_config = ConfigDict(extra="forbid")
-    name: Text | None = Field(default=None, max_length=200)
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: Name = Field(default=None)  # may be left out, never null
     is_archived: bool | None = None
     persona: Text | None = Field(default=None, max_length=4000)
     metadata: Metadata | None = None
@@ -87,8 +92,8 @@ class SessionPatch(BaseModel):
 class MessageCreate(BaseModel):
     """``POST /api/sessions/{id}/messages`` body."""
 
-    model_config = ConfigDict(extra="forbid")
-    content: Text
+    model_config = ConfigDict(extra="forbid", strict=True)
+    content: Text = Field(pattern=NOT_BLANK)
 
 
 class MessageOut(BaseModel):

@@ -23,8 +23,30 @@ from .schemas import (
 
 router = APIRouter(prefix="/api", tags=["sessions"])
 
+#: OpenAPI links from a created session to the operations on it (for clients and for stateful
+#: API testing: each follows ``$response.body#/id`` as ``session_id``).
+SESSION_LINKS = {
+    name: {"operationId": operation, "parameters": {"session_id": "$response.body#/id"}}
+    for name, operation in (
+        ("GetSession", "getSession"),
+        ("PatchSession", "patchSession"),
+        ("DeleteSession", "deleteSession"),
+        ("PostMessage", "postMessage"),
+        ("ListMessages", "listMessages"),
+    )
+}
 
-@router.post("/sessions", status_code=201, response_model=SessionOut)
+
+@router.post(
+    "/sessions",
+    status_code=201,
+    response_model=SessionOut,
+    operation_id="createSession",
+    responses={
+        201: {"description": "The new session", "links": SESSION_LINKS},
+        200: {"model": SessionOut, "description": "A retry with the same Idempotency-Key"},
+    },
+)
 async def create_session(
     body: SessionCreate,
     user: CurrentUser,
@@ -42,7 +64,7 @@ async def create_session(
     return SessionOut.model_validate(session)
 
 
-@router.get("/sessions", response_model=SessionPage)
+@router.get("/sessions", response_model=SessionPage, operation_id="listSessions")
 async def list_sessions(
     user: CurrentUser,
     uow: Uow,
@@ -67,7 +89,7 @@ async def list_sessions(
     )
 
 
-@router.get("/sessions/{session_id}", response_model=SessionOut)
+@router.get("/sessions/{session_id}", response_model=SessionOut, operation_id="getSession")
 async def get_session(
     session_id: uuid.UUID, user: CurrentUser, uow: Uow, include_messages: bool = False
 ) -> SessionOut:
@@ -81,7 +103,7 @@ async def get_session(
     return out
 
 
-@router.patch("/sessions/{session_id}", response_model=SessionOut)
+@router.patch("/sessions/{session_id}", response_model=SessionOut, operation_id="patchSession")
 async def patch_session(
     session_id: uuid.UUID, body: SessionPatch, user: CurrentUser, uow: Uow, settings: Settings
 ) -> SessionOut:
@@ -92,7 +114,7 @@ async def patch_session(
     )
 
 
-@router.delete("/sessions/{session_id}", status_code=204)
+@router.delete("/sessions/{session_id}", status_code=204, operation_id="deleteSession")
 async def delete_session(session_id: uuid.UUID, user: CurrentUser, uow: Uow) -> Response:
     """Delete a session; every service erases its data of it (``session.deleted``)."""
     await sessions.delete_session(uow, user, session_id)

@@ -16,7 +16,7 @@ from .schemas import Text, TraceList
 router = APIRouter(prefix="/api", tags=["traces"])
 
 
-@router.get("/traces", response_model=TraceList)
+@router.get("/traces", response_model=TraceList, operation_id="listTraces")
 async def list_traces(
     user: CurrentUser,
     traces: Traces,

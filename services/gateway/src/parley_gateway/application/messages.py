@@ -1,15 +1,25 @@
-"""Use cases of messages: post one, page through them, and read where one stands."""
+"""Use cases of messages: post one (watching for its reply), page through them, and read
+where one stands."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from parley_contracts import MessageCreated, SessionChange
 
 from ..domain.idempotency import IdempotencyKeyReused, RequestKey
 from ..domain.messages import Message
-from ..domain.ports import OutcomeReader, ReplyOutcome, UnitOfWork, UnitOfWorkFactory
+from ..domain.ports import (
+    OutcomeReader,
+    ReplyOutcome,
+    ReplyWatch,
+    ReplyWatcher,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from ..domain.sessions import Session, SessionNotFound, check_content
 from .sessions import load
 
@@ -81,6 +91,52 @@ async def post_message(
         await uow.announce(counts_change(session))
     log.info("message accepted", session_id=str(session_id), message_id=str(message_id))
     return message, True
+
+
+@asynccontextmanager
+async def posted(
+    uow_factory: UnitOfWorkFactory,
+    replies: ReplyWatcher,
+    user: str,
+    session_id: uuid.UUID,
+    content: str,
+    *,
+    max_chars: int,
+    request_key: RequestKey | None = None,
+    key_ttl_s: float = 0.0,
+    live: bool = False,
+) -> AsyncIterator[tuple[Message, bool, ReplyWatch]]:
+    """:func:`post_message` with a watch of its reply, held while the context is open: yields
+    ``(message, created, watch)``.
+
+    The watch opens before the message is committed, so no announcement of the reply is
+    missed; a retry watches the first message instead (its first read sees what is stored).
+    ``live`` also receives the reply's deltas. Raises what :func:`post_message` raises.
+    """
+    message_id = uuid.uuid4()
+    read = outcome_reader(uow_factory)
+    async with AsyncExitStack() as held:
+        watch = await held.enter_async_context(
+            replies.watch(message_id, session_id, read, live=live)
+        )
+        message, created = await post_message(
+            uow_factory, user, session_id, message_id, content,
+            max_chars=max_chars, request_key=request_key, key_ttl_s=key_ttl_s,
+        )  # fmt: skip
+        if not created:
+            watch = await held.enter_async_context(
+                replies.watch(message.id, session_id, read, live=live)
+            )
+        yield message, created, watch
+
+
+async def final_outcome(watch: ReplyWatch, wait_s: float) -> ReplyOutcome:
+    """Where the watched message stands once settled, or after ``wait_s`` seconds (deltas are
+    passed over)."""
+    async for update in watch.updates(wait_s):
+        if isinstance(update, ReplyOutcome):
+            return update
+    raise RuntimeError("a reply watch ended without an outcome")
 
 
 async def list_messages(

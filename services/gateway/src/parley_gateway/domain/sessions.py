@@ -47,19 +47,22 @@ def check_content(content: str, max_chars: int) -> str:
 
 
 def check_name(name: str, max_chars: int) -> str:
-    """Return a user-chosen session name, trimmed.
+    """Return a user-chosen session name as one line: every run of whitespace (line breaks
+    too) becomes one space, and the ends are trimmed.
 
     Raises:
-        RuleViolation: blank, longer than ``max_chars``, with a line break or a NUL character.
+        RuleViolation: nothing but whitespace, longer than ``max_chars``, or with a NUL character.
     """
-    trimmed = name.strip()
-    if not trimmed:
+    single_line = " ".join(name.split())
+    if not single_line:
         raise RuleViolation("session name is empty")
-    if len(trimmed) > max_chars:
-        raise RuleViolation(f"session name is {len(trimmed)} characters; the limit is {max_chars}")
-    if "\n" in trimmed or "\r" in trimmed or "\x00" in trimmed:
-        raise RuleViolation("session name must be a single line of text")
-    return trimmed
+    if len(single_line) > max_chars:
+        raise RuleViolation(
+            f"session name is {len(single_line)} characters; the limit is {max_chars}"
+        )
+    if "\x00" in single_line:
+        raise RuleViolation("session name contains a NUL character")
+    return single_line
 
 
 def _now() -> datetime:

@@ -1,0 +1,93 @@
+"""Posting a message while watching for its reply, on a fake unit of work and a fake watcher
+(no servers): the watch is open before the message is committed and closed after."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from parley_gateway.application import messages, sessions
+from parley_gateway.domain.idempotency import RequestKey
+from parley_gateway.domain.ports import ReplyOutcome
+from parley_gateway.domain.sessions import RuleViolation
+
+
+class FakeWatch:
+    def __init__(self, message_id: uuid.UUID, read: Any) -> None:
+        self.message_id = message_id
+        self.read = read
+
+    async def updates(self, timeout_s: float) -> AsyncIterator[Any]:
+        yield await self.read(self.message_id)
+
+
+class FakeWatcher:
+    """Records each watch: (message id, committed when opened, live, closed)."""
+
+    def __init__(self, uow: Any) -> None:
+        self.uow = uow
+        self.watches: list[dict[str, Any]] = []
+
+    @asynccontextmanager
+    async def watch(
+        self, message_id: uuid.UUID, session_id: uuid.UUID, read: Any, *, live: bool = False
+    ) -> AsyncIterator[FakeWatch]:
+        record = {
+            "id": message_id,
+            "committed_before": message_id in self.uow.messages.rows,
+            "live": live,
+            "closed": False,
+        }
+        self.watches.append(record)
+        try:
+            yield FakeWatch(message_id, read)
+        finally:
+            record["closed"] = True
+
+
+async def _session(uow: Any, settings: Any) -> uuid.UUID:
+    session, _ = await sessions.create_session(uow, settings, "alice", sessions.NewSession())
+    return session.id
+
+
+def _posted(uow: Any, watcher: FakeWatcher, sid: uuid.UUID, content: str, **kw: Any) -> Any:
+    return messages.posted(uow, watcher, "alice", sid, content, max_chars=100, key_ttl_s=60, **kw)
+
+
+async def test_the_watch_opens_before_the_commit_and_closes_after(uow: Any, settings: Any) -> None:
+    sid, watcher = await _session(uow, settings), FakeWatcher(uow)
+    async with _posted(uow, watcher, sid, "hi", live=True) as (message, created, watch):
+        [record] = watcher.watches
+        assert record == {
+            "id": message.id,
+            "committed_before": False,
+            "live": True,
+            "closed": False,
+        }
+        assert created and message.id in uow.messages.rows
+        outcome = await messages.final_outcome(watch, 0)
+    assert isinstance(outcome, ReplyOutcome) and outcome.message.id == message.id
+    assert watcher.watches[0]["closed"]
+
+
+async def test_a_retry_watches_the_first_message(uow: Any, settings: Any) -> None:
+    sid, watcher = await _session(uow, settings), FakeWatcher(uow)
+    key = RequestKey("k", "fp")
+    async with _posted(uow, watcher, sid, "hi", request_key=key) as (first, _, _):
+        pass
+    async with _posted(uow, watcher, sid, "hi", request_key=key) as (again, created, watch):
+        assert not created and again.id == first.id and watch.message_id == first.id
+    assert [w["closed"] for w in watcher.watches] == [True, True, True]
+    assert watcher.watches[-1]["id"] == first.id
+
+
+async def test_a_refused_message_leaves_no_watch_open(uow: Any, settings: Any) -> None:
+    sid, watcher = await _session(uow, settings), FakeWatcher(uow)
+    with pytest.raises(RuleViolation):
+        async with _posted(uow, watcher, sid, "   "):
+            pass
+    assert [w["closed"] for w in watcher.watches] == [True]
+    assert not uow.messages.rows
