@@ -13,6 +13,7 @@ from parley_runtime import Service
 
 from .adapters import store
 from .adapters.notifications import GatewayNotifications, notify_counts, notify_reply
+from .api import models
 from .api.problems import validation_problem
 from .api.routes import router
 from .consumers import consumer_spec
@@ -72,5 +73,6 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     app.state.service = service
     app.state.notifications = notifications
     app.include_router(router)
+    models.install(app, settings)
     add_exception_handler(app, new_exception_handler(request_validation_handler=validation_problem))
     return service, service.asgi(app)

@@ -36,6 +36,7 @@ from ..adapters.notifications import ReplyWaiters, SessionFeed, notify_session_e
 from ..domain.sessions import RuleViolation, check_content, check_name
 from ..settings import GatewaySettings
 from .auth import CurrentUser, issue_token
+from .models import check_model
 from .problems import (
     BadCursor,
     IdempotencyKeyReused,
@@ -132,6 +133,7 @@ async def create_session(
     settings, service = _settings(request), _service(request)
     _check_metadata(body.metadata, settings)
     name = _check(check_name, body.name, settings.max_name_chars) if body.name else None
+    model = check_model(request, body.model)
     session_id = uuid.uuid4()
     async with service.unit_of_work() as uow:
         if idempotency_key:
@@ -153,7 +155,7 @@ async def create_session(
             name=name or settings.default_session_name,
             name_source="user" if name else "default",
             persona=body.persona,
-            model=body.model or settings.default_model,
+            model=model,
             metadata=body.metadata,
             analytics_opt_out=body.analytics_opt_out,
         )
