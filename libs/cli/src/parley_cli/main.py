@@ -57,9 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument(
         "--warmup", type=int, default=16, help="sessions run first and not measured (16)"
     )
-    bench.add_argument(
-        "--replicas", type=int, default=1, help="processes per worker service (1)"
-    )
+    bench.add_argument("--replicas", type=int, default=1, help="processes per worker service (1)")
     bench.add_argument("--json", action="store_true", help="print the report as JSON")
     bench.add_argument(
         "--reads",
@@ -96,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
 
         state = FakeState()
         state.delay_s = args.delay
-        print(f"fake upstream on http://127.0.0.1:{args.port} (control: /_fake/requests, /_fake/fail)")
+        print(
+            f"fake upstream on http://127.0.0.1:{args.port} (control: /_fake/requests, /_fake/fail)"
+        )
         uvicorn.run(build_app(state), host="127.0.0.1", port=args.port, log_level="warning")
         return 0
     if args.command == "run":
