@@ -45,8 +45,9 @@ lint: install
 replay: install ## drive a running gateway with real conversations: make replay LIMIT=50
 	$(UV) run --frozen --no-sync parley replay ../shared/data/sharegpt_conversations.jsonl --limit $(or $(LIMIT),50)
 
-bench: install ## pipeline benchmark on embedded servers: reply latency, throughput, time to name and tag
+bench: install ## pipeline benchmark on embedded servers: reply latency, throughput, time to name and tag; chat overhead per provider
 	$(UV) run --frozen --no-sync parley bench
+	$(UV) run --frozen --no-sync parley overhead
 
 clean:
 	rm -rf .venv .tools .parley .pytest_cache

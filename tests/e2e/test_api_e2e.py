@@ -115,7 +115,7 @@ async def test_tags_count_per_user_and_model(alice: Client, bob: Client) -> None
         ("a1", alice, None),
         ("a2", alice, None),
         ("b1", bob, None),
-        ("a3", alice, "other-model"),
+        ("a3", alice, "replay-1"),
     ):
         body = {"model": model} if model else {}
         sid = (await client.create_session(**body))["id"]
@@ -128,7 +128,7 @@ async def test_tags_count_per_user_and_model(alice: Client, bob: Client) -> None
     model_hex = {
         re.match(r"chat_model_([0-9a-f]{6})_", t["session_tag"]).group(1) for t in tags.values()
     }
-    assert len(model_hex) == 2  # echo-1 and other-model
+    assert len(model_hex) == 2  # echo-1 and replay-1
     assert tags["a2"]["tags"] == [f"[{tags['a2']['model']} #002]"]
 
 

@@ -34,7 +34,12 @@ class FlakyUpstream(EchoUpstream):
         self.opened: Counter[str] = Counter()
 
     async def open_session(
-        self, *, session_id: uuid.UUID, persona: str | None, first_message: str
+        self,
+        *,
+        session_id: uuid.UUID,
+        persona: str | None,
+        first_message: str,
+        history: Sequence[TranscriptTurn] = (),
     ) -> str:
         self.opened[first_message] += 1
         if "unheard" in first_message:
@@ -46,11 +51,12 @@ class FlakyUpstream(EchoUpstream):
     async def send(
         self,
         *,
-        upstream_id: str,
+        upstream_id: str | None,
         content: str,
         turn: int,
         history: Sequence[TranscriptTurn],
         on_delta: DeltaSink,
+        persona: str | None = None,
     ) -> UpstreamReply:
         self.tries[content] += 1
         if "broken" in content:
@@ -58,7 +64,8 @@ class FlakyUpstream(EchoUpstream):
         if "flaky" in content and self.tries[content] <= 2:
             raise UpstreamError("upstream timed out", retryable=True)
         return await super().send(
-            upstream_id=upstream_id, content=content, turn=turn, history=history, on_delta=on_delta
+            upstream_id=upstream_id, content=content, turn=turn, history=history, on_delta=on_delta,
+            persona=persona,
         )
 
 
@@ -130,17 +137,19 @@ class ForgetfulUpstream(EchoUpstream):
     async def send(
         self,
         *,
-        upstream_id: str,
+        upstream_id: str | None,
         content: str,
         turn: int,
         history: Sequence[TranscriptTurn],
         on_delta: DeltaSink,
+        persona: str | None = None,
     ) -> UpstreamReply:
         if upstream_id in self.lost:
             raise UpstreamSessionLost(f"{upstream_id} is gone")
         self.histories.append([t.content for t in history])
         reply = await super().send(
-            upstream_id=upstream_id, content=content, turn=turn, history=history, on_delta=on_delta
+            upstream_id=upstream_id, content=content, turn=turn, history=history, on_delta=on_delta,
+            persona=persona,
         )
         if turn == 1:
             self.lost.add(upstream_id)

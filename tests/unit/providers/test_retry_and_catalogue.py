@@ -53,7 +53,7 @@ class FakeClock:
         return self.now
 
 
-async def test_retries_honour_retry_after_and_stop_at_the_deadline(monkeypatch) -> None:
+async def test_retries_honour_retry_after_and_stop_at_the_deadline() -> None:
     clock = FakeClock()
     waits: list[float] = []
 
@@ -61,7 +61,6 @@ async def test_retries_honour_retry_after_and_stop_at_the_deadline(monkeypatch) 
         waits.append(delay)
         clock.now += delay
 
-    monkeypatch.setattr("parley_providers.retry.asyncio.sleep", sleep)
     tries = 0
 
     async def rate_limited() -> str:
@@ -71,19 +70,18 @@ async def test_retries_honour_retry_after_and_stop_at_the_deadline(monkeypatch) 
 
     with pytest.raises(ProviderError):
         await call_with_retries(
-            rate_limited, RetryPolicy(deadline_s=7.0, max_attempts=100), clock=clock
+            rate_limited, RetryPolicy(deadline_s=7.0, max_attempts=100), clock=clock, sleep=sleep
         )
     assert waits == [2.0, 2.0, 2.0]  # a fourth wait would end at 8 s, past the deadline
     assert tries == 4
 
 
-async def test_backoff_is_jittered_exponential_and_capped(monkeypatch) -> None:
+async def test_backoff_is_jittered_exponential_and_capped() -> None:
     waits: list[float] = []
 
     async def sleep(delay: float) -> None:
         waits.append(delay)
 
-    monkeypatch.setattr("parley_providers.retry.asyncio.sleep", sleep)
     tries = 0
 
     async def flaky() -> str:
@@ -94,7 +92,7 @@ async def test_backoff_is_jittered_exponential_and_capped(monkeypatch) -> None:
         return "ok"
 
     policy = RetryPolicy(deadline_s=1000, base_s=1.0, cap_s=4.0, rng=random.Random(7))
-    assert await call_with_retries(flaky, policy) == "ok"
+    assert await call_with_retries(flaky, policy, sleep=sleep) == "ok"
     assert len(waits) == 5
     for attempt, wait in enumerate(waits, start=1):
         assert 0 <= wait <= min(4.0, 2 ** (attempt - 1))

@@ -82,8 +82,10 @@ def snapshot(data_dir: Path | None, root_pid: int | None = None) -> CpuSnapshot:
             role = role_of(args, data_dir)
             if role is None:
                 continue
-            if family is not None and proc.info["pid"] not in family and (
-                data_dir is None or not any(str(data_dir) in a for a in args)
+            if (
+                family is not None
+                and proc.info["pid"] not in family
+                and (data_dir is None or not any(str(data_dir) in a for a in args))
             ):
                 continue
             members = [proc, *proc.children(recursive=True)] if role == "postgres" else [proc]

@@ -5,6 +5,8 @@
 * ``parley bench`` — the pipeline benchmark (latency, throughput, time to name and tag).
 * ``parley replay FILE`` — drive a running gateway with the real user turns of a conversations
   file and print how each session was named and tagged.
+* ``parley overhead`` — the chat service's overhead per reply (upstream's last byte to the reply
+  visible at the gateway) for each provider, against the fake upstream at zero latency.
 * ``parley fake-upstream --port N`` — the fake upstream AI server (Gemini, OpenAI, chat
   completions and session-http wire formats) for offline runs and tests.
 """
@@ -57,9 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument(
         "--warmup", type=int, default=16, help="sessions run first and not measured (16)"
     )
-    bench.add_argument(
-        "--replicas", type=int, default=1, help="processes per worker service (1)"
-    )
+    bench.add_argument("--replicas", type=int, default=1, help="processes per worker service (1)")
     bench.add_argument("--json", action="store_true", help="print the report as JSON")
     bench.add_argument(
         "--reads",
@@ -83,12 +83,28 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds to wait for each reply and for each name and tag (60)",
     )
     replay.add_argument("--user", default="replay", help="the user id the sessions belong to")
+    replay.add_argument(
+        "--model", default=None, help="the model of every session (default: the gateway's)"
+    )
+
+    overhead = commands.add_parser(
+        "overhead", help="chat overhead per reply against the fake upstream (zero latency)"
+    )
+    overhead.add_argument("--sessions", type=int, default=30, help="sessions per model (30)")
+    overhead.add_argument("--messages", type=int, default=3, help="messages per session (3)")
+    overhead.add_argument("--concurrency", type=int, default=8, help="sessions at once (8)")
 
     fake = commands.add_parser("fake-upstream", help="serve the fake upstream AI (offline)")
     fake.add_argument("--port", type=int, default=8090, help="port on 127.0.0.1 (8090)")
     fake.add_argument("--delay", type=float, default=0.0, help="seconds before each answer (0)")
 
     args = parser.parse_args(argv)
+    if args.command == "overhead":
+        from .overhead import run_overhead
+
+        return run_overhead(
+            sessions=args.sessions, messages=args.messages, concurrency=args.concurrency
+        )
     if args.command == "fake-upstream":
         import uvicorn
 
@@ -96,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
 
         state = FakeState()
         state.delay_s = args.delay
-        print(f"fake upstream on http://127.0.0.1:{args.port} (control: /_fake/requests, /_fake/fail)")
+        print(
+            f"fake upstream on http://127.0.0.1:{args.port} (control: /_fake/requests, /_fake/fail)"
+        )
         uvicorn.run(build_app(state), host="127.0.0.1", port=args.port, log_level="warning")
         return 0
     if args.command == "run":
@@ -133,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             concurrency=args.concurrency,
             timeout_s=args.timeout,
             user_id=args.user,
+            model=args.model,
         )
     )
 

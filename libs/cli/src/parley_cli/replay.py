@@ -49,15 +49,20 @@ async def replay_one(
     *,
     turns: int,
     timeout_s: float,
+    model: str | None = None,
 ) -> ReplayRow:
-    """Replay one conversation; errors are reported in the row, not raised."""
+    """Replay one conversation (on ``model``, else the gateway's default); errors are reported
+    in the row, not raised."""
     first = conversation.exchanges[0].user
     row = ReplayRow(conversation.id, " ".join(first.split())[:60])
     try:
         r = await http.post(
             "/api/sessions",
             headers=headers,
-            json={"metadata": {"replay_conversation_id": conversation.id}},
+            json={
+                "metadata": {"replay_conversation_id": conversation.id},
+                **({"model": model} if model else {}),
+            },
         )
         r.raise_for_status()
         sid = r.json()["id"]
@@ -110,8 +115,10 @@ async def replay_file(
     concurrency: int,
     timeout_s: float,
     user_id: str,
+    model: str | None = None,
 ) -> int:
-    """Replay ``limit`` conversations of ``path``, print the table and a summary.
+    """Replay ``limit`` conversations of ``path`` (on ``model``, a name of the catalogue; else
+    the gateway's default model), print the table and a summary.
 
     Returns 0 when every conversation was named and tagged, 1 otherwise.
     """
@@ -126,7 +133,13 @@ async def replay_file(
         async def bounded(conversation: Conversation) -> ReplayRow:
             async with gate:
                 return await replay_one(
-                    http, headers, watch, conversation, turns=turns, timeout_s=timeout_s
+                    http,
+                    headers,
+                    watch,
+                    conversation,
+                    turns=turns,
+                    timeout_s=timeout_s,
+                    model=model,
                 )
 
         try:

@@ -88,7 +88,12 @@ class ReplyCompleted(Event):
     """The upstream AI answered user message ``reply_to`` (its ``turn``).
 
     ``message_id`` is the id of the assistant message (deterministic from the cause);
-    ``prompt`` is the user message answered; ``latency_ms`` the upstream time in milliseconds.
+    ``prompt`` is the user message answered; ``latency_ms`` the upstream time in milliseconds
+    (retries included); ``provider`` who answered (``gemini``, ``openai``...);
+    ``upstream_session_id`` the upstream session continued next time; ``upstream_response_id`` the
+    provider's id of this reply; ``finish_reason`` as the provider names it; ``input_tokens`` /
+    ``output_tokens`` as it reports them; ``retries`` the tries after the first;
+    ``upstream_done_at`` when the reply's last byte arrived from the upstream.
     """
 
     entity: ClassVar[str] = "reply"
@@ -104,6 +109,10 @@ class ReplyCompleted(Event):
     latency_ms: int = Field(ge=0)
     input_tokens: int | None = None
     output_tokens: int | None = None
+    upstream_response_id: str | None = None
+    finish_reason: str | None = None
+    retries: int = Field(default=0, ge=0)
+    upstream_done_at: AwareDatetime | None = None
 
 
 class ReplyFailed(Event):

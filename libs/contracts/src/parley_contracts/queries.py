@@ -30,7 +30,8 @@ class TraceQuery(BaseModel):
 
 
 class Trace(BaseModel):
-    """One reply as the tagger recorded it; latency in milliseconds."""
+    """One reply as the tagger recorded it; latency in milliseconds; the upstream's id of the
+    reply, why it finished and the tries after the first."""
 
     id: uuid.UUID
     session_id: uuid.UUID
@@ -44,6 +45,9 @@ class Trace(BaseModel):
     input_tokens: int | None = None
     output_tokens: int | None = None
     upstream_session_id: str | None = None
+    upstream_response_id: str | None = None
+    finish_reason: str | None = None
+    retries: int = 0
     created_at: datetime
 
 

@@ -27,17 +27,16 @@ from .catalogue import ModelSpec
 
 
 def _seed(history: Sequence[Turn], user: str) -> Any:
-    """The input of a first interaction: the message alone, or the transcript's turns then it."""
+    """The input of a first interaction: the message alone, or the transcript as steps
+    (``user_input`` / ``model_output``) followed by it."""
     if not history:
         return user
-    turns = [
-        {
-            "role": "user" if t.role == "user" else "model",
-            "content": [{"type": "text", "text": t.content}],
-        }
-        for t in history
-    ]
-    return [*turns, {"role": "user", "content": [{"type": "text", "text": user}]}]
+
+    def step(kind: str, text: str) -> dict[str, Any]:
+        return {"type": kind, "content": [{"type": "text", "text": text}]}
+
+    steps = [step("user_input" if t.role == "user" else "model_output", t.content) for t in history]
+    return [*steps, step("user_input", user)]
 
 
 class GeminiProvider:

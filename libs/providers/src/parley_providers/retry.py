@@ -34,10 +34,12 @@ class RetryPolicy:
     max_attempts: int = 8
     rng: random.Random = field(default_factory=random.Random)
 
-    def delay(self, attempt: int, error: ProviderError) -> float:
-        """Seconds to wait before try ``attempt + 1`` (``attempt`` counts from 1)."""
-        if error.retry_after_s is not None:
-            return error.retry_after_s
+    def delay(self, attempt: int, error: Exception) -> float:
+        """Seconds to wait before try ``attempt + 1`` (``attempt`` counts from 1): the error's
+        ``retry_after_s`` when it has one, else the jittered backoff."""
+        retry_after = getattr(error, "retry_after_s", None)
+        if retry_after is not None:
+            return float(retry_after)
         return self.rng.uniform(0, min(self.cap_s, self.base_s * 2 ** (attempt - 1)))
 
 
@@ -45,13 +47,17 @@ async def call_with_retries(
     call: Callable[[], Awaitable[T]],
     policy: RetryPolicy,
     *,
-    on_retry: Callable[[int, ProviderError, float], None] | None = None,
+    on_retry: Callable[[int, Exception, float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    retry_on: type[Exception] = ProviderError,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
-    """Run ``call`` until it succeeds, a non-retryable :class:`ProviderError` is raised, the tries
-    are used up or the next wait would end past the deadline; then the last error is raised.
+    """Run ``call`` until it succeeds, raises something other than a ``retry_on`` error whose
+    ``retryable`` is true, the tries are used up or the next wait would end past the deadline;
+    then the last error is raised.
 
-    ``on_retry(attempt, error, delay_s)`` is told of each retry before its wait.
+    ``on_retry(attempt, error, delay_s)`` is told of each retry before its wait; ``clock`` and
+    ``sleep`` (seconds) are the time sources.
     """
     started = clock()
     attempt = 0
@@ -59,12 +65,12 @@ async def call_with_retries(
         attempt += 1
         try:
             return await call()
-        except ProviderError as error:
-            if not error.retryable or attempt >= policy.max_attempts:
+        except retry_on as error:
+            if not getattr(error, "retryable", False) or attempt >= policy.max_attempts:
                 raise
             delay = policy.delay(attempt, error)
             if clock() + delay - started > policy.deadline_s:
                 raise
             if on_retry is not None:
                 on_retry(attempt, error, delay)
-            await asyncio.sleep(delay)
+            await sleep(delay)

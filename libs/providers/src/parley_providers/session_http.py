@@ -5,7 +5,8 @@
 - ``POST {base_url}/chat`` ``{"session_id", "message"}`` -> ``{"reply"}`` continues it; 404 means the
   session is gone.
 
-Both answers may carry ``"usage": {"input_tokens", "output_tokens"}`` and ``"finish_reason"``.
+Both answers may carry ``"id"`` (of the reply), ``"usage": {"input_tokens", "output_tokens"}``
+and ``"finish_reason"``.
 The key, if any, goes as ``Authorization: Bearer``.
 """
 

@@ -79,6 +79,7 @@ class Service:
             for spec in consumers or []
         ]
         self._checks: dict[str, Callable[[], bool]] = {}
+        self._details: dict[str, Callable[[], Any]] = {}
         self._responders: list[tuple[str, Callable[..., Awaitable[Any]], int]] = []
         self._on_start: list[Hook] = []
         self._on_stop: list[Hook] = []
@@ -115,6 +116,11 @@ class Service:
     def add_readiness_check(self, name: str, check: Callable[[], bool]) -> None:
         """Add ``check()`` (True when healthy) to ``/readyz`` beside the database and NATS."""
         self._checks[name] = check
+
+    def add_readiness_detail(self, name: str, detail: Callable[[], Any]) -> None:
+        """Show ``detail()`` (JSON-ready) under ``name`` in ``/readyz`` without deciding readiness
+        (e.g. which models cannot be used)."""
+        self._details[name] = detail
 
     def on_stop(self, hook: Hook) -> Hook:
         """Run ``hook(service)`` at the beginning of :meth:`stop`."""
@@ -245,8 +251,9 @@ class Service:
         async def readyz() -> JSONResponse:
             checks = await self.readiness() if self.started else {"started": False}
             ready = self.started and all(checks.values())
+            details = {name: detail() for name, detail in self._details.items()}
             return JSONResponse(
-                {"status": "ready" if ready else "not ready", "checks": checks},
+                {"status": "ready" if ready else "not ready", "checks": checks, **details},
                 status_code=200 if ready else 503,
             )
 

@@ -1,14 +1,18 @@
 """The chat service's durable consumer: answers ``message.created`` through the upstream AI.
 
-The upstream session is opened on a session's first message and its id stored at once, so every
-later message (also after a restart) continues it. Turns are answered in order; a redelivered
-message yields the same ``reply.completed`` (deterministic ids) and only one effect (inbox).
+Each message goes to the upstream its session's model names in the catalogue; the upstream
+session is opened on a session's first message and its id stored (at once, or atomically with the
+reply), so every later message (also after a restart) continues it. A PostgreSQL advisory lock
+per session keeps every chat process from calling the upstream twice at once for one session.
+Turns are answered in order; a redelivered message yields the same ``reply.completed``
+(deterministic ids) and only one effect (inbox).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 
 import structlog
 from parley_contracts import (
@@ -18,6 +22,7 @@ from parley_contracts import (
     SessionDeleted,
     derive_id,
 )
+from parley_providers import Catalogue
 from parley_runtime import (
     AlreadyProcessed,
     ConsumerSpec,
@@ -29,28 +34,63 @@ from parley_runtime import (
 )
 
 from .adapters import store
+from .adapters.providers import ModelRouter, UnknownModel
+from .answering import Answer, TurnAnswerer
 from .domain.ordering import decide
-from .domain.upstream import (
-    DeltaSink,
-    UpstreamAI,
-    UpstreamError,
-    UpstreamReply,
-    UpstreamSessionLost,
-)
+from .domain.upstream import UpstreamAI, UpstreamError, user_reason
 
 log = structlog.get_logger(__name__)
 
 
 class ChatHandlers:
-    """Handlers bound to one upstream AI adapter."""
+    """Handlers answering each message through the upstream its session's model names."""
 
-    def __init__(self, upstream: UpstreamAI, *, order_wait_s: float = 0.5) -> None:
-        self.upstream = upstream
+    def __init__(
+        self,
+        upstreams: UpstreamAI | ModelRouter,
+        *,
+        order_wait_s: float = 0.5,
+        turn_deadline_s: float = 60.0,
+        retry_base_s: float = 0.5,
+    ) -> None:
+        self.router = (
+            upstreams
+            if isinstance(upstreams, ModelRouter)
+            else ModelRouter(Catalogue(models=()), forced=upstreams)
+        )
         self.order_wait_s = order_wait_s
+        self.answerer = TurnAnswerer(deadline_s=turn_deadline_s, base_s=retry_base_s)
 
     async def on_message_created(self, event: MessageCreated, ctx: HandlerContext) -> None:
-        """Answer one user message, or wait for its predecessors, or drop a duplicate."""
-        row = await store.get_upstream(ctx.pool, event.session_id)
+        """Answer one user message, or wait for its predecessors or for another call on its
+        session to end, or drop a duplicate."""
+        try:
+            upstream = self.router.for_model(event.model)
+        except UnknownModel as exc:
+            raise Unprocessable(str(exc)) from exc
+        async with store.session_lock(ctx.pool, event.session_id) as held:
+            if not held:
+                raise RetryLater("another call for this session is in flight", self.order_wait_s)
+            row = await store.get_upstream(ctx.pool, event.session_id)
+            self._check_order(event, row)
+            subject = ctx.subjects.live_reply(event.session_id)
+            nc = ctx.broker.connection
+
+            async def on_delta(index: int, text: str) -> None:
+                payload = {"reply_to": str(event.message_id), "index": index, "text": text}
+                await nc.publish(subject, json.dumps(payload).encode())
+
+            started = time.perf_counter()
+            try:
+                async with self.router.slot(event.model):
+                    answer = await self.answerer.answer(event, upstream, ctx.pool, row, on_delta)
+            except UpstreamError as exc:
+                log.warning("upstream failed for good", kind=exc.kind, error=str(exc)[:300])
+                raise Unprocessable(user_reason(exc)) from exc
+            latency_ms = int((time.perf_counter() - started) * 1000)
+            await self._complete(event, ctx, upstream, row, answer, latency_ms)
+
+    def _check_order(self, event: MessageCreated, row: dict | None) -> None:
         decision = decide(row["last_turn"] if row else 0, event.turn)
         if row is not None and event.turn in row["failed_turns"]:
             decision = "duplicate"  # given up already; its reply.failed is out
@@ -61,29 +101,29 @@ class ChatHandlers:
                 f"turn {event.turn} waits for turn {(row or {}).get('last_turn', 0) + 1}",
                 self.order_wait_s,
             )
-        subject = ctx.subjects.live_reply(event.session_id)
-        nc = ctx.broker.connection
 
-        async def on_delta(index: int, text: str) -> None:
-            payload = {"reply_to": str(event.message_id), "index": index, "text": text}
-            await nc.publish(subject, json.dumps(payload).encode())
-
-        started = time.perf_counter()
-        try:
-            if row is None or row["upstream_id"] is None:
-                row = await self._open(event, ctx)
-            else:
-                log.info("upstream session reused", upstream_id=row["upstream_id"], turn=event.turn)
-            reply = await self._send(event, ctx, row, on_delta)
-        except UpstreamError as exc:
-            if not exc.retryable:  # retrying cannot help: fail the turn now
-                raise Unprocessable(str(exc)) from exc
-            raise
-        latency_ms = int((time.perf_counter() - started) * 1000)
-
+    async def _complete(
+        self,
+        event: MessageCreated,
+        ctx: HandlerContext,
+        upstream: UpstreamAI,
+        row: dict | None,
+        answer: Answer,
+        latency_ms: int,
+    ) -> None:
+        """Settle the turn, store the upstream session to continue and the transcript, and
+        publish ``reply.completed``, in one transaction."""
+        reply = answer.reply
         async with ctx.unit_of_work(event) as uow:
-            if not await self._settle(uow, event, answered=True):
+            if not await self._settle(uow, event, upstream, answered=True):
                 raise AlreadyProcessed(f"turn {event.turn} was settled by another delivery")
+            stored = await store.get_upstream(uow.conn, event.session_id)
+            if answer.upstream_id and (
+                answer.opened or (stored or {}).get("upstream_id") != answer.upstream_id
+            ):
+                await store.save_head(
+                    uow.conn, event.session_id, answer.upstream_id, opened=answer.opened
+                )
             await store.append_transcript(
                 uow.conn, event.session_id, event.turn, event.content, reply.content
             )
@@ -98,72 +138,40 @@ class ChatHandlers:
                     turn=event.turn,
                     content=reply.content,
                     prompt=event.content,
-                    model=self.upstream.model,
-                    provider=self.upstream.provider,
-                    upstream_session_id=row["upstream_id"],
+                    model=upstream.model,
+                    provider=upstream.provider,
+                    upstream_session_id=answer.upstream_id or "",
+                    upstream_response_id=reply.response_id,
+                    finish_reason=reply.finish_reason,
                     latency_ms=latency_ms,
                     input_tokens=reply.input_tokens,
                     output_tokens=reply.output_tokens,
+                    retries=answer.retries,
+                    upstream_done_at=_aware(reply.last_byte_at),
                 )
             )
         log.info(
             "reply completed",
             turn=event.turn,
             latency_ms=latency_ms,
-            upstream_id=row["upstream_id"],
+            upstream_id=answer.upstream_id,
+            retries=answer.retries,
         )
 
-    async def _open(self, event: MessageCreated, ctx: HandlerContext) -> dict:
-        upstream_id = await self.upstream.open_session(
-            session_id=event.session_id, persona=event.persona, first_message=event.content
-        )
-        row = await store.save_opened(
-            ctx.pool,
-            session_id=event.session_id,
-            user_id=event.user_id,
-            provider=self.upstream.provider,
-            model=self.upstream.model,
-            upstream_id=upstream_id,
-        )
-        log.info("upstream session created", upstream_id=upstream_id, opened=row["opened_count"])
-        return row
-
-    async def _send(
-        self, event: MessageCreated, ctx: HandlerContext, row: dict, on_delta: DeltaSink
-    ) -> UpstreamReply:
-        """Send the message on the stored upstream session; if the provider lost that session,
-        open a new one and send again with the transcript. Only stateless providers get the
-        transcript every time (the others keep the conversation themselves)."""
-        stateless = self.upstream.stateless
-        history = await store.transcript(ctx.pool, event.session_id) if stateless else []
-        for rebuilt in (False, True):
-            try:
-                return await self.upstream.send(
-                    upstream_id=row["upstream_id"],
-                    content=event.content,
-                    turn=event.turn,
-                    history=history,
-                    on_delta=on_delta,
-                )
-            except UpstreamSessionLost:
-                if rebuilt:
-                    raise
-                log.warning(
-                    "upstream session lost; rebuilding from the transcript",
-                    upstream_id=row["upstream_id"],
-                )
-                row.update(await self._open(event, ctx))
-                if not stateless:
-                    history = await store.transcript(ctx.pool, event.session_id)
-        raise AssertionError("unreachable")
-
-    async def _settle(self, uow: UnitOfWork, event: MessageCreated, *, answered: bool) -> bool:
+    async def _settle(
+        self,
+        uow: UnitOfWork,
+        event: MessageCreated,
+        upstream: UpstreamAI | None,
+        *,
+        answered: bool,
+    ) -> bool:
         return await store.settle_turn(
             uow.conn,
             session_id=event.session_id,
             user_id=event.user_id,
-            provider=self.upstream.provider,
-            model=self.upstream.model,
+            provider=upstream.provider if upstream else "unknown",
+            model=upstream.model if upstream else event.model,
             turn=event.turn,
             answered=answered,
         )
@@ -172,8 +180,12 @@ class ChatHandlers:
         """A message that will not be answered: settle its turn and publish ``reply.failed``."""
         if not isinstance(event, MessageCreated):
             return
+        try:
+            upstream: UpstreamAI | None = self.router.for_model(event.model)
+        except UnknownModel:
+            upstream = None
         async with ctx.transaction() as uow:
-            if not await self._settle(uow, event, answered=False):
+            if not await self._settle(uow, event, upstream, answered=False):
                 # answered meanwhile (another delivery), or failed already
                 log.info("give-up of a settled turn ignored", turn=event.turn)
                 return
@@ -185,7 +197,7 @@ class ChatHandlers:
                     user_id=event.user_id,
                     reply_to=event.message_id,
                     turn=event.turn,
-                    reason=reason[:500],
+                    reason=reason.removeprefix("unprocessable: ")[:500],
                 )
             )
 
@@ -205,3 +217,7 @@ class ChatHandlers:
             .on(SessionDeleted, self.on_session_deleted),
             on_give_up=self.on_give_up,
         )
+
+
+def _aware(epoch_s: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch_s, UTC) if epoch_s is not None else None

@@ -10,11 +10,16 @@ from pydantic import Field
 
 
 class ChatSettings(RuntimeSettings):
-    """Which upstream AI adapter answers (``echo`` by default, or ``replay`` of a recorded
-    conversations file), and how replies are streamed (words per live delta)."""
+    """Who answers: ``catalogue`` (the default) routes each message by its session's model
+    through the model catalogue (``PARLEY_MODELS_FILE``, else the bundled one); ``echo`` or
+    ``replay`` answer every model with that offline adapter. ``turn_deadline_s`` bounds all the
+    tries of one turn, seconds; ``retry_base_s`` scales the backoff between them."""
 
     health_port: int | None = 8081
-    upstream: Literal["echo", "replay"] = "echo"
+    upstream: Literal["catalogue", "echo", "replay"] = "catalogue"
+    models_file: Path | None = None
+    turn_deadline_s: float = Field(default=60.0, gt=0)
+    retry_base_s: float = Field(default=0.5, gt=0)
     upstream_model: str | None = None
     replay_file: Path | None = None
     delta_words: int = Field(default=8, ge=1)

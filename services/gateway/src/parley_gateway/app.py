@@ -15,7 +15,7 @@ from .adapters.notifications import GatewayNotifications
 from .adapters.reply_watch import NatsReplyWatcher
 from .adapters.traces import NatsTraceSource
 from .adapters.unit_of_work import over
-from .api import auth, events, messages, problems, sessions, traces
+from .api import auth, events, messages, models, problems, sessions, traces
 from .api.deps import Gateway
 from .api.edge import BodyLimit, ErrorBoundary
 from .application import replies
@@ -87,6 +87,7 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     app.state.service = service
     for api in (auth, sessions, messages, events, traces):
         app.include_router(api.router)
+    models.install(app, settings)
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ErrorBoundary)  # outermost: added last

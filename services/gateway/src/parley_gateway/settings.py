@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Literal
 
 from parley_runtime import RuntimeSettings
@@ -29,6 +30,7 @@ class GatewaySettings(RuntimeSettings):
     jwt_issuer: str | None = None
     token_ttl_s: int = 24 * 3600
     default_model: str = "echo-1"
+    models_file: Path | None = None  # the model catalogue (PARLEY_MODELS_FILE; else bundled)
     default_session_name: str = "New chat"
     max_wait_s: float = 60.0
     stream_timeout_s: float = 120.0

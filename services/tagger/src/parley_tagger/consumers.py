@@ -84,6 +84,10 @@ async def on_reply_completed(event: ReplyCompleted, ctx: HandlerContext) -> None
             latency_ms=event.latency_ms,
             input_tokens=event.input_tokens,
             output_tokens=event.output_tokens,
+            upstream_response_id=event.upstream_response_id,
+            finish_reason=event.finish_reason,
+            retries=event.retries,
+            upstream_done_at=event.upstream_done_at,
             correlation_id=event.correlation_id,
             created_at=event.occurred_at,
         )

@@ -294,6 +294,7 @@ def build_app(state: FakeState) -> Starlette:
         return JSONResponse(
             {
                 "session_id": session,
+                "id": state.new_id("reply"),
                 "reply": text,
                 "usage": {"input_tokens": len(message.split()), "output_tokens": len(text.split())},
             }
@@ -314,6 +315,7 @@ def build_app(state: FakeState) -> Starlette:
         record.ended = time.time()
         return JSONResponse(
             {
+                "id": state.new_id("reply"),
                 "reply": text,
                 "usage": {"input_tokens": len(message.split()), "output_tokens": len(text.split())},
             }

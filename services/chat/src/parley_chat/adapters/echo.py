@@ -20,7 +20,12 @@ class EchoUpstream:
         self._delta_words = delta_words
 
     async def open_session(
-        self, *, session_id: uuid.UUID, persona: str | None, first_message: str
+        self,
+        *,
+        session_id: uuid.UUID,
+        persona: str | None,
+        first_message: str,
+        history: Sequence[TranscriptTurn] = (),
     ) -> str:
         """A new upstream id, ``echo-<12 hex>``."""
         return f"echo-{uuid.uuid4().hex[:12]}"
@@ -28,11 +33,12 @@ class EchoUpstream:
     async def send(
         self,
         *,
-        upstream_id: str,
+        upstream_id: str | None,
         content: str,
         turn: int,
         history: Sequence[TranscriptTurn],
         on_delta: DeltaSink,
+        persona: str | None = None,
     ) -> UpstreamReply:
         """The echo reply, streamed a few words at a time."""
         text = (

@@ -39,7 +39,12 @@ class ReplayUpstream:
         return len(self._by_id)
 
     async def open_session(
-        self, *, session_id: uuid.UUID, persona: str | None, first_message: str
+        self,
+        *,
+        session_id: uuid.UUID,
+        persona: str | None,
+        first_message: str,
+        history: Sequence[TranscriptTurn] = (),
     ) -> str:
         """``replay:<conversation id>`` of the conversation starting with ``first_message``.
 
@@ -56,18 +61,19 @@ class ReplayUpstream:
     async def send(
         self,
         *,
-        upstream_id: str,
+        upstream_id: str | None,
         content: str,
         turn: int,
         history: Sequence[TranscriptTurn],
         on_delta: DeltaSink,
+        persona: str | None = None,
     ) -> UpstreamReply:
         """The recorded answer to user turn ``turn``, streamed a few words at a time.
 
         Raises:
             UpstreamError: unknown conversation, or the recording has no such turn.
         """
-        conversation = self._by_id.get(upstream_id.removeprefix("replay:"))
+        conversation = self._by_id.get((upstream_id or "").removeprefix("replay:"))
         if conversation is None:
             raise UpstreamError(f"replay: unknown upstream session {upstream_id}", retryable=False)
         if turn > len(conversation.exchanges):

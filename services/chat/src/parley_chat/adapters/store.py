@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -124,3 +126,37 @@ async def erase_session(conn: asyncpg.Connection, session_id: uuid.UUID) -> None
     """Erase everything the chat service keeps of a session."""
     await conn.execute("DELETE FROM transcript WHERE session_id = $1", session_id)
     await conn.execute("DELETE FROM upstream_sessions WHERE session_id = $1", session_id)
+
+
+async def save_head(
+    conn: asyncpg.Connection, session_id: uuid.UUID, upstream_id: str, *, opened: bool
+) -> None:
+    """Store the upstream session to continue next (in the reply's transaction); ``opened``
+    counts it as a newly opened upstream session."""
+    await conn.execute(
+        "UPDATE upstream_sessions SET upstream_id = $2, opened_count = opened_count + $3,"
+        " updated_at = now() WHERE session_id = $1",
+        session_id,
+        upstream_id,
+        1 if opened else 0,
+    )
+
+
+def lock_key(session_id: uuid.UUID) -> int:
+    """The PostgreSQL advisory lock key of a session: its UUID's first 64 bits, signed."""
+    return int.from_bytes(session_id.bytes[:8], "big", signed=True)
+
+
+@contextlib.asynccontextmanager
+async def session_lock(pool: asyncpg.Pool, session_id: uuid.UUID) -> AsyncIterator[bool]:
+    """Try to take the session's advisory lock (``pg_try_advisory_lock``) for the block, on a
+    connection of its own, so that no two chat processes call the upstream for one session at
+    once; yields whether it was taken (False: another holder has it)."""
+    async with pool.acquire() as conn:
+        key = lock_key(session_id)
+        held = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
+        try:
+            yield held
+        finally:
+            if held:
+                await conn.execute("SELECT pg_advisory_unlock($1)", key)

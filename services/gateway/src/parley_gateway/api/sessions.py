@@ -12,6 +12,7 @@ from ..application import sessions
 from .auth import CurrentUser
 from .cursors import decode_cursor, encode_cursor
 from .deps import IdempotencyKey, Settings, Uow, request_key
+from .models import check_model
 from .schemas import (
     MessageOut,
     SessionCreate,
@@ -58,7 +59,8 @@ async def create_session(
 ) -> SessionOut:
     """Create a session; a name given here is the user's (``name_source`` "user")."""
     key = request_key(idempotency_key, request, body.model_dump(mode="json"))
-    new = sessions.NewSession(**body.model_dump())
+    model = check_model(request, body.model)
+    new = sessions.NewSession(**(body.model_dump() | {"model": model}))
     session, created = await sessions.create_session(uow, settings, user, new, key)
     response.status_code = 201 if created else 200
     return SessionOut.model_validate(session)

@@ -109,7 +109,8 @@ async def find_traces(
     args.append(limit)
     rows = await conn.fetch(
         "SELECT id, session_id, session_tag, model, provider, turn, input, output, latency_ms,"
-        " input_tokens, output_tokens, upstream_session_id, created_at FROM llm_traces"
+        " input_tokens, output_tokens, upstream_session_id, upstream_response_id, finish_reason,"
+        " retries, created_at FROM llm_traces"
         f" WHERE {' AND '.join(clauses)} ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
         *args,
     )

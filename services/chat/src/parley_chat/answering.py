@@ -1,0 +1,148 @@
+"""Answering one turn through the upstream AI, the same way for every provider.
+
+- the upstream session is opened once (stored at once when the provider names it before the first
+  reply, else with the first reply) and continued after, also across restarts;
+- a lost upstream session is rebuilt once from the transcript, and the new id stored;
+- retryable failures (429 with ``Retry-After``, 5xx, timeouts) are retried with
+  :func:`parley_providers.call_with_retries`, all tries of a turn bounded by one deadline
+  (``PARLEY_TURN_DEADLINE_S``); what still fails gets a reason a user can read.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import structlog
+from parley_contracts import MessageCreated
+from parley_providers import RetryPolicy, call_with_retries
+
+from .adapters import store
+from .domain.upstream import (
+    DeltaSink,
+    UpstreamAI,
+    UpstreamError,
+    UpstreamReply,
+    UpstreamSessionLost,
+)
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Answer:
+    """A turn's reply, the upstream session it leaves to continue, and whether that session was
+    opened by this turn (``opened``); ``retries`` counts the tries after the first."""
+
+    reply: UpstreamReply
+    upstream_id: str | None
+    opened: bool
+    retries: int
+
+
+class TurnAnswerer:
+    """Sends one turn to an upstream adapter with retries and one rebuild of a lost session."""
+
+    def __init__(self, *, deadline_s: float, base_s: float = 0.5, cap_s: float = 8.0) -> None:
+        self.deadline_s = deadline_s
+        self.base_s = base_s
+        self.cap_s = cap_s
+
+    async def answer(
+        self,
+        event: MessageCreated,
+        upstream: UpstreamAI,
+        pool: asyncpg.Pool,
+        row: dict[str, Any] | None,
+        on_delta: DeltaSink,
+    ) -> Answer:
+        """Answer ``event`` on the stored upstream session ``row`` (None or no id: open one).
+
+        Raises:
+            UpstreamError: the turn failed for good (not retryable, out of tries or past the
+                deadline, or the session was lost again after its rebuild).
+        """
+        started = time.monotonic()
+        retries = 0
+
+        def note_retry(attempt: int, error: Exception, delay_s: float) -> None:
+            nonlocal retries
+            retries += 1
+            log.warning(
+                "upstream call retried",
+                attempt=attempt,
+                delay_s=round(delay_s, 3),
+                error=str(error)[:200],
+            )
+
+        async def retried(call: Callable[[], Awaitable[Any]]) -> Any:
+            remaining = self.deadline_s - (time.monotonic() - started)
+            policy = RetryPolicy(
+                deadline_s=max(0.0, remaining),
+                base_s=self.base_s,
+                cap_s=self.cap_s,
+                max_attempts=1000,
+            )
+            return await call_with_retries(
+                call, policy, on_retry=note_retry, retry_on=UpstreamError
+            )
+
+        current = row["upstream_id"] if row else None
+        opened = False
+        history = await store.transcript(pool, event.session_id) if upstream.stateless else []
+        if current is None:
+            current = await retried(lambda: self._open(event, upstream, pool, []))
+            opened = current is None  # the first send opens it
+        for rebuilt in (False, True):
+            try:
+                reply: UpstreamReply = await retried(
+                    functools.partial(
+                        upstream.send,
+                        upstream_id=current,
+                        content=event.content,
+                        turn=event.turn,
+                        history=history,
+                        on_delta=on_delta,
+                        persona=event.persona,
+                    )
+                )
+                return Answer(reply, reply.upstream_id or current, opened, retries)
+            except UpstreamSessionLost:
+                if rebuilt:
+                    raise
+                log.warning(
+                    "upstream session lost; rebuilding from the transcript", upstream_id=current
+                )
+                history = await store.transcript(pool, event.session_id)
+                current = await retried(
+                    functools.partial(self._open, event, upstream, pool, history)
+                )
+                opened = current is None
+        raise AssertionError("unreachable")
+
+    async def _open(
+        self, event: MessageCreated, upstream: UpstreamAI, pool: asyncpg.Pool, history: list
+    ) -> str | None:
+        upstream_id = await upstream.open_session(
+            session_id=event.session_id,
+            persona=event.persona,
+            first_message=event.content,
+            history=history,
+        )
+        if upstream_id is not None:  # named before the first reply: keep it at once
+            row = await store.save_opened(
+                pool,
+                session_id=event.session_id,
+                user_id=event.user_id,
+                provider=upstream.provider,
+                model=upstream.model,
+                upstream_id=upstream_id,
+            )
+            log.info(
+                "upstream session created", upstream_id=upstream_id, opened=row["opened_count"]
+            )
+        return upstream_id
