@@ -52,6 +52,7 @@ class Runner:
         return self.log_path.read_text(errors="replace")
 
     def ready(self) -> bool:
+        assert self.proc.poll() is None, f"the runner exited: {self.log()[-3000:]}"
         try:
             return httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200
         except httpx.HTTPError:

@@ -171,6 +171,20 @@ class EmbeddedNats:
         log.info("embedded nats stopped")
 
 
+def _postmaster_ready(pid_file: Path, pid: int) -> bool:
+    """Whether ``postmaster.pid`` says server ``pid`` is ready for connections.
+
+    The file's format is PostgreSQL's (src/include/utils/pidfile.h): line 1 the pid, line 8 the
+    status (``starting``, ``ready``...). The server rewrites it while starting, so a partial
+    read is simply "not yet".
+    """
+    try:
+        lines = pid_file.read_text().splitlines()
+    except (FileNotFoundError, PermissionError, UnicodeDecodeError):
+        return False
+    return len(lines) >= 8 and lines[0].strip() == str(pid) and lines[7].strip() == "ready"
+
+
 class EmbeddedPostgres:
     """A PostgreSQL 16 server (the ``pgserver`` package's binaries) whose data lives in
     ``data_dir``, run as a child process listening on a Unix socket only."""
@@ -246,8 +260,6 @@ class EmbeddedPostgres:
         return self
 
     def _wait_ready(self, timeout_s: float) -> None:
-        from pgserver.utils import PostmasterInfo
-
         assert self.proc is not None
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -255,8 +267,7 @@ class EmbeddedPostgres:
                 raise RuntimeError(
                     f"postgres exited with code {self.proc.returncode}; see {self.data_dir / 'log'}"
                 )
-            info = PostmasterInfo.read_from_pgdata(self.data_dir)
-            if info is not None and info.pid == self.proc.pid and info.status == "ready":
+            if _postmaster_ready(self.data_dir / "postmaster.pid", self.proc.pid):
                 return
             time.sleep(0.05)
         raise TimeoutError(f"postgres not ready within {timeout_s} s; see {self.data_dir / 'log'}")
