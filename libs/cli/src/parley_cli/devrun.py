@@ -3,16 +3,21 @@
 Starts NATS (with JetStream) and PostgreSQL — embedded, in ``data_dir``, unless ``NATS_URL`` /
 ``DATABASE_URL`` name other servers — creates the database and the stream, starts the four
 services as child processes, waits for the gateway to be ready and prints how to use it.
-Ctrl-C (or SIGTERM) stops the services, then the embedded servers: no process is left behind.
-If a service exits on its own, everything is stopped and the exit code is non-zero.
+
+Everything it starts is supervised (:mod:`parley_cli.supervise`): a server or service that dies
+is started again with backoff, and the log says so; a crashed service does not stop the others.
+Ctrl-C (or SIGTERM) stops the services, then the embedded servers, in a bounded time; every
+child runs in its own process group and dies with the runner (``PR_SET_PDEATHSIG``), so no
+process is left behind. In the dev auth mode the token secret is kept in
+``data_dir/dev-jwt-secret`` (mode 0600), so tokens stay valid across restarts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -27,6 +32,8 @@ from parley_runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from parley_runtime.logging import configure_logging
 from parley_runtime.settings import RuntimeSettings
 
+from .supervise import ServiceProcess, Supervisor
+
 log = structlog.get_logger("parley.run")
 
 #: Each service's module and the port of its HTTP server (the gateway's API, the workers' health).
@@ -36,6 +43,9 @@ SERVICES = (
     ("namer", "parley_namer", 8082),
     ("tagger", "parley_tagger", 8083),
 )
+
+#: Longest time, in seconds, that stopping everything may take.
+STOP_TIMEOUT_S = 20.0
 
 
 async def _prepare(nats_url: str, database_url: str) -> None:
@@ -50,16 +60,33 @@ async def _prepare(nats_url: str, database_url: str) -> None:
         await nc.close()
 
 
+def dev_token_secret(data_dir: Path) -> str:
+    """The dev auth mode's token secret, created once in ``data_dir/dev-jwt-secret`` with mode
+    0600 and read back on every later start (tokens survive a restart of the runner)."""
+    path = data_dir / "dev-jwt-secret"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        os.chmod(path, 0o600)
+        secret = path.read_text().strip()
+        if len(secret) >= 32:
+            return secret
+        path.unlink()
+        return dev_token_secret(data_dir)
+    with os.fdopen(fd, "w") as file:
+        secret = secrets.token_urlsafe(48)
+        file.write(secret + "\n")
+    return secret
+
+
 def _wait_ready(
-    urls: list[str],
-    children: dict[str, subprocess.Popen[bytes]],
-    timeout_s: float,
-    interrupted: Callable[[], bool],
+    urls: list[str], supervisor: Supervisor, timeout_s: float, interrupted: Callable[[], bool]
 ) -> None:
-    """Wait until every ``/readyz`` of ``urls`` answers 200.
+    """Wait until every ``/readyz`` of ``urls`` answers 200, restarting what crashes meanwhile.
 
     Raises:
-        KeyboardInterrupt: ``interrupted()`` became true; RuntimeError: a service exited;
+        KeyboardInterrupt: ``interrupted()`` became true;
         TimeoutError: not ready within ``timeout_s`` seconds.
     """
     deadline = time.monotonic() + timeout_s
@@ -67,9 +94,7 @@ def _wait_ready(
     while time.monotonic() < deadline:
         if interrupted():
             raise KeyboardInterrupt
-        for name, child in children.items():
-            if child.poll() is not None:
-                raise RuntimeError(f"{name} exited with code {child.returncode} while starting")
+        supervisor.poll()
         for url in list(waiting):
             try:
                 if httpx.get(url, timeout=1.0).status_code == 200:
@@ -82,24 +107,11 @@ def _wait_ready(
     raise TimeoutError(f"not ready within {timeout_s:.0f} s: {', '.join(waiting)}")
 
 
-def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    for name, child in children.items():
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            log.warning("service did not stop in time; killing it", service=name)
-            child.kill()
-            child.wait()
-
-
 def run_stack(
     *, data_dir: Path, port: int = 8000, free_ports: bool = False, replicas: int = 1
 ) -> int:
-    """Run everything until interrupted; returns the process exit code.
+    """Run everything until interrupted; returns the process exit code (0 after Ctrl-C or
+    SIGTERM, 1 if start-up failed).
 
     The workers serve their health endpoints on 8081-8083, or on free ports with ``free_ports``
     (always when ``replicas`` > 1: then each worker service runs in ``replicas`` processes, which
@@ -111,8 +123,7 @@ def run_stack(
         level=os.environ.get("PARLEY_LOG_LEVEL", "INFO"),
     )
     data_dir = data_dir.resolve()
-    embedded: list[EmbeddedNats | EmbeddedPostgres] = []
-    children: dict[str, subprocess.Popen[bytes]] = {}
+    supervisor = Supervisor(tiers=2)  # servers, then services
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -125,14 +136,16 @@ def run_stack(
     try:
         env = dict(os.environ)
         if not env.get("NATS_URL"):
-            nats_server = EmbeddedNats(data_dir / "nats", port=free_port()).start()
-            embedded.append(nats_server)
+            nats_server = EmbeddedNats(data_dir / "nats", port=free_port())
+            supervisor.start(nats_server, tier=0)
             env["NATS_URL"] = nats_server.url
         if not env.get("DATABASE_URL"):
-            pg = EmbeddedPostgres(data_dir / "pg").start()
-            embedded.append(pg)
+            pg = EmbeddedPostgres(data_dir / "pg")
+            supervisor.start(pg, tier=0)
             env["DATABASE_URL"] = pg.url("parley")
         env.setdefault("PARLEY_PORT", str(port))
+        if env.get("PARLEY_AUTH_MODE", "dev") == "dev" and not env.get("PARLEY_JWT_SECRET"):
+            env["PARLEY_JWT_SECRET"] = dev_token_secret(data_dir)
         if env.get("PARLEY_UPSTREAM") == "replay":
             env.setdefault("PARLEY_DEFAULT_MODEL", "replay-1")  # sessions name the model answering
         asyncio.run(_prepare(env["NATS_URL"], env["DATABASE_URL"]))
@@ -145,21 +158,13 @@ def run_stack(
                     free = free_ports or replicas > 1
                     child_env["PARLEY_HEALTH_PORT"] = str(free_port() if free else health_port)
                     ready_urls.append(f"http://127.0.0.1:{child_env['PARLEY_HEALTH_PORT']}/readyz")
-                # Each child gets its own process group: Ctrl-C reaches us, and we stop them in
-                # order.
-                children[name if replica == 0 else f"{name}-{replica + 1}"] = subprocess.Popen(
-                    [sys.executable, "-m", module], env=child_env, start_new_session=True
-                )
-        _wait_ready(ready_urls, children, timeout_s=120, interrupted=lambda: stopping)
+                unit = name if replica == 0 else f"{name}-{replica + 1}"
+                argv = [sys.executable, "-m", module]
+                supervisor.start(ServiceProcess(unit, argv, child_env), 1)
+        _wait_ready(ready_urls, supervisor, timeout_s=120, interrupted=lambda: stopping)
         print(_usage(base, env, ready_urls[1:]), flush=True)
         while not stopping:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    log.error(
-                        "service exited; stopping everything", service=name, code=child.returncode
-                    )
-                    stopping, code = True, 1
-                    break
+            supervisor.poll()
             time.sleep(0.2)
     except KeyboardInterrupt:
         log.info("interrupted while starting; stopping everything")
@@ -167,10 +172,9 @@ def run_stack(
         log.exception("start-up failed; stopping everything")
         code = 1
     finally:
-        _stop_children(children)
-        for server in reversed(embedded):
-            server.stop()
-        log.info("stopped", code=code)
+        started = time.monotonic()
+        supervisor.stop_all(STOP_TIMEOUT_S)
+        log.info("stopped", code=code, seconds=round(time.monotonic() - started, 2))
     return code
 
 

