@@ -17,6 +17,7 @@ from .api.problems import validation_problem
 from .api.routes import router
 from .consumers import consumer_spec
 from .settings import GatewaySettings
+from .web import mount_ui
 
 log = structlog.get_logger(__name__)
 
@@ -72,5 +73,6 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     app.state.service = service
     app.state.notifications = notifications
     app.include_router(router)
+    mount_ui(app)
     add_exception_handler(app, new_exception_handler(request_validation_handler=validation_problem))
     return service, service.asgi(app)
