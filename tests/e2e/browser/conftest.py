@@ -40,6 +40,14 @@ class UserPage:
 
 
 @pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """The folder the browser tests write their artefacts to (screenshots, axe results,
+    timings): ``tests/artifacts/``, ignored by git."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(

@@ -28,7 +28,7 @@ async def test_a_new_user_chats_sees_name_and_tag_renames_archives_and_deletes(
     api = await Client(http, user.user_id).login()
     await page.evaluate("window.__sameDocument = true")  # gone if the page ever reloads
 
-    await page.get_by_role("button", name="New chat").click()
+    await page.get_by_role("button", name="New chat", exact=True).click()
     await page.get_by_label("Persona", exact=True).select_option(label="Patient tutor")
     await page.get_by_role("button", name="Create").click()
     sidebar = page.get_by_role("list", name="Your sessions")
@@ -103,14 +103,14 @@ async def test_a_new_user_chats_sees_name_and_tag_renames_archives_and_deletes(
 async def test_two_users_see_only_their_own_sessions(open_user) -> None:
     alice, bob = await open_user(), await open_user()
     for user, text in ((alice, "alice's question about sourdough starters"), (bob, "bob asks")):
-        await user.page.get_by_role("button", name="New chat").click()
+        await user.page.get_by_role("button", name="New chat", exact=True).click()
         await user.page.get_by_role("button", name="Create").click()
         await send(user, text)
         await expect(user.page.locator("article.message.assistant")).to_have_count(
             1, timeout=REPLY_S
         )
     # A second session of alice's reaches her sidebar live, and never bob's.
-    await alice.page.get_by_role("button", name="New chat").click()
+    await alice.page.get_by_role("button", name="New chat", exact=True).click()
     await alice.page.get_by_role("button", name="Create").click()
     await expect(alice.page.locator(".session")).to_have_count(2)
     await bob.page.wait_for_timeout(500)
@@ -128,7 +128,7 @@ async def test_markup_and_script_in_a_message_are_shown_as_text(open_user) -> No
     hostile = (
         '<b>bold</b> <script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
     )
-    await page.get_by_role("button", name="New chat").click()
+    await page.get_by_role("button", name="New chat", exact=True).click()
     await page.get_by_role("button", name="Create").click()
     await send(user, hostile)
     reply = page.locator("article.message.assistant")

@@ -103,8 +103,8 @@ function onSessionEvent(event, data) {
     }
     if (!sidebar.patch(id, fields) || "is_archived" in fields) refetch(id);
     else if (header.session?.id === id) header.show(sidebar.get(id));
-  } else if (event.startsWith("session.")) {
-    refetch(id);
+  } else if (event === "session.created" || sidebar.get(id) || header.session?.id === id) {
+    refetch(id);  // named, tagged: only sessions shown; later pages bring the others
   }
 }
 

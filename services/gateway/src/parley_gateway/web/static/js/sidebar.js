@@ -86,8 +86,12 @@ export class Sidebar {
     return session.name.toLowerCase().includes(q) || (session.session_tag || "").toLowerCase().includes(q);
   }
 
-  /** Add or replace a session (a fresh copy from the API). */
+  /** Add or replace a session (a fresh copy from the API). One not loaded yet that sorts after
+   * the last one loaded belongs to a later page, and comes with it. */
   upsert(session) {
+    const last = this.sessions.get(this.list.lastElementChild?.dataset.id);
+    const laterPage = !this.sessions.has(session.id) && !this.done && last && newestFirst(session, last) > 0;
+    if (laterPage) return;
     if (this.shows(session)) this.sessions.set(session.id, session);
     else this.sessions.delete(session.id);
     this.render();
