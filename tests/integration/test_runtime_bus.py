@@ -14,8 +14,15 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from parley_contracts import SessionDeleted, Subjects
-from parley_runtime import ConsumerSpec, HandlerContext, RetryLater, RuntimeSettings, Service
+from parley_contracts import SessionDeleted, SessionRenamed, Subjects
+from parley_runtime import (
+    ConsumerSpec,
+    HandlerContext,
+    Handlers,
+    RetryLater,
+    RuntimeSettings,
+    Service,
+)
 from parley_runtime.bus import EventHandler, GiveUpHook
 from stack import Servers, settled
 
@@ -37,7 +44,7 @@ async def probe(
         RuntimeSettings(**servers.env(**options)),
         consumers=[
             ConsumerSpec(
-                durable=durable, handlers={"session.deleted": handler}, on_give_up=on_give_up
+                durable=durable, handlers=Handlers().on(SessionDeleted, handler), on_give_up=on_give_up
             )
         ],
     )
@@ -196,3 +203,39 @@ async def test_a_busy_session_does_not_hold_up_the_others(servers: Servers, js) 
 
     assert quiet_done.is_set()
     assert busy_handled == [f"u{n}" for n in range(20)]
+
+
+async def test_an_event_of_a_deleted_session_is_refused_by_its_inbox_mark(
+    servers: Servers, js
+) -> None:
+    sid = uuid.uuid4()
+    entered: list[int] = []
+    written: list[uuid.UUID] = []
+
+    async def rename(event: SessionRenamed, ctx: HandlerContext) -> None:
+        if event.session_id != sid:
+            return
+        entered.append(ctx.delivery)
+        async with ctx.unit_of_work(event):
+            written.append(event.event_id)  # never reached: the session is gone
+
+    durable = f"probe_{uuid.uuid4().hex[:8]}"
+    service = Service(
+        "probe",
+        RuntimeSettings(**servers.env(max_deliver=3, backoff_s=(0.2,))),
+        consumers=[ConsumerSpec(durable=durable, handlers=Handlers().on(SessionRenamed, rename))],
+    )
+    await service.start()
+    try:
+        async with service.unit_of_work() as uow:
+            await uow.forget_session(sid)
+            await uow.publish(SessionRenamed(session_id=sid, user_id="erin", name="Late name"))
+        await settled(js, servers.stream, [durable], [service.pool])
+        marks = await service.pool.fetchval(
+            "SELECT count(*) FROM inbox WHERE consumer = $1", durable
+        )
+    finally:
+        await service.stop()
+    assert entered == [1]  # handled once, settled as dropped: no redelivery
+    assert written == []
+    assert marks == 0

@@ -1,147 +1,219 @@
 """``parley bench``: the pipeline benchmark.
 
 Starts the whole stack (``parley run`` with a temporary data folder, embedded servers, the echo
-upstream) unless ``--base-url`` names a running gateway, then drives it over HTTP: ``sessions``
-sessions at ``concurrency`` at once, each posting ``messages`` user messages (each waiting for its
-reply). Reports, in milliseconds: reply latency (POST to stored reply, p50/p95/p99), time from a
-session's first reply until the client sees its automatic name, from its creation until it sees
-its tag (both through ``GET /api/events``), and throughput in replies per second. Numbers
-depend on the machine; compare runs on the same one.
+upstream) unless ``--base-url`` names a running gateway, then drives it over HTTP as one user
+(see :mod:`parley_cli.load` for closed and open load). A warm-up of ``warmup`` sessions runs
+first and is not measured. Then it measures, in milliseconds: reply latency (POST to stored reply,
+p50/p95/p99/max), time from a session's first reply until the client sees its automatic name,
+from its creation until it sees its tag (both through ``GET /api/events``); throughput in replies
+per second; and the CPU milliseconds per reply of every process of the stack (each service,
+PostgreSQL, NATS; see :mod:`parley_cli.cpu`), summed over the measured window. Numbers depend on
+the machine; compare runs on the same one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from parley_runtime.embedded import free_port
 
+from . import cpu
+from .load import Driver, Load, Samples
 from .watch import SessionWatch
 
-QUESTIONS = [
-    "How do I merge two sorted lists in Python without using sort?",
-    "What is the difference between a process and a thread on Linux?",
-    "Write a SQL query that finds the second highest salary per department.",
-    "Explain how TCP congestion control reacts to packet loss.",
-]
 
-
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of ``values`` by the nearest-rank method; NaN when empty."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, int(q * len(ordered) + 0.5) - 1))]
 
 
-async def _one_session(
-    http: httpx.AsyncClient,
-    headers: dict[str, str],
-    watch: SessionWatch,
-    n: int,
-    messages: int,
-    results: dict[str, list[float]],
-) -> None:
-    created_at = time.monotonic()
-    r = await http.post("/api/sessions", headers=headers, json={})
-    r.raise_for_status()
-    sid = r.json()["id"]
-    first_reply_at = 0.0
-    for m in range(messages):
-        started = time.monotonic()
-        content = f"{QUESTIONS[(n + m) % len(QUESTIONS)]} (#{n}.{m})"
-        r = await http.post(
-            f"/api/sessions/{sid}/messages",
-            headers=headers,
-            params={"wait": 30},
-            json={"content": content},
-        )
-        r.raise_for_status()
-        if r.json()["reply"] is None:
-            raise TimeoutError("no reply within 30 s")
-        now = time.monotonic()
-        results["reply"].append((now - started) * 1000)
-        first_reply_at = first_reply_at or now
-    seen = await watch.named_and_tagged(sid, 30)
-    assert seen.named_at is not None and seen.tagged_at is not None
-    results["name"].append(max(0.0, seen.named_at - first_reply_at) * 1000)
-    results["tag"].append(max(0.0, seen.tagged_at - created_at) * 1000)
+def _summary(values: list[float]) -> dict[str, float]:
+    return {
+        "p50": percentile(values, 0.5),
+        "p95": percentile(values, 0.95),
+        "p99": percentile(values, 0.99),
+        "max": max(values) if values else float("nan"),
+    }
 
 
-async def drive(base_url: str, *, sessions: int, messages: int, concurrency: int) -> str:
-    """Run the load against ``base_url`` and return the report."""
-    results: dict[str, list[float]] = {"reply": [], "name": [], "tag": []}
-    gate = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+@dataclass
+class Stack:
+    """Where the measured stack runs: its gateway, and what to read CPU times of."""
+
+    base_url: str
+    data_dir: Path | None = None
+    runner_pid: int | None = None
+    database_url: str | None = None
+
+    def cpu(self) -> cpu.CpuSnapshot:
+        """The stack's CPU times now."""
+        return cpu.snapshot(self.data_dir, self.runner_pid)
+
+
+async def drive(stack: Stack, load: Load, *, warmup: int) -> dict[str, Any]:
+    """Warm up, run ``load`` against ``stack`` and return the report as a dict (milliseconds,
+    replies per second, CPU ms per reply per process)."""
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=REQUEST_TIMEOUT_S) as http:
         r = await http.post("/api/auth/token", json={"user_id": f"bench-{os.getpid()}"})
+        r.raise_for_status()
         headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
         watch = SessionWatch(http, headers)
         await watch.start()
-
-        async def bounded(n: int) -> None:
-            async with gate:
-                await _one_session(http, headers, watch, n, messages, results)
-
-        started = time.monotonic()
+        driver = Driver(http, headers, watch)
         try:
-            await asyncio.gather(*(bounded(n) for n in range(sessions)))
+            if warmup:
+                warm = Load(sessions=warmup, messages=load.messages, concurrency=load.concurrency)
+                await driver.run(warm, Samples(), label="warm-up")
+            samples = Samples()
+            before, started = stack.cpu(), time.monotonic()
+            await driver.run(load, samples, label="measured")
+            wall = time.monotonic() - started
+            spent = stack.cpu().minus(before)
         finally:
             await watch.stop()
-        wall = time.monotonic() - started
-    latencies, to_name, to_tag = results["reply"], results["name"], results["tag"]
-    return "\n".join(
-        [
-            f"sessions={sessions} messages/session={messages} concurrency={concurrency}"
-            f" replies={len(latencies)} wall={wall:.1f}s throughput={len(latencies) / wall:.1f} replies/s",
-            f"reply latency ms: p50={_percentile(latencies, 0.5):.1f} p95={_percentile(latencies, 0.95):.1f}"
-            f" p99={_percentile(latencies, 0.99):.1f} mean={statistics.fmean(latencies):.1f}",
-            f"first reply -> name seen ms: p50={_percentile(to_name, 0.5):.0f}"
-            f" p95={_percentile(to_name, 0.95):.0f}",
-            f"session created -> tag seen ms: p50={_percentile(to_tag, 0.5):.0f}"
-            f" p95={_percentile(to_tag, 0.95):.0f}",
-        ]
+    replies = len(samples.reply)
+    return {
+        "load": {
+            "sessions": load.sessions,
+            "messages_per_session": load.messages,
+            "mode": "open" if load.rate else "closed",
+            "concurrency": None if load.rate else load.concurrency,
+            "rate_per_s": load.rate,
+            "warmup_sessions": warmup,
+        },
+        "replies": replies,
+        "failures": len(samples.failures),
+        "failure_examples": samples.failures[:5],
+        "wall_s": wall,
+        "replies_per_s": replies / wall if wall else 0.0,
+        "reply_ms": _summary(samples.reply),
+        "name_after_first_reply_ms": _summary(samples.name),
+        "tag_after_create_ms": _summary(samples.tag),
+        "cpu_ms_per_reply": cpu.per_reply(spent, replies),
+    }
+
+
+#: Seconds an HTTP request of the bench may take (a reply is waited for up to 30 s of them).
+REQUEST_TIMEOUT_S = 60
+
+
+def render(report: dict[str, Any]) -> str:
+    """The human-readable form of a :func:`drive` report."""
+    load, cpu_ms = report["load"], report["cpu_ms_per_reply"]
+    offered = (
+        f"open at {load['rate_per_s']:g} messages/s"
+        if load["mode"] == "open"
+        else f"closed, {load['concurrency']} sessions at once"
     )
 
+    def line(title: str, s: dict[str, float], unit: str = "ms") -> str:
+        return f"{title} {unit}: " + " ".join(f"{k}={v:.1f}" for k, v in s.items())
 
-def run_bench(*, base_url: str | None, sessions: int, messages: int, concurrency: int) -> int:
-    """Start the stack if needed, run :func:`drive`, print the report; returns the exit code."""
+    lines = [
+        f"sessions={load['sessions']} messages/session={load['messages_per_session']}"
+        f" load={offered} warm-up={load['warmup_sessions']} sessions",
+        f"replies={report['replies']} failures={report['failures']} wall={report['wall_s']:.1f}s"
+        f" throughput={report['replies_per_s']:.1f} replies/s",
+        line("reply latency", report["reply_ms"]),
+        line("first reply -> name seen", report["name_after_first_reply_ms"]),
+        line("session created -> tag seen", report["tag_after_create_ms"]),
+        "CPU ms per reply: " + " ".join(f"{k}={v:.1f}" for k, v in cpu_ms.items()),
+    ]
+    lines += [f"  failure: {f}" for f in report["failure_examples"]]
+    return "\n".join(lines)
+
+
+def _start_stack(replicas: int) -> tuple[Stack, subprocess.Popen[str]] | None:
+    """``parley run`` on a fresh data folder and free ports; None if it did not become ready."""
+    port = free_port()
+    data = Path(tempfile.mkdtemp(prefix="parley-bench-"))
+    env = dict(os.environ)
+    env["PARLEY_LOG_LEVEL"] = "WARNING"
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "parley_cli.main", "run", "--data-dir", str(data)]
+        + ["--port", str(port), "--free-ports", "--replicas", str(replicas)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    # The runner prints its usage once every service answers /readyz; it exits (and the pipe
+    # ends) if they do not within its own time limit.
+    assert runner.stdout is not None
+    running = False
+    for out in runner.stdout:
+        running = running or out.startswith("Parley is running")
+        if running and out.strip().startswith("PostgreSQL:"):
+            threading.Thread(target=runner.stdout.read, daemon=True).start()
+            database_url = out.split(":", 1)[1].strip()
+            return Stack(f"http://127.0.0.1:{port}", data, runner.pid, database_url), runner
+    runner.wait()
+    shutil.rmtree(data, ignore_errors=True)
+    return None
+
+
+def run_bench(
+    *,
+    base_url: str | None,
+    load: Load,
+    warmup: int,
+    replicas: int = 1,
+    as_json: bool = False,
+    reads: bool = False,
+    database_url: str | None = None,
+) -> int:
+    """Start the stack if needed, run :func:`drive` (or, with ``reads``, the read-path bench of
+    :mod:`parley_cli.reads`), print the report; returns the exit code (1 when the stack did not
+    start or a message went unanswered)."""
     runner = None
     if base_url is None:
-        port = free_port()
-        data = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-        env = {k: v for k, v in os.environ.items() if k != "PARLEY_UPSTREAM"}
-        env["PARLEY_LOG_LEVEL"] = "WARNING"
-        runner = subprocess.Popen(
-            [sys.executable, "-m", "parley_cli.main", "run", "--data-dir", str(data)]
-            + ["--port", str(port), "--free-ports"],
-            env=env,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        base_url = f"http://127.0.0.1:{port}"
-        # The runner prints its usage once all four services answer /readyz; it exits (and the
-        # pipe ends) if they do not within its own time limit.
-        assert runner.stdout is not None
-        for line in runner.stdout:
-            if line.startswith("Parley is running"):
-                break
-        else:
+        started = _start_stack(replicas)
+        if started is None:
             print("the stack did not become ready", file=sys.stderr)
             return 1
-        threading.Thread(target=runner.stdout.read, daemon=True).start()
+        stack, runner = started
+    else:
+        stack = Stack(base_url, database_url=database_url)
     try:
-        report = asyncio.run(
-            drive(base_url, sessions=sessions, messages=messages, concurrency=concurrency)
-        )
-        print(report)
-        return 0
+        if reads:
+            if stack.database_url is None:
+                print("--reads with --base-url needs --database-url", file=sys.stderr)
+                return 2
+            from .reads import bench_reads, render_reads
+
+            out = asyncio.run(
+                bench_reads(
+                    stack.base_url,
+                    stack.database_url,
+                    sessions=10_000,
+                    messages=100_000,
+                    rounds=200,
+                )
+            )
+            print(json.dumps(out, indent=2) if as_json else render_reads(out))
+            return 0
+        report = asyncio.run(drive(stack, load, warmup=warmup))
+        report["load"]["replicas"] = replicas if runner is not None else None
+        print(json.dumps(report, indent=2) if as_json else render(report))
+        return 1 if report["failures"] else 0
     finally:
         if runner is not None:
             runner.send_signal(signal.SIGTERM)
             runner.wait(timeout=60)
+            if stack.data_dir is not None:
+                shutil.rmtree(stack.data_dir, ignore_errors=True)

@@ -96,10 +96,14 @@ def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
             child.wait()
 
 
-def run_stack(*, data_dir: Path, port: int = 8000, free_ports: bool = False) -> int:
+def run_stack(
+    *, data_dir: Path, port: int = 8000, free_ports: bool = False, replicas: int = 1
+) -> int:
     """Run everything until interrupted; returns the process exit code.
 
-    The workers serve their health endpoints on 8081-8083, or on free ports with ``free_ports``.
+    The workers serve their health endpoints on 8081-8083, or on free ports with ``free_ports``
+    (always when ``replicas`` > 1: then each worker service runs in ``replicas`` processes, which
+    share its durable consumers).
     """
     configure_logging(
         "run",
@@ -135,14 +139,17 @@ def run_stack(*, data_dir: Path, port: int = 8000, free_ports: bool = False) -> 
         base = f"http://127.0.0.1:{env['PARLEY_PORT']}"
         ready_urls = [f"{base}/readyz"]
         for name, module, health_port in SERVICES:
-            child_env = dict(env)
-            if health_port is not None:
-                child_env["PARLEY_HEALTH_PORT"] = str(free_port() if free_ports else health_port)
-                ready_urls.append(f"http://127.0.0.1:{child_env['PARLEY_HEALTH_PORT']}/readyz")
-            # Each child gets its own process group: Ctrl-C reaches us, and we stop them in order.
-            children[name] = subprocess.Popen(
-                [sys.executable, "-m", module], env=child_env, start_new_session=True
-            )
+            for replica in range(1 if health_port is None else replicas):
+                child_env = dict(env)
+                if health_port is not None:
+                    free = free_ports or replicas > 1
+                    child_env["PARLEY_HEALTH_PORT"] = str(free_port() if free else health_port)
+                    ready_urls.append(f"http://127.0.0.1:{child_env['PARLEY_HEALTH_PORT']}/readyz")
+                # Each child gets its own process group: Ctrl-C reaches us, and we stop them in
+                # order.
+                children[name if replica == 0 else f"{name}-{replica + 1}"] = subprocess.Popen(
+                    [sys.executable, "-m", module], env=child_env, start_new_session=True
+                )
         _wait_ready(ready_urls, children, timeout_s=120, interrupted=lambda: stopping)
         print(_usage(base, env, ready_urls[1:]), flush=True)
         while not stopping:

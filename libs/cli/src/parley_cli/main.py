@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="serve the workers' health endpoints on free ports, not 8081-8083",
     )
+    run.add_argument(
+        "--replicas", type=int, default=1, help="processes per worker service (default 1)"
+    )
 
     bench = commands.add_parser("bench", help="benchmark the pipeline over HTTP")
     bench.add_argument(
@@ -43,6 +46,27 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--sessions", type=int, default=200, help="sessions (200)")
     bench.add_argument("--messages", type=int, default=3, help="messages per session (3)")
     bench.add_argument("--concurrency", type=int, default=16, help="sessions at once (16)")
+    bench.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="open load: messages per second, whatever the replies do (default: closed load)",
+    )
+    bench.add_argument(
+        "--warmup", type=int, default=16, help="sessions run first and not measured (16)"
+    )
+    bench.add_argument(
+        "--replicas", type=int, default=1, help="processes per worker service (1)"
+    )
+    bench.add_argument("--json", action="store_true", help="print the report as JSON")
+    bench.add_argument(
+        "--reads",
+        action="store_true",
+        help="time list/get/history for one user with 10,000 sessions and 100,000 messages",
+    )
+    bench.add_argument(
+        "--database-url", default=None, help="the running gateway's database (with --reads)"
+    )
 
     replay = commands.add_parser("replay", help="replay real conversations through the gateway")
     replay.add_argument("file", type=Path, help="conversations file (ShareGPT JSON lines)")
@@ -62,15 +86,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from .devrun import run_stack
 
-        return run_stack(data_dir=args.data_dir, port=args.port, free_ports=args.free_ports)
+        return run_stack(
+            data_dir=args.data_dir,
+            port=args.port,
+            free_ports=args.free_ports,
+            replicas=args.replicas,
+        )
     if args.command == "bench":
         from .bench import run_bench
+        from .load import Load
 
+        load = Load(args.sessions, args.messages, args.concurrency, args.rate)
         return run_bench(
             base_url=args.base_url,
-            sessions=args.sessions,
-            messages=args.messages,
-            concurrency=args.concurrency,
+            load=load,
+            warmup=args.warmup,
+            replicas=args.replicas,
+            as_json=args.json,
+            reads=args.reads,
+            database_url=args.database_url,
         )
     from .replay import replay_file
 

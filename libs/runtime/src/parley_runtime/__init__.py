@@ -1,6 +1,6 @@
 """The Parley service chassis: settings, logging, database, migrations, bus, outbox, inbox, health."""
 
-from .bus import ConsumerSpec, HandlerContext, RetryLater, Unprocessable
+from .bus import ConsumerSpec, HandlerContext, Handlers, RetryLater, Unprocessable
 from .service import Service, serve
 from .settings import RuntimeSettings
 from .uow import AlreadyProcessed, UnitOfWork
@@ -9,6 +9,7 @@ __all__ = [
     "AlreadyProcessed",
     "ConsumerSpec",
     "HandlerContext",
+    "Handlers",
     "RetryLater",
     "RuntimeSettings",
     "Service",

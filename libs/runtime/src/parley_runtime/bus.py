@@ -1,7 +1,8 @@
 """The bus: the FastStream NATS broker, the stream, and durable event consumers.
 
 A consumer is one durable JetStream pull consumer per service, filtered to the event types it
-handles, with explicit acks. Each delivered event is validated against its contract, handled with
+handles, with explicit acks, pulled in batches through nats-py on the broker's connection (each
+batch is queued in delivery order before the next pull). Each delivered event is validated against its contract, handled with
 the events of the same session in order, and then acked. A failure is redelivered after a backoff
 (``nak`` with a delay); after ``max_deliver`` failed deliveries (deliveries spent waiting for an
 earlier event, ``RetryLater``, do not count), at once when the handler says it can never succeed
@@ -12,19 +13,20 @@ subject ``<prefix>.deadletter.<consumer>.<session_id>``, after the consumer's gi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
-from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
+from nats.errors import ConnectionClosedError
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy as JsAckPolicy,
@@ -58,12 +60,17 @@ from .delivery import (
 )
 from .metrics import EVENTS, HANDLING
 from .settings import RuntimeSettings
-from .uow import AlreadyProcessed, UnitOfWork, prior_state, unit_of_work
+from .tracing import consuming
+from .uow import AlreadyProcessed, SessionGone, UnitOfWork, prior_state, unit_of_work
 
 if TYPE_CHECKING:
     import asyncpg
 
 log = structlog.get_logger(__name__)
+
+#: Seconds one pull request waits for events, and before fetching again after an error.
+FETCH_TIMEOUT_S = 5.0
+FETCH_RETRY_S = 0.5
 
 
 def create_broker(settings: RuntimeSettings, name: str) -> NatsBroker:
@@ -142,20 +149,88 @@ class HandlerContext:
         return unit_of_work(self.pool, self.subjects, self.schema)
 
 
+E = TypeVar("E", bound=Event)
+
 EventHandler = Callable[[Any, HandlerContext], Awaitable[None]]
 GiveUpHook = Callable[[Any, str, HandlerContext], Awaitable[None]]
 
 
+def event_type_of(event_class: type[Event]) -> str:
+    """The ``event_type`` (e.g. ``"message.created"``) of an event class.
+
+    Raises:
+        TypeError: ``event_class`` is not a concrete event (its ``event_type`` has no default).
+    """
+    field_info = event_class.model_fields.get("event_type")
+    default = getattr(field_info, "default", None)
+    if not isinstance(default, str):
+        raise TypeError(f"{event_class.__name__} is not a concrete event class")
+    return default
+
+
+class Handlers:
+    """A consumer's handlers, keyed by event class: ``Handlers().on(MessageCreated, handle)``.
+
+    ``on`` ties each handler's parameter type to its event class, so a type checker sees a
+    handler registered for the wrong event; the consumer filters its subjects on these classes
+    and routes each delivery by its ``event_type``.
+    """
+
+    def __init__(self) -> None:
+        self._by_type: dict[str, EventHandler] = {}
+        self._prechecked: set[str] = set()
+
+    def on(
+        self,
+        event_class: type[E],
+        handler: Callable[[E, HandlerContext], Awaitable[None]],
+        *,
+        precheck: bool = False,
+    ) -> Handlers:
+        """Handle events of ``event_class`` with ``handler``; returns ``self`` for chaining.
+
+        Every handler's effect is written in ``ctx.unit_of_work(event)``, whose inbox mark
+        refuses a duplicate delivery or an event of a deleted session in the same statement.
+        ``precheck=True`` is for a handler that works before that (calls an upstream AI, or
+        reads state and raises ``RetryLater`` when an earlier event is missing, which a deleted
+        session would make it do forever): then the chassis first checks both in a query of
+        its own and settles such an event without running the handler.
+
+        Raises:
+            ValueError: ``event_class`` already has a handler.
+        """
+        event_type = event_type_of(event_class)
+        if event_type in self._by_type:
+            raise ValueError(f"{event_class.__name__} already has a handler")
+        self._by_type[event_type] = handler
+        if precheck:
+            self._prechecked.add(event_type)
+        return self
+
+    def prechecked(self, event_type: str) -> bool:
+        """Whether events of ``event_type`` are checked before their handler runs."""
+        return event_type in self._prechecked
+
+    def get(self, event_type: str) -> EventHandler | None:
+        """The handler of ``event_type``, or None when this consumer does not handle it."""
+        return self._by_type.get(event_type)
+
+    @property
+    def event_types(self) -> list[str]:
+        """The event types handled, in registration order."""
+        return list(self._by_type)
+
+
 @dataclass
 class ConsumerSpec:
-    """A durable consumer: its name, a handler per event type, and an optional give-up hook.
+    """A durable consumer: its name, its :class:`Handlers`, and an optional give-up hook.
 
     ``on_give_up(event, reason, ctx)`` runs before a valid event goes to the dead letters, so the
     service can record the failure (for example publish ``reply.failed``).
     """
 
     durable: str
-    handlers: Mapping[str, EventHandler]
+    handlers: Handlers
     on_give_up: GiveUpHook | None = None
 
 
@@ -172,10 +247,14 @@ class EventConsumer:
         default_factory=dict
     )
     _runners: dict[uuid.UUID, asyncio.Task[None]] = field(default_factory=dict)
-    _subscriber: Any = None
-    _in_flight: asyncio.Semaphore | None = None
+    _subscription: JetStreamContext.PullSubscription | None = None
+    _fetcher: asyncio.Task[None] | None = None
+    _in_flight: int = 0
+    _room: asyncio.Event = field(default_factory=asyncio.Event)
+    _rejects: set[asyncio.Task[None]] = field(default_factory=set)
     _workers: asyncio.Semaphore | None = None
     _config: ConsumerConfig | None = None
+    _stopping: bool = False
 
     @property
     def subjects(self) -> Subjects:
@@ -183,9 +262,9 @@ class EventConsumer:
         return Subjects(self.settings.prefix)
 
     def register(self) -> None:
-        """Declare the durable pull subscriber on the broker (before the broker starts)."""
-        filters = [self.subjects.filter(t) for t in self.spec.handlers]
-        config = self._config = ConsumerConfig(
+        """Build the durable consumer's configuration (before the service connects)."""
+        filters = [self.subjects.filter(t) for t in self.spec.handlers.event_types]
+        self._config = ConsumerConfig(
             durable_name=self.spec.durable,
             ack_policy=JsAckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
@@ -194,23 +273,6 @@ class EventConsumer:
             max_ack_pending=1000,
             filter_subjects=filters,
         )
-        subscriber = self.broker.subscriber(
-            filters[0],
-            stream=JStream(self.settings.stream, declare=False),
-            durable=self.spec.durable,
-            config=config,
-            # One message per fetch (nats-py's multi-message fetch raises a bare TimeoutError on
-            # an idle stream, which FastStream's pull loop does not expect). Fetching only queues
-            # the event on its session; handling happens in the session runners.
-            pull_sub=PullSub(batch_size=1, timeout=5.0),
-            ack_policy=AckPolicy.MANUAL,
-        )
-
-        async def on_message(message: NatsMessage) -> None:
-            await self.handle(message.raw_message)
-
-        subscriber(on_message)
-        self._subscriber = subscriber
 
     async def ensure(self, js: JetStreamContext) -> None:
         """Create the durable, or update it to this configuration (filters, limits) when it
@@ -222,30 +284,70 @@ class EventConsumer:
         assert self._config is not None, "register() first"
         await js.add_consumer(self.settings.stream, self._config)
 
-    async def handle(self, msg: Msg) -> None:
+    async def start(self, js: JetStreamContext) -> None:
+        """Bind to the durable and start pulling (after :meth:`ensure`)."""
+        self._workers = asyncio.Semaphore(self.settings.max_workers)
+        self._stopping = False
+        self._room.set()
+        self._subscription = await js.pull_subscribe_bind(
+            durable=self.spec.durable, stream=self.settings.stream
+        )
+        self._fetcher = asyncio.create_task(self._pull(), name=f"{self.spec.durable}:pull")
+
+    async def _pull(self) -> None:
+        """Fetch batches of up to ``fetch_batch`` events while there is room for them (at most
+        ``max_in_flight`` fetched and unsettled), and queue each on its session, in delivery
+        order, before the next fetch.
+
+        nats-py (2.16) ``fetch`` with ``batch > 1`` raises the builtin ``TimeoutError`` (not
+        only its subclass ``nats.errors.TimeoutError``) when nothing arrived in time, so both
+        are caught here as "nothing to do".
+        """
+        assert self._subscription is not None
+        limit = self.settings.max_in_flight
+        while not self._stopping:
+            room = limit - self._in_flight
+            if room <= 0:
+                self._room.clear()
+                await self._room.wait()
+                continue
+            try:
+                msgs = await self._subscription.fetch(
+                    batch=min(room, self.settings.fetch_batch), timeout=FETCH_TIMEOUT_S
+                )
+            except TimeoutError:
+                continue
+            except ConnectionClosedError:
+                if self._stopping:
+                    return
+                await asyncio.sleep(FETCH_RETRY_S)
+                continue
+            except Exception as exc:  # a reconnect or a server hiccup: fetch again shortly
+                log.warning("fetch failed", consumer=self.spec.durable, error=repr(exc))
+                await asyncio.sleep(FETCH_RETRY_S)
+                continue
+            for msg in msgs:
+                self.handle(msg)
+
+    def handle(self, msg: Msg) -> None:
         """Validate one delivery and queue it behind the earlier events of its session.
 
         Each session with queued events has one runner task handling them one at a time, in
-        delivery order; at most ``max_workers`` runners handle an event at once, and at most
-        ``max_in_flight`` deliveries wait (fetching pauses beyond that). While a delivery waits
-        and while it is handled, it tells the server it is in progress every third of
-        ``ack_wait``, so it is not redelivered elsewhere meanwhile.
+        delivery order; at most ``max_workers`` runners handle an event at once. While a
+        delivery waits and while it is handled, it tells the server it is in progress every
+        third of ``ack_wait``, so it is not redelivered elsewhere meanwhile. An event that does
+        not validate goes to the dead letters.
         """
         try:
             event = parse_event(msg.data)
         except ValidationError as exc:
-            await self._dead_letter(msg, None, f"invalid event: {exc.errors()[:3]}")
-            await msg.term()
-            EVENTS.labels(self.spec.durable, "invalid", "dead_lettered").inc()
+            self._track(self._reject(msg, f"invalid event: {exc.errors()[:3]}"))
             return
         handler = self.spec.handlers.get(event.event_type)
         if handler is None:
-            await msg.ack()
+            self._track(msg.ack())
             return
-        if self._in_flight is None or self._workers is None:
-            self._in_flight = asyncio.Semaphore(self.settings.max_in_flight)
-            self._workers = asyncio.Semaphore(self.settings.max_workers)
-        await self._in_flight.acquire()
+        self._in_flight += 1
         heartbeat = asyncio.create_task(self._heartbeat(msg))
         self._queues.setdefault(event.session_id, deque()).append((msg, event, handler, heartbeat))
         if event.session_id not in self._runners:
@@ -253,10 +355,28 @@ class EventConsumer:
                 self._run_session(event.session_id), name=f"{self.spec.durable}:{event.session_id}"
             )
 
+    def _track(self, work: Awaitable[None]) -> None:
+        """Run ``work`` (a settle outside any session runner) in a task :meth:`drain` awaits."""
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:  # unsettled: the server redelivers it after ack_wait
+                log.exception("delivery could not be settled", consumer=self.spec.durable)
+
+        task = asyncio.create_task(run())
+        self._rejects.add(task)
+        task.add_done_callback(self._rejects.discard)
+
+    async def _reject(self, msg: Msg, reason: str) -> None:
+        await self._dead_letter(msg, None, reason)
+        await msg.term()
+        EVENTS.labels(self.spec.durable, "invalid", "dead_lettered").inc()
+
     async def _run_session(self, session_id: uuid.UUID) -> None:
         """Handle the queued events of one session in order, then end. Cancelled (at shutdown),
         it leaves the rest unsettled: the server redelivers them."""
-        assert self._in_flight is not None and self._workers is not None
+        assert self._workers is not None
         queue = self._queues[session_id]
         try:
             while queue:
@@ -282,21 +402,31 @@ class EventConsumer:
             del self._runners[session_id]
 
     def _release(self, queued: tuple[Msg, Event, EventHandler, asyncio.Task[None]]) -> None:
-        assert self._in_flight is not None
         queued[3].cancel()  # its heartbeat
-        self._in_flight.release()
+        self._in_flight -= 1
+        self._room.set()
 
     async def drain(self, timeout_s: float = 15.0) -> None:
         """Stop fetching, let the session runners finish (their acks need the connection: call
         this before closing it), and cancel what is left, whose events the server redelivers."""
-        if self._subscriber is not None:
-            await self._subscriber.stop()
+        self._stopping = True
+        if self._fetcher is not None:
+            self._fetcher.cancel()
+            # A fetch cancelled on a closed connection raises ConnectionClosedError instead.
+            await asyncio.gather(self._fetcher, return_exceptions=True)
+            self._fetcher = None
+        if self._rejects:
+            await asyncio.wait(list(self._rejects), timeout=timeout_s)
         runners = list(self._runners.values())
         if runners:
             _, pending = await asyncio.wait(runners, timeout=timeout_s)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._subscription is not None:
+            with contextlib.suppress(Exception):
+                await self._subscription.unsubscribe()
+            self._subscription = None
 
     async def _heartbeat(self, msg: Msg) -> None:
         while True:
@@ -317,7 +447,17 @@ class EventConsumer:
             delivery=delivery,
         )
         started = time.perf_counter()
-        outcome = await self._outcome(handler, event, ctx)
+        with consuming(
+            service=self.schema,
+            consumer=self.spec.durable,
+            subject=msg.subject,
+            event_type=event.event_type,
+            event_id=str(event.event_id),
+            session_id=str(event.session_id),
+            headers=msg.headers,
+        ) as span:
+            outcome = await self._outcome(handler, event, ctx)
+            span.set_attribute("parley.outcome", type(outcome).__name__)
         waits = await self._waits(ctx, event) if needs_waits(outcome) else 0
         step = next_step(outcome, delivery, waits, self._policy)
         try:
@@ -331,14 +471,17 @@ class EventConsumer:
     async def _outcome(self, handler: EventHandler, event: Event, ctx: HandlerContext) -> Outcome:
         """Run the pre-check and the handler; what happened, as a value."""
         try:
-            deleted, processed = await prior_state(ctx.pool, ctx.consumer, event)
-            if processed:
-                return Duplicate()
-            if deleted and event.event_type != "session.deleted":
-                return Dropped()
+            if self.spec.handlers.prechecked(event.event_type):
+                deleted, processed = await prior_state(ctx.pool, ctx.consumer, event)
+                if processed:
+                    return Duplicate()
+                if deleted and event.event_type != "session.deleted":
+                    return Dropped()
             await handler(event, ctx)
         except AlreadyProcessed:
             return Duplicate()
+        except SessionGone:
+            return Dropped()
         except RetryLater as exc:
             return NotReady(str(exc), exc.delay_s)
         except Unprocessable as exc:
@@ -450,6 +593,7 @@ class EventConsumer:
 
 __all__ = [
     "ConsumerSpec",
+    "Handlers",
     "EventConsumer",
     "EventHandler",
     "HandlerContext",

@@ -37,6 +37,18 @@ async def ensure_database(database_url: str) -> None:
         await conn.close()
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release a pooled connection without the default reset query (one more round trip on
+    every release: ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``).
+
+    asyncpg has already rolled back a transaction left open and dropped the client-side
+    listeners when this runs. The rest has nothing to undo here: Parley takes only
+    transaction-level advisory locks (``pg_advisory_xact_lock``), declares no cursors outside
+    transactions, sets no session variables after connecting (only ``SET LOCAL``), and the one
+    connection that LISTENs removes its listeners before it is released.
+    """
+
+
 async def create_pool(
     database_url: str, schema: str, *, min_size: int = 1, max_size: int = 10
 ) -> asyncpg.Pool:
@@ -57,6 +69,7 @@ async def create_pool(
         min_size=min_size,
         max_size=max_size,
         server_settings={"search_path": schema},
+        reset=_keep_session,
     )
     assert pool is not None
     return pool

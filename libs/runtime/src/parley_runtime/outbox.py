@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 
 import asyncpg
 import structlog
@@ -18,6 +19,14 @@ from .metrics import OUTBOX_PUBLISHED
 from .uow import outbox_channel
 
 log = structlog.get_logger(__name__)
+
+
+def _headers(row: asyncpg.Record) -> dict[str, str]:
+    """The NATS headers of an outbox row: its de-duplication id and its trace context."""
+    headers = {"Nats-Msg-Id": str(row["event_id"])}
+    if row["trace_context"]:
+        headers.update(json.loads(row["trace_context"]))
+    return headers
 
 
 class OutboxRelay:
@@ -86,36 +95,43 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Publish up to one batch of rows; returns how many were published.
 
+        One transaction: take the schema's relay lock and delete the oldest ``batch`` rows in
+        one statement, publish them all at once (written to the connection in row order, so
+        the stream stores them in that order; their PubAcks are awaited together), then commit.
+        If any publish fails, the transaction rolls back and every row stays for the next
+        round; the rows that did reach the stream are then dropped by its de-duplication
+        (``Nats-Msg-Id``), so an event is never stored twice. In that case alone a retried
+        event can land after a later one of its session, which consumers already allow for.
+
         Raises:
             nats.errors.Error: the stream did not acknowledge a publish (rows stay for a retry).
         """
-        error: Exception | None = None
         async with self._pool.acquire() as conn, conn.transaction():
             # One relay of a schema at a time, so events leave in the order they were written.
-            if not await conn.fetchval(
-                "SELECT pg_try_advisory_xact_lock(hashtext($1))", f"outbox:{self._schema}"
-            ):
-                return 0
             rows = await conn.fetch(
-                "SELECT id, event_id, subject, payload FROM outbox ORDER BY id LIMIT $1",
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
+                " WHERE pg_try_advisory_xact_lock(hashtext($1)) ORDER BY id LIMIT $2)"
+                " RETURNING id, event_id, subject, payload, trace_context",
+                f"outbox:{self._schema}",
                 self._batch,
             )
-            done: list[int] = []
-            for row in rows:
-                try:
-                    await self._js.publish(
+            if not rows:
+                return 0
+            rows = sorted(rows, key=lambda row: row["id"])
+            acks = await asyncio.gather(
+                *(
+                    self._js.publish(
                         row["subject"],
                         row["payload"],
                         stream=self._stream,
-                        headers={"Nats-Msg-Id": str(row["event_id"])},
+                        headers=_headers(row),
                     )
-                except Exception as exc:  # keep this row and the rest for the next round
-                    error = exc
-                    break
-                done.append(row["id"])
-            if done:
-                await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done)
-        if error is not None:
-            raise error
-        OUTBOX_PUBLISHED.labels(self._schema).inc(len(done))
-        return len(done)
+                    for row in rows
+                ),
+                return_exceptions=True,
+            )
+            failed = next((a for a in acks if isinstance(a, BaseException)), None)
+            if failed is not None:
+                raise failed  # rolls the deletes back
+        OUTBOX_PUBLISHED.labels(self._schema).inc(len(rows))
+        return len(rows)

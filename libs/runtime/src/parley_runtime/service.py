@@ -25,11 +25,21 @@ from .logging import configure_logging
 from .migrations import apply_migrations
 from .outbox import OutboxRelay
 from .settings import RuntimeSettings
+from .tracing import configure_tracing
 from .uow import UnitOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
 
 Hook = Callable[["Service"], Awaitable[None]]
+
+#: How long ``/readyz`` waits for the database, in seconds.
+READINESS_TIMEOUT_S = 2.0
+
+
+def _consume_outcome(task: asyncio.Future[Any]) -> None:
+    """Retrieve an abandoned task's outcome, so it is not reported as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 class Service:
@@ -142,6 +152,8 @@ class Service:
         for consumer in self.consumers:
             await consumer.ensure(js)
         await self.broker.start()
+        for consumer in self.consumers:
+            await consumer.start(js)
         self.relay = OutboxRelay(
             self.pool, js, schema=self.schema, stream=s.stream, poll_s=s.outbox_poll_s
         )
@@ -171,12 +183,7 @@ class Service:
 
     async def readiness(self) -> dict[str, bool]:
         """Whether the database answers, the NATS connection is up, and the added checks pass."""
-        checks = {"database": False, "nats": False}
-        try:
-            await asyncio.wait_for(self.pool.fetchval("SELECT 1"), timeout=2.0)
-            checks["database"] = True
-        except Exception:
-            log.warning("readiness: database check failed", exc_info=True)
+        checks = {"database": await self._database_answers(), "nats": False}
         try:
             checks["nats"] = bool(self.broker.connection.is_connected)
         except Exception:
@@ -184,6 +191,25 @@ class Service:
         for name, check in self._checks.items():
             checks[name] = bool(check())
         return checks
+
+    async def _database_answers(self) -> bool:
+        """Whether ``SELECT 1`` answers within :data:`READINESS_TIMEOUT_S`.
+
+        The query runs as its own task that is abandoned (cancelled, not awaited) at the
+        deadline: cancelling a query on a frozen server waits for the server, and ``wait_for``
+        would wait with it.
+        """
+        probe = asyncio.ensure_future(self.pool.fetchval("SELECT 1"))
+        done, _ = await asyncio.wait({probe}, timeout=READINESS_TIMEOUT_S)
+        if not done:
+            probe.cancel()
+            probe.add_done_callback(_consume_outcome)
+            log.warning("readiness: database did not answer", timeout_s=READINESS_TIMEOUT_S)
+            return False
+        if probe.exception() is not None:
+            log.warning("readiness: database check failed", error=repr(probe.exception())[:300])
+            return False
+        return True
 
     def asgi(self, app: FastAPI | None = None) -> FastAPI:
         """An ASGI app whose lifespan runs this service, with ``/healthz``, ``/readyz`` and
@@ -202,6 +228,10 @@ class Service:
 
         app = app or FastAPI(title=f"parley-{self.name}")
         app.router.lifespan_context = lifespan
+        if self.settings.tracing == "on":
+            from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+            FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
 
         @app.get("/healthz", include_in_schema=False)
         async def healthz() -> dict[str, str]:
@@ -230,6 +260,7 @@ def serve(service: Service, app: FastAPI | None = None, *, port: int) -> None:
     """
     s = service.settings
     configure_logging(service.name, env=s.env, level=s.log_level)
+    configure_tracing(service.name, s.tracing)
     uvicorn.run(
         service.asgi(app),
         host=s.health_host,

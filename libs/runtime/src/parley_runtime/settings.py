@@ -42,6 +42,8 @@ class RuntimeSettings(BaseSettings):
     ack_wait_s: float = Field(default=60.0, gt=0)
     max_workers: int = Field(default=8, ge=1, le=256)
     max_in_flight: int = Field(default=256, ge=1, le=1000)
+    fetch_batch: int = Field(default=32, ge=1, le=256)
+    tracing: Literal["off", "on"] = "off"
     db_pool_min: int = Field(default=1, ge=0)
     db_pool_max: int = Field(default=10, ge=1)
     outbox_poll_s: float = Field(default=1.0, gt=0)

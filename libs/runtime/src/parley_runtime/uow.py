@@ -4,6 +4,7 @@ the inbox mark of the event that caused it (after cosmicpython's "Unit of Work" 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 from parley_contracts import Event, Subjects
+
+from .tracing import current_context
 
 
 #: The Postgres NOTIFY channel that wakes the outbox relay of a schema: ``<schema>_outbox``.
@@ -21,6 +24,10 @@ def outbox_channel(schema: str) -> str:
 
 class AlreadyProcessed(Exception):
     """The inbox already holds this consumer's mark for the event: the effect exists; ack it."""
+
+
+class SessionGone(Exception):
+    """The event's session was deleted: its effect must not be written; ack it unhandled."""
 
 
 @dataclass
@@ -36,14 +43,22 @@ class UnitOfWork:
     published: list[Event] = field(default_factory=list)
 
     async def publish(self, event: Event) -> None:
-        """Write ``event`` to the outbox in this transaction (a duplicate event id is ignored)."""
+        """Write ``event`` to the outbox in this transaction (a duplicate event id is ignored),
+        with the current trace context (see :mod:`parley_runtime.tracing`), and NOTIFY the
+        schema's outbox channel in the same statement: PostgreSQL delivers the notification at
+        commit, once per transaction however many events were written."""
+        trace_context = current_context()
         await self.conn.execute(
-            "INSERT INTO outbox (event_id, event_type, subject, payload) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (event_id) DO NOTHING",
+            "WITH written AS (INSERT INTO outbox (event_id, event_type, subject, payload,"
+            " trace_context) VALUES ($1, $2, $3, $4, $6::jsonb)"
+            " ON CONFLICT (event_id) DO NOTHING RETURNING 1)"
+            " SELECT pg_notify($5, '') FROM written",
             event.event_id,
             event.event_type,
             self.subjects.of(event),
             event.to_json(),
+            outbox_channel(self.schema),
+            json.dumps(trace_context) if trace_context else None,
         )
         self.published.append(event)
 
@@ -55,19 +70,30 @@ class UnitOfWork:
         )
 
     async def mark_processed(self, consumer: str, event: Event) -> None:
-        """Record in the inbox that ``consumer`` handled ``event``.
+        """Record in the inbox that ``consumer`` handled ``event``, unless its session was
+        deleted (a ``session.deleted`` event itself is always marked). One statement.
 
         Raises:
             AlreadyProcessed: the mark exists: a redelivery whose effect is already committed.
+            SessionGone: the session was deleted; nothing is written.
         """
-        inserted = await self.conn.fetchval(
-            "INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2, $3)"
-            " ON CONFLICT DO NOTHING RETURNING true",
+        row = await self.conn.fetchrow(
+            "WITH gone AS (SELECT $4 AND EXISTS (SELECT 1 FROM deleted_sessions"
+            " WHERE session_id = $5) AS deleted),"
+            " mark AS (INSERT INTO inbox (consumer, event_id, event_type)"
+            " SELECT $1, $2, $3 FROM gone WHERE NOT gone.deleted"
+            " ON CONFLICT DO NOTHING RETURNING true)"
+            " SELECT (SELECT deleted FROM gone) AS deleted, EXISTS (SELECT 1 FROM mark) AS marked",
             consumer,
             event.event_id,
             event.event_type,
+            event.event_type != "session.deleted",
+            event.session_id,
         )
-        if not inserted:
+        assert row is not None
+        if row["deleted"]:
+            raise SessionGone(f"session {event.session_id} was deleted")
+        if not row["marked"]:
             raise AlreadyProcessed(f"{consumer} already processed event {event.event_id}")
 
 
@@ -83,18 +109,17 @@ async def unit_of_work(
     """Open a transaction; with ``consumer`` and ``cause`` it first marks the inbox.
 
     On a clean exit the transaction commits and, when events were published, the outbox relay is
-    woken (NOTIFY, delivered at commit).
+    woken (the NOTIFY of :meth:`UnitOfWork.publish`, delivered at commit).
 
     Raises:
         AlreadyProcessed: ``consumer`` already processed ``cause`` (nothing is written).
+        SessionGone: ``cause``'s session was deleted (nothing is written).
     """
     async with pool.acquire() as conn, conn.transaction():
         uow = UnitOfWork(conn=conn, subjects=subjects, schema=schema)
         if consumer is not None and cause is not None:
             await uow.mark_processed(consumer, cause)
         yield uow
-        if uow.published:
-            await conn.execute("SELECT pg_notify($1, '')", outbox_channel(schema))
 
 
 async def prior_state(pool: asyncpg.Pool, consumer: str, event: Event) -> tuple[bool, bool]:

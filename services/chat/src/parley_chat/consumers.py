@@ -22,6 +22,7 @@ from parley_runtime import (
     AlreadyProcessed,
     ConsumerSpec,
     HandlerContext,
+    Handlers,
     RetryLater,
     UnitOfWork,
     Unprocessable,
@@ -199,9 +200,8 @@ class ChatHandlers:
         """The chat service's durable consumer ``chat``."""
         return ConsumerSpec(
             durable="chat",
-            handlers={
-                "message.created": self.on_message_created,
-                "session.deleted": self.on_session_deleted,
-            },
+            handlers=Handlers()
+            .on(MessageCreated, self.on_message_created, precheck=True)
+            .on(SessionDeleted, self.on_session_deleted),
             on_give_up=self.on_give_up,
         )

@@ -13,6 +13,7 @@ from parley_runtime import Service
 
 from .adapters import store
 from .adapters.notifications import GatewayNotifications, notify_counts, notify_reply
+from .api.edge import BodyLimit, ErrorBoundary
 from .api.problems import validation_problem
 from .api.routes import router
 from .consumers import consumer_spec
@@ -75,4 +76,6 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     app.include_router(router)
     mount_ui(app)
     add_exception_handler(app, new_exception_handler(request_validation_handler=validation_problem))
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ErrorBoundary)  # outermost: added last
     return service, service.asgi(app)

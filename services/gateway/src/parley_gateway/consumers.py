@@ -6,7 +6,7 @@ import json
 
 import structlog
 from parley_contracts import ReplyCompleted, ReplyFailed, SessionNamed, SessionTagged
-from parley_runtime import ConsumerSpec, HandlerContext
+from parley_runtime import ConsumerSpec, HandlerContext, Handlers
 
 from .adapters import store
 from .adapters.notifications import notify_counts, notify_reply, notify_session_event
@@ -112,11 +112,10 @@ def consumer_spec() -> ConsumerSpec:
     """The gateway's durable consumer ``gateway``."""
     return ConsumerSpec(
         durable="gateway",
-        handlers={
-            "reply.completed": on_reply_completed,
-            "reply.failed": on_reply_failed,
-            "session.named": on_session_named,
-            "session.tagged": on_session_tagged,
-        },
+        handlers=Handlers()
+        .on(ReplyCompleted, on_reply_completed)
+        .on(ReplyFailed, on_reply_failed)
+        .on(SessionNamed, on_session_named)
+        .on(SessionTagged, on_session_tagged),
         on_give_up=on_give_up,
     )

@@ -15,6 +15,8 @@ class GatewaySettings(RuntimeSettings):
     ``reply_deadline_s``: a user message still unanswered after this long is marked failed (by
     the maintenance pass, every ``maintenance_s``), so no message waits forever.
 
+    ``max_body_bytes``: the largest request body, in bytes, refused (413) before it is parsed.
+
     ``auth_mode``: ``dev`` issues tokens at ``POST /api/auth/token`` (signed with ``jwt_secret``,
     random per start unless set); ``jwt`` only verifies tokens issued elsewhere.
     """
@@ -33,6 +35,7 @@ class GatewaySettings(RuntimeSettings):
     max_content_chars: int = 32_000
     max_name_chars: int = 200
     max_metadata_bytes: int = 16_384
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
     query_timeout_s: float = 5.0
     idempotency_ttl_s: float = Field(default=24 * 3600, gt=0)
     reply_deadline_s: float = Field(default=15 * 60, gt=0)

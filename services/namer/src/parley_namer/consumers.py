@@ -15,7 +15,7 @@ from parley_contracts import (
     SessionRenamed,
     derive_id,
 )
-from parley_runtime import ConsumerSpec, HandlerContext, RetryLater
+from parley_runtime import ConsumerSpec, HandlerContext, Handlers, RetryLater
 
 from .adapters import store
 from .domain.names import MAX_EXCHANGES, Turn, prepare_turns
@@ -119,10 +119,9 @@ class NamerHandlers:
         """The namer's durable consumer ``namer``."""
         return ConsumerSpec(
             durable="namer",
-            handlers={
-                "message.created": self.on_message_created,
-                "reply.completed": self.on_reply_completed,
-                "session.renamed": self.on_session_renamed,
-                "session.deleted": self.on_session_deleted,
-            },
+            handlers=Handlers()
+            .on(MessageCreated, self.on_message_created)
+            .on(ReplyCompleted, self.on_reply_completed, precheck=True)
+            .on(SessionRenamed, self.on_session_renamed)
+            .on(SessionDeleted, self.on_session_deleted),
         )

@@ -11,7 +11,7 @@ from parley_contracts import (
     SessionTagged,
     derive_id,
 )
-from parley_runtime import ConsumerSpec, HandlerContext, RetryLater, UnitOfWork
+from parley_runtime import ConsumerSpec, HandlerContext, Handlers, RetryLater, UnitOfWork
 
 from .adapters import store
 from .domain.tags import session_tag, tag_label
@@ -101,9 +101,8 @@ def consumer_spec() -> ConsumerSpec:
     """The tagger's durable consumer ``tagger``."""
     return ConsumerSpec(
         durable="tagger",
-        handlers={
-            "session.created": on_session_created,
-            "reply.completed": on_reply_completed,
-            "session.deleted": on_session_deleted,
-        },
+        handlers=Handlers()
+        .on(SessionCreated, on_session_created)
+        .on(ReplyCompleted, on_reply_completed)
+        .on(SessionDeleted, on_session_deleted),
     )

@@ -13,6 +13,8 @@ from typing import Any
 
 import asyncpg
 
+from ..domain.idempotency import EarlierUse
+
 SESSION_COLUMNS = (
     "id, user_id, name, name_source, persona, model, metadata, is_archived, analytics_opt_out,"
     " message_count, user_turns, next_seq, session_tag, tags, created_at, updated_at,"
@@ -234,31 +236,35 @@ async def claim_idempotency_key(
     key: str,
     resource: str,
     resource_id: uuid.UUID,
+    fingerprint: str,
     ttl_s: float,
-) -> tuple[str, uuid.UUID] | None:
-    """Claim ``key`` for a new resource; returns the earlier ``(resource, id)`` if the key was
-    used within ``ttl_s`` seconds (an older use is forgotten). One statement, so a concurrent
-    prune cannot remove the row between the claim and its read."""
+) -> EarlierUse | None:
+    """Claim ``key`` for a new resource and its request ``fingerprint``; returns the earlier use
+    if the key was used within ``ttl_s`` seconds (an older use is forgotten). One statement, so
+    a concurrent prune cannot remove the row between the claim and its read."""
+    expired = "idempotency_keys.created_at < now() - make_interval(secs => $6)"
     row = await conn.fetchrow(
-        "INSERT INTO idempotency_keys (user_id, key, resource, resource_id) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (user_id, key) DO UPDATE SET"
-        "  resource = CASE WHEN idempotency_keys.created_at < now() - make_interval(secs => $5)"
-        "    THEN EXCLUDED.resource ELSE idempotency_keys.resource END,"
-        "  resource_id = CASE WHEN idempotency_keys.created_at < now() - make_interval(secs => $5)"
-        "    THEN EXCLUDED.resource_id ELSE idempotency_keys.resource_id END,"
-        "  created_at = CASE WHEN idempotency_keys.created_at < now() - make_interval(secs => $5)"
-        "    THEN now() ELSE idempotency_keys.created_at END"
-        " RETURNING resource, resource_id",
+        "INSERT INTO idempotency_keys (user_id, key, resource, resource_id, fingerprint)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, key) DO UPDATE SET"
+        f"  resource = CASE WHEN {expired} THEN EXCLUDED.resource"
+        "    ELSE idempotency_keys.resource END,"
+        f"  resource_id = CASE WHEN {expired} THEN EXCLUDED.resource_id"
+        "    ELSE idempotency_keys.resource_id END,"
+        f"  fingerprint = CASE WHEN {expired} THEN EXCLUDED.fingerprint"
+        "    ELSE idempotency_keys.fingerprint END,"
+        f"  created_at = CASE WHEN {expired} THEN now() ELSE idempotency_keys.created_at END"
+        " RETURNING resource, resource_id, fingerprint",
         user_id,
         key,
         resource,
         resource_id,
+        fingerprint,
         ttl_s,
     )
     assert row is not None
     if row["resource_id"] == resource_id:
         return None
-    return row["resource"], row["resource_id"]
+    return EarlierUse(row["resource"], row["resource_id"], row["fingerprint"])
 
 
 async def prune_idempotency_keys(conn: asyncpg.Connection | asyncpg.Pool, ttl_s: float) -> int:

@@ -36,9 +36,16 @@ class InvalidToken(UnauthorisedProblem):
 
 
 class InvalidInput(UnprocessableProblem):
-    """422: the request is well-formed but breaks a session rule."""
+    """422: the request is well-formed but breaks a session rule.
+
+    Like a schema violation, it carries ``errors``: ``[{"loc", "msg", "type"}]``, the shape the
+    OpenAPI document gives every 422.
+    """
 
     title = "Invalid input"
+
+    def __init__(self, detail: str, *, loc: tuple[str | int, ...] = ("body",)) -> None:
+        super().__init__(detail, errors=[{"loc": list(loc), "msg": detail, "type": "value_error"}])
 
 
 class BadCursor(BadRequestProblem):
@@ -47,11 +54,14 @@ class BadCursor(BadRequestProblem):
     title = "Invalid cursor"
 
 
-class IdempotencyKeyReused(UnprocessableProblem):
-    """422: the Idempotency-Key was already used for another request (another kind of resource,
-    or a message of another session)."""
+class IdempotencyKeyReused(InvalidInput):
+    """422: the Idempotency-Key was already used for another request: another kind of resource,
+    a message of another session, or another body (its fingerprint differs)."""
 
     title = "Idempotency key reused"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, loc=("header", "Idempotency-Key"))
 
 
 class OwnerUnavailable(StatusProblem):

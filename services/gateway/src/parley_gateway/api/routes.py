@@ -33,6 +33,7 @@ from sse_starlette import EventSourceResponse
 
 from ..adapters import store
 from ..adapters.notifications import ReplyWaiters, SessionFeed, notify_session_event
+from ..domain.idempotency import fingerprint
 from ..domain.sessions import RuleViolation, check_content, check_name
 from ..settings import GatewaySettings
 from .auth import CurrentUser, issue_token
@@ -61,6 +62,9 @@ from .schemas import (
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api")
+
+#: The largest ``seq`` a message can have (the column is a 32-bit ``integer``).
+MAX_SEQ = 2**31 - 1
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
@@ -135,13 +139,22 @@ async def create_session(
     session_id = uuid.uuid4()
     async with service.unit_of_work() as uow:
         if idempotency_key:
+            request_fingerprint = fingerprint(
+                "POST", request.url.path, body.model_dump(mode="json")
+            )
             earlier = await store.claim_idempotency_key(
-                uow.conn, user, idempotency_key, "session", session_id, settings.idempotency_ttl_s
+                uow.conn,
+                user,
+                idempotency_key,
+                "session",
+                session_id,
+                request_fingerprint,
+                settings.idempotency_ttl_s,
             )
             if earlier is not None:
-                if earlier[0] != "session":
+                if not earlier.matches("session", request_fingerprint):
                     raise IdempotencyKeyReused("this key was used for another request")
-                existing = await store.get_session(uow.conn, earlier[1], user)
+                existing = await store.get_session(uow.conn, earlier.resource_id, user)
                 if existing is None:
                     raise SessionNotFound()
                 response.status_code = 200
@@ -339,7 +352,7 @@ async def list_messages(
     session_id: uuid.UUID,
     user: CurrentUser,
     request: Request,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> MessagePage:
     """Messages of a session in order, after ``after_seq``."""
@@ -429,10 +442,10 @@ RECHECK_S = 1.0
 async def _settled(
     service: Service, message: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The message as stored now, and its reply if stored."""
+    """The message as stored now, and its reply if stored. The message is read after the reply:
+    both are committed together, so a message read with its reply is never still ``pending``."""
     reply = await store.get_reply(service.pool, message["id"])
-    if reply is None:
-        message = await store.get_message(service.pool, message["id"]) or message
+    message = await store.get_message(service.pool, message["id"]) or message
     return message, reply
 
 
@@ -468,13 +481,16 @@ async def _store_message(
         if session is None:
             raise SessionNotFound()
         if idempotency_key:
+            request_fingerprint = fingerprint(
+                "POST", f"/api/sessions/{session_id}/messages", {"content": content}
+            )
             earlier = await store.claim_idempotency_key(
-                uow.conn, user, idempotency_key, "message", message_id, ttl_s
+                uow.conn, user, idempotency_key, "message", message_id, request_fingerprint, ttl_s
             )
             if earlier is not None:
-                existing = await store.get_message(uow.conn, earlier[1])
+                existing = await store.get_message(uow.conn, earlier.resource_id)
                 if (
-                    earlier[0] != "message"
+                    not earlier.matches("message", request_fingerprint)
                     or existing is None
                     or existing["session_id"] != session_id
                 ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -30,10 +31,36 @@ def _no_nul(value: Any) -> Any:
     return value
 
 
+#: The deepest nesting accepted in session metadata: the object itself is level 1, each
+#: object or array inside it one level more.
+MAX_METADATA_DEPTH = 32
+
+
+def _storable_json(value: dict[str, Any]) -> dict[str, Any]:
+    """Reject JSON that PostgreSQL's ``jsonb`` or a later read cannot take: nesting deeper than
+    :data:`MAX_METADATA_DEPTH`, numbers that are not finite (``NaN``, ``Infinity``, ``1e400``
+    parse to non-finite floats), and text :func:`_no_nul` refuses. Walked without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_METADATA_DEPTH:
+                raise ValueError(f"metadata is nested deeper than {MAX_METADATA_DEPTH} levels")
+            children = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in children:
+                _no_nul(key)
+                stack.append((child, depth + 1))
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("metadata numbers must be finite")
+        else:
+            _no_nul(item)
+    return value
+
+
 #: Text the database can store.
 Text = Annotated[str, AfterValidator(_no_nul)]
-#: Free JSON metadata the database can store.
-Metadata = Annotated[dict[str, Any], AfterValidator(_no_nul)]
+#: Free JSON metadata the database can store (finite numbers, at most 32 levels deep).
+Metadata = Annotated[dict[str, Any], AfterValidator(_storable_json)]
 
 
 class TokenRequest(BaseModel):

@@ -1,0 +1,85 @@
+"""OpenTelemetry traces across HTTP and the bus: one user message, one trace.
+
+The trace context travels the way the events do. When a unit of work writes an event to the
+outbox, the current context (W3C ``traceparent`` / ``tracestate``) is stored beside it; the relay
+publishes it as NATS headers; the consumer that handles the event continues the trace in a
+``process`` span (``SpanKind.CONSUMER``), and what that handler publishes carries the new context
+on. The gateway's HTTP requests are spans of their own (FastAPI instrumentation), so a message
+posted over HTTP gives one trace spanning gateway → chat → gateway, namer and tagger.
+
+Off by default: with ``PARLEY_TRACING=off`` no tracer provider is installed, the API is a no-op
+and no header is written. ``PARLEY_TRACING=on`` installs an SDK provider exporting over OTLP/HTTP
+to ``OTEL_EXPORTER_OTLP_ENDPOINT`` (default ``http://localhost:4318``); the other standard
+``OTEL_*`` variables apply. Span and attribute names follow the OpenTelemetry semantic
+conventions for messaging (``messaging.*``) and generative AI (``gen_ai.*``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Span, SpanKind
+
+#: The tracer of the chassis (a proxy until a provider is installed).
+TRACER = trace.get_tracer("parley")
+
+
+def configure_tracing(service: str, mode: str) -> None:
+    """Install the OTLP exporting provider for process ``service`` when ``mode`` is ``"on"``."""
+    if mode != "on":
+        return
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": f"parley-{service}"}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+
+
+def current_context() -> dict[str, str]:
+    """The current trace context as W3C headers (empty when nothing is traced)."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+@contextmanager
+def consuming(
+    *,
+    service: str,
+    consumer: str,
+    subject: str,
+    event_type: str,
+    event_id: str,
+    session_id: str,
+    headers: Mapping[str, str] | None,
+) -> Iterator[Span]:
+    """A ``process`` span for one delivery, child of the context its headers carry."""
+    parent = propagate.extract(dict(headers or {}))
+    with TRACER.start_as_current_span(
+        f"process {event_type}",
+        context=parent,
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "nats",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": subject,
+            "messaging.consumer.group.name": consumer,
+            "messaging.message.id": event_id,
+            "parley.service": service,
+            "parley.session_id": session_id,
+        },
+    ) as span:
+        yield span
+
+
+def set_attributes(attributes: Mapping[str, Any]) -> None:
+    """Add ``attributes`` (None values skipped) to the current span, if one is recording."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attributes({k: v for k, v in attributes.items() if v is not None})

@@ -1,0 +1,43 @@
+"""``parley bench`` end to end: it starts its own stack (two processes per worker service),
+drives it and reports what every process spent."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_bench_reports_replies_latency_and_cpu_of_every_process() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "parley_cli.main", "bench", "--json"]
+        + ["--sessions", "6", "--messages", "2", "--warmup", "1", "--replicas", "2"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    assert report["replies"] == 12
+    assert report["failures"] == 0
+    assert report["load"]["replicas"] == 2
+    assert len(report["name_after_first_reply_ms"]) == 4
+    assert report["reply_ms"]["p50"] > 0
+    cpu = report["cpu_ms_per_reply"]
+    for role in ("gateway", "chat", "namer", "tagger", "postgres", "nats"):
+        assert cpu[role] > 0, role
+    assert cpu["total"] == sum(v for k, v in cpu.items() if k != "total")
+
+
+async def test_the_read_bench_seeds_one_user_and_times_every_read(stack) -> None:
+    from parley_cli.reads import bench_reads
+
+    report = await bench_reads(
+        stack.base_url, stack.servers.database_url, sessions=300, messages=3000, rounds=5
+    )
+    reads = report["reads_ms"]
+    assert set(reads) == {"list first page", "list 5,000 deep", "search by name", "get", "history"}
+    assert all(0 < s["p50"] <= s["max"] for s in reads.values())
+    assert "Index Scan using sessions_by_user_activity" in report["plans"]["list"]
+    assert "messages_session_id_seq_key" in report["plans"]["history"]

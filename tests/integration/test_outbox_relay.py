@@ -1,0 +1,94 @@
+"""The outbox relay on real servers: a batch leaves in the order it was written, and a publish
+that fails keeps every row of its batch for the next round without storing anything twice."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import nats
+import pytest
+from parley_contracts import SessionDeleted, Subjects
+from parley_runtime import RuntimeSettings, Service
+from parley_runtime.outbox import OutboxRelay
+from stack import Servers
+
+
+class FlakyJetStream:
+    """A JetStream context whose ``fail_at``-th publish (0-based) fails; the rest go through."""
+
+    def __init__(self, js: Any, fail_at: int) -> None:
+        self._js = js
+        self._fail_at = fail_at
+        self.calls = 0
+
+    async def publish(self, *args: Any, **kwargs: Any) -> Any:
+        n, self.calls = self.calls, self.calls + 1
+        if n == self._fail_at:
+            raise nats.errors.TimeoutError
+        return await self._js.publish(*args, **kwargs)
+
+
+async def _stored(js: Any, stream: str, subject: str) -> list[str]:
+    """``user_id`` of every event stored on ``subject``, in stream order."""
+    sub = await js.subscribe(subject, ordered_consumer=True, stream=stream)
+    out: list[str] = []
+    try:
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=0.5)
+            except nats.errors.TimeoutError:
+                return out
+            out.append(SessionDeleted.model_validate_json(msg.data).user_id)
+    finally:
+        await sub.unsubscribe()
+
+
+@pytest.fixture
+async def outbox_service(servers: Servers) -> Any:
+    """A started service with no consumers (its own relay stopped), for writing outbox rows."""
+    service = Service("relayprobe", RuntimeSettings(**servers.env()), consumers=[])
+    await service.start()
+    assert service.relay is not None
+    await service.relay.stop()  # the tests drive their own relays
+    try:
+        yield service
+    finally:
+        await service.stop()
+
+
+async def _write(service: Service, session_id: uuid.UUID, n: int) -> None:
+    async with service.unit_of_work() as uow:
+        for i in range(n):
+            await uow.publish(SessionDeleted(session_id=session_id, user_id=f"u{i:03d}"))
+
+
+async def test_a_batch_leaves_in_the_order_it_was_written(
+    servers: Servers, js: Any, outbox_service: Service
+) -> None:
+    sid = uuid.uuid4()
+    await _write(outbox_service, sid, 60)
+    relay = OutboxRelay(outbox_service.pool, js, schema="relayprobe", stream=servers.stream, batch=25)
+    assert [await relay.relay_once() for _ in range(4)] == [25, 25, 10, 0]
+    subject = Subjects(servers.prefix).of(SessionDeleted(session_id=sid, user_id="x"))
+    assert await _stored(js, servers.stream, subject) == [f"u{i:03d}" for i in range(60)]
+
+
+async def test_a_failed_publish_keeps_the_batch_and_stores_nothing_twice(
+    servers: Servers, js: Any, outbox_service: Service
+) -> None:
+    sid = uuid.uuid4()
+    await _write(outbox_service, sid, 10)
+    flaky = FlakyJetStream(js, fail_at=4)
+    broken = OutboxRelay(outbox_service.pool, flaky, schema="relayprobe", stream=servers.stream)
+    with pytest.raises(nats.errors.TimeoutError):
+        await broken.relay_once()
+    assert await outbox_service.pool.fetchval("SELECT count(*) FROM outbox") == 10
+
+    relay = OutboxRelay(outbox_service.pool, js, schema="relayprobe", stream=servers.stream)
+    assert await relay.relay_once() == 10
+    assert await outbox_service.pool.fetchval("SELECT count(*) FROM outbox") == 0
+    subject = Subjects(servers.prefix).of(SessionDeleted(session_id=sid, user_id="x"))
+    stored = await _stored(js, servers.stream, subject)
+    assert sorted(stored) == [f"u{i:03d}" for i in range(10)]  # each once
+    assert stored[:4] == ["u000", "u001", "u002", "u003"]  # before the failure: in order
