@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := .venv
 
 PROJECT_FILES := uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 
-.PHONY: install run test test-unit test-integration test-e2e lint bench replay clean
+.PHONY: install browser run test test-unit test-integration test-e2e lint bench replay clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -21,10 +21,13 @@ $(UV):
 
 install: .venv/.synced ## create the environment and install the locked workspace
 
+browser: ## Chromium for the browser tests: Debian's `chromium`, installed when missing (as root)
+	@sh tests/e2e/browser/install-chromium.sh
+
 run: install ## start NATS, PostgreSQL (embedded unless NATS_URL/DATABASE_URL name others), the four services; gateway on 127.0.0.1:8000
 	$(UV) run --frozen --no-sync parley run
 
-test: install ## lint, architecture contracts, then the whole suite against real NATS JetStream and PostgreSQL
+test: install browser ## lint, architecture contracts, then the whole suite against real NATS JetStream and PostgreSQL
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync lint-imports
 	$(UV) run --frozen --no-sync pytest
@@ -35,7 +38,7 @@ test-unit: install ## the unit tests alone: no servers, seconds
 test-integration: install ## one service or the chassis against real NATS and PostgreSQL
 	$(UV) run --frozen --no-sync pytest tests/integration
 
-test-e2e: install ## the whole stack through the HTTP API
+test-e2e: install browser ## the whole stack through the HTTP API
 	$(UV) run --frozen --no-sync pytest tests/e2e
 
 lint: install

@@ -22,6 +22,7 @@ from .application import replies
 from .consumers import consumer_spec
 from .domain.ports import UnitOfWork, UnitOfWorkFactory
 from .settings import GatewaySettings
+from .web import mount_ui
 
 log = structlog.get_logger(__name__)
 
@@ -88,6 +89,7 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     for api in (auth, sessions, messages, events, traces):
         app.include_router(api.router)
     models.install(app, settings)
+    mount_ui(app)
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ErrorBoundary)  # outermost: added last
