@@ -223,6 +223,7 @@ async def test_the_catalogue_at_the_http_edge(alice: Client) -> None:
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "not in the catalogue" in r.json()["detail"]
+    assert r.json()["errors"][0]["loc"] == ["body", "model"]
 
 
 async def _all_answered(client: Client, sid: str, count: int, timeout: float = 30) -> list[dict]:

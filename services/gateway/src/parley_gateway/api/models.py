@@ -15,9 +15,15 @@ router = APIRouter(prefix="/api")
 
 
 class UnknownModel(UnprocessableProblem):
-    """422: the session names a model that is not in the catalogue."""
+    """422: the session names a model that is not in the catalogue. Like every 422, it carries
+    ``errors`` (``[{"loc", "msg", "type"}]``, here at ``body.model``)."""
 
     title = "Unknown model"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            detail, errors=[{"loc": ["body", "model"], "msg": detail, "type": "unknown_model"}]
+        )
 
 
 class ModelOut(BaseModel):
