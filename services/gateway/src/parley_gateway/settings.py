@@ -9,12 +9,17 @@ from typing import Literal
 from parley_runtime import RuntimeSettings
 from pydantic import Field
 
+from .domain.sessions import MAX_IDLE_TTL_S
+
 
 class GatewaySettings(RuntimeSettings):
     """HTTP, auth and limits of the gateway. Durations in seconds, sizes in characters.
 
     ``reply_deadline_s``: a user message still unanswered after this long is marked failed (by
     the maintenance pass, every ``maintenance_s``), so no message waits forever.
+
+    ``default_idle_ttl_s``: the idle time to live of a session created without one (seconds
+    without a new message before the maintenance pass erases it); None, the default: never.
 
     ``max_body_bytes``: the largest request body, in bytes, refused (413) before it is parsed.
 
@@ -42,3 +47,4 @@ class GatewaySettings(RuntimeSettings):
     idempotency_ttl_s: float = Field(default=24 * 3600, gt=0)
     reply_deadline_s: float = Field(default=15 * 60, gt=0)
     maintenance_s: float = Field(default=60.0, gt=0)
+    default_idle_ttl_s: int | None = Field(default=None, ge=1, le=MAX_IDLE_TTL_S)

@@ -43,6 +43,11 @@ class SessionRepository(Protocol):
         """Remove a session and its messages."""
         ...
 
+    async def idle_past(self, now: datetime, limit: int) -> list[Session]:
+        """Up to ``limit`` sessions whose ``expires_at`` is at or before ``now``, oldest expiry
+        first, locked for the transaction."""
+        ...
+
     async def page(
         self,
         user_id: str,
