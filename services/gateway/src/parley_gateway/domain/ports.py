@@ -183,6 +183,11 @@ class OwnerUnavailable(RuntimeError):
     """The service that owns the data asked for did not answer in time."""
 
 
+class StorageUnavailable(RuntimeError):
+    """The database did not answer in time or is unreachable (a unit of work raises it);
+    trying again later may succeed."""
+
+
 class TraceSource(Protocol):
     """Asks the tagger, which owns the LLM traces, for a page of them."""
 
