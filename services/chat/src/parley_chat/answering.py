@@ -20,6 +20,7 @@ import asyncpg
 import structlog
 from parley_contracts import MessageCreated
 from parley_providers import RetryPolicy, call_with_retries
+from parley_runtime.tracing import set_reply_attributes, upstream_call
 
 from .adapters import store
 from .domain.upstream import (
@@ -60,12 +61,37 @@ class TurnAnswerer:
         row: dict[str, Any] | None,
         on_delta: DeltaSink,
     ) -> Answer:
-        """Answer ``event`` on the stored upstream session ``row`` (None or no id: open one).
+        """Answer ``event`` on the stored upstream session ``row`` (None or no id: open one),
+        inside one GenAI client span (``chat {model}``) that carries the upstream session as
+        ``gen_ai.conversation.id`` and the reply's token usage.
 
         Raises:
             UpstreamError: the turn failed for good (not retryable, out of tries or past the
                 deadline, or the session was lost again after its rebuild).
         """
+        with upstream_call(
+            provider=upstream.provider, model=upstream.model, session_id=str(event.session_id)
+        ) as span:
+            answer = await self._answer(event, upstream, pool, row, on_delta)
+            set_reply_attributes(
+                span,
+                conversation_id=answer.upstream_id,
+                response_id=answer.reply.response_id,
+                finish_reason=answer.reply.finish_reason,
+                input_tokens=answer.reply.input_tokens,
+                output_tokens=answer.reply.output_tokens,
+                retries=answer.retries,
+            )
+            return answer
+
+    async def _answer(
+        self,
+        event: MessageCreated,
+        upstream: UpstreamAI,
+        pool: asyncpg.Pool,
+        row: dict[str, Any] | None,
+        on_delta: DeltaSink,
+    ) -> Answer:
         started = time.monotonic()
         retries = 0
 

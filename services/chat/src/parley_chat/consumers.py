@@ -10,7 +10,6 @@ Turns are answered in order; a redelivered message yields the same ``reply.compl
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime
 
@@ -18,6 +17,7 @@ import structlog
 from parley_contracts import (
     MessageCreated,
     ReplyCompleted,
+    ReplyDelta,
     ReplyFailed,
     SessionDeleted,
     derive_id,
@@ -77,8 +77,8 @@ class ChatHandlers:
             nc = ctx.broker.connection
 
             async def on_delta(index: int, text: str) -> None:
-                payload = {"reply_to": str(event.message_id), "index": index, "text": text}
-                await nc.publish(subject, json.dumps(payload).encode())
+                delta = ReplyDelta(reply_to=event.message_id, index=index, text=text)
+                await nc.publish(subject, delta.to_json())
 
             started = time.perf_counter()
             try:
