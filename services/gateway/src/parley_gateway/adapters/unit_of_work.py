@@ -60,15 +60,22 @@ def over(
     ``unit_of_work()`` or a handler's ``ctx.unit_of_work(event)``).
 
     Raises:
-        StorageUnavailable: from an :data:`UNREACHABLE` error of the database (chained).
+        StorageUnavailable: from an :data:`UNREACHABLE` error of the database, or from any error
+        of a connection the server closed (chained).
     """
 
     @asynccontextmanager
     async def scope() -> AsyncIterator[PostgresUnitOfWork]:
+        conn: asyncpg.Connection | None = None
         try:
             async with transaction as opened:
+                conn = opened.conn
                 yield PostgresUnitOfWork(opened)
         except UNREACHABLE as exc:
             raise StorageUnavailable(f"the database is unavailable: {type(exc).__name__}") from exc
+        except asyncpg.InterfaceError as exc:  # the server went away mid-transaction
+            if conn is None or not conn.is_closed():
+                raise
+            raise StorageUnavailable("the database connection was lost") from exc
 
     return scope()
