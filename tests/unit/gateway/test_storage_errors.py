@@ -13,18 +13,10 @@ from parley_gateway.adapters.unit_of_work import over
 from parley_gateway.domain.ports import StorageUnavailable
 
 
-class FakeConn:
-    def __init__(self, closed: bool) -> None:
-        self.closed = closed
-
-    def is_closed(self) -> bool:
-        return self.closed
-
-
-def _transaction(closed: bool = False, on_exit: BaseException | None = None) -> object:
+def _transaction(on_exit: BaseException | None = None) -> object:
     @asynccontextmanager
     async def scope() -> AsyncIterator[object]:
-        yield SimpleNamespace(conn=FakeConn(closed))
+        yield SimpleNamespace(conn=None)
         if on_exit is not None:  # like a COMMIT on a connection the server dropped
             raise on_exit
 
@@ -51,16 +43,32 @@ async def test_an_unreachable_database_is_storage_unavailable(error: BaseExcepti
 
 
 async def test_a_connection_closed_under_the_transaction_is_storage_unavailable() -> None:
-    closed = asyncpg.InterfaceError("cannot call Transaction.__aexit__(): connection is closed")
+    closed = asyncpg.InterfaceError(
+        "cannot call Transaction.__aexit__(): the underlying connection is closed"
+    )
     with pytest.raises(StorageUnavailable):
-        async with over(_transaction(closed=True, on_exit=closed)):
+        async with over(_transaction(on_exit=closed)):
             pass
+    confused = asyncpg.InternalClientError("cannot switch to state 15; another operation (2)")
+    with pytest.raises(StorageUnavailable):
+        async with over(_transaction(on_exit=confused)):
+            pass
+
+
+async def test_an_error_raised_while_handling_a_lost_connection_is_storage_unavailable() -> None:
+    released = asyncpg.InterfaceError("connection has been released back to the pool")
+    try:
+        raise asyncpg.ConnectionDoesNotExistError("connection was closed")
+    except asyncpg.ConnectionDoesNotExistError:
+        with pytest.raises(StorageUnavailable):
+            async with over(_transaction(on_exit=released)):
+                pass
 
 
 async def test_other_errors_are_left_as_they_are() -> None:
     misuse = asyncpg.InterfaceError("another operation is in progress")
     with pytest.raises(asyncpg.InterfaceError):
-        async with over(_transaction(closed=False, on_exit=misuse)):
+        async with over(_transaction(on_exit=misuse)):
             pass
     with pytest.raises(asyncpg.UniqueViolationError):
         async with over(_transaction()):

@@ -8,12 +8,15 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import asyncpg
+import structlog
 from parley_contracts import Event, SessionChange
 from parley_runtime import UnitOfWork as Transaction
 
 from ..domain.ports import StorageUnavailable
 from .notifications import REPLY_CHANNEL, SESSION_CHANNEL
 from .repositories import PostgresIdempotencyKeys, PostgresMessages, PostgresSessions
+
+log = structlog.get_logger(__name__)
 
 
 class PostgresUnitOfWork:
@@ -53,6 +56,21 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
 )
 
 
+def unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is out of reach: it, or an error it was raised while
+    handling, is :data:`UNREACHABLE`; or it is asyncpg's report of a connection the server
+    closed under an operation (an ``InterfaceError`` "...connection is closed", or the
+    ``InternalClientError`` of a protocol left mid-operation by a lost connection)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, UNREACHABLE) or isinstance(seen, asyncpg.InternalClientError):
+            return True
+        if isinstance(seen, asyncpg.InterfaceError) and "connection is closed" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def over(
     transaction: AbstractAsyncContextManager[Transaction],
 ) -> AbstractAsyncContextManager[PostgresUnitOfWork]:
@@ -60,22 +78,18 @@ def over(
     ``unit_of_work()`` or a handler's ``ctx.unit_of_work(event)``).
 
     Raises:
-        StorageUnavailable: from an :data:`UNREACHABLE` error of the database, or from any error
-        of a connection the server closed (chained).
+        StorageUnavailable: the database is out of reach (see :func:`unreachable`; chained).
     """
 
     @asynccontextmanager
     async def scope() -> AsyncIterator[PostgresUnitOfWork]:
-        conn: asyncpg.Connection | None = None
         try:
             async with transaction as opened:
-                conn = opened.conn
                 yield PostgresUnitOfWork(opened)
-        except UNREACHABLE as exc:
-            raise StorageUnavailable(f"the database is unavailable: {type(exc).__name__}") from exc
-        except asyncpg.InterfaceError as exc:  # the server went away mid-transaction
-            if conn is None or not conn.is_closed():
+        except Exception as exc:
+            if not unreachable(exc):
                 raise
-            raise StorageUnavailable("the database connection was lost") from exc
+            log.warning("database unavailable", error=f"{type(exc).__name__}: {exc}"[:300])
+            raise StorageUnavailable(f"the database is unavailable: {type(exc).__name__}") from exc
 
     return scope()
