@@ -91,9 +91,12 @@ class Rejected:
 
 @dataclass(frozen=True)
 class Failed:
-    """The handler raised; ``error`` is ``"<type>: <message>"``."""
+    """The handler raised; ``error`` is ``"<type>: <message>"``. ``unreachable``: because the
+    service's database was out of reach (the bus tries again in place for a while before it
+    settles the delivery as a failure)."""
 
     error: str
+    unreachable: bool = False
 
 
 Outcome = Handled | Duplicate | Dropped | NotReady | Rejected | Failed

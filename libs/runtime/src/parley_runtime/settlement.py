@@ -8,6 +8,7 @@ in the same stream, with the reason, the subject and the delivery count as heade
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
 from parley_contracts import Event, Subjects
 
+from .db import database_unreachable
 from .delivery import (
     Ack,
     DeadLetter,
@@ -40,6 +42,9 @@ from .uow import AlreadyProcessed, SessionGone, prior_state
 
 log = structlog.get_logger(__name__)
 
+#: Pauses, in seconds, between tries in place while the database is out of reach.
+OUTAGE_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 5.0)
+
 
 @dataclass
 class Settler:
@@ -50,9 +55,7 @@ class Settler:
     subjects: Subjects
     broker: NatsBroker
 
-    async def run(
-        self, handler: EventHandler, event: Event, msg: Msg, ctx: HandlerContext
-    ) -> None:
+    async def run(self, handler: EventHandler, event: Event, msg: Msg, ctx: HandlerContext) -> None:
         """Handle one delivery inside its consumer span, then apply the policy's step to it."""
         delivery = ctx.delivery
         started = time.perf_counter()
@@ -66,6 +69,7 @@ class Settler:
             headers=msg.headers,
         ) as span:
             outcome = await self._outcome(handler, event, ctx)
+            outcome = await self._through_outage(outcome, handler, event, ctx)
             span.set_attribute("parley.outcome", type(outcome).__name__)
         waits = await self._waits(ctx, event) if needs_waits(outcome) else 0
         step = next_step(outcome, delivery, waits, self.policy)
@@ -76,6 +80,25 @@ class Settler:
             HANDLING.labels(self.spec.durable, event.event_type).observe(
                 time.perf_counter() - started
             )
+
+    async def _through_outage(
+        self, outcome: Outcome, handler: EventHandler, event: Event, ctx: HandlerContext
+    ) -> Outcome:
+        """While the handler fails because the database is out of reach, try it again in place
+        (the consumer keeps the delivery in progress) for up to ``db_outage_wait_s`` seconds:
+        an outage then spends none of the event's deliveries, which a redelivery every backoff
+        would, and which the wait count (kept in that database) could not tell from failures."""
+        deadline = time.monotonic() + self.settings.db_outage_wait_s
+        tries = 0
+        while isinstance(outcome, Failed) and outcome.unreachable:
+            pause = OUTAGE_PAUSES_S[min(tries, len(OUTAGE_PAUSES_S) - 1)]
+            if time.monotonic() + pause > deadline:
+                break
+            log.info("database out of reach; handling again in place", pause_s=pause)
+            await asyncio.sleep(pause)
+            tries += 1
+            outcome = await self._outcome(handler, event, ctx)
+        return outcome
 
     async def reject(self, msg: Msg, reason: str) -> None:
         """Dead-letter a delivery that does not validate and end its redeliveries."""
@@ -102,14 +125,16 @@ class Settler:
         except Unprocessable as exc:
             return Rejected(str(exc))
         except Exception as exc:
+            unreachable = database_unreachable(exc)
             # The traceback once, on the delivery that is the last try when nothing waited.
             log.warning(
                 "event failed",
-                error=f"{type(exc).__name__}: {exc}",
+                error=f"{type(exc).__name__}: {exc}"[:500],
                 delivery=ctx.delivery,
-                exc_info=ctx.delivery >= self.settings.max_deliver,
+                database_unreachable=unreachable,
+                exc_info=ctx.delivery >= self.settings.max_deliver and not unreachable,
             )
-            return Failed(f"{type(exc).__name__}: {exc}")
+            return Failed(f"{type(exc).__name__}: {exc}", unreachable=unreachable)
         return Handled()
 
     async def _apply(

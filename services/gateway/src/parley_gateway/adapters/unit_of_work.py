@@ -7,10 +7,10 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-import asyncpg
 import structlog
 from parley_contracts import Event, SessionChange
 from parley_runtime import UnitOfWork as Transaction
+from parley_runtime.db import database_unreachable
 
 from ..domain.ports import StorageUnavailable
 from .notifications import REPLY_CHANNEL, SESSION_CHANNEL
@@ -45,32 +45,6 @@ class PostgresUnitOfWork:
         )
 
 
-#: Errors that mean the database is out of reach for now, not that the request is wrong: a
-#: statement past the pool's ``command_timeout``, a refused or lost connection, a server
-#: starting up, shutting down or recovering from a crash (SQLSTATE classes 08 and 57).
-UNREACHABLE: tuple[type[BaseException], ...] = (
-    TimeoutError,
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-)
-
-
-def unreachable(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database is out of reach: it, or an error it was raised while
-    handling, is :data:`UNREACHABLE`; or it is asyncpg's report of a connection the server
-    closed under an operation (an ``InterfaceError`` "...connection is closed", or the
-    ``InternalClientError`` of a protocol left mid-operation by a lost connection)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, UNREACHABLE) or isinstance(seen, asyncpg.InternalClientError):
-            return True
-        if isinstance(seen, asyncpg.InterfaceError) and "connection is closed" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
 def over(
     transaction: AbstractAsyncContextManager[Transaction],
 ) -> AbstractAsyncContextManager[PostgresUnitOfWork]:
@@ -78,7 +52,8 @@ def over(
     ``unit_of_work()`` or a handler's ``ctx.unit_of_work(event)``).
 
     Raises:
-        StorageUnavailable: the database is out of reach (see :func:`unreachable`; chained).
+        StorageUnavailable: the database is out of reach (see
+        :func:`parley_runtime.db.database_unreachable`; chained).
     """
 
     @asynccontextmanager
@@ -87,7 +62,7 @@ def over(
             async with transaction as opened:
                 yield PostgresUnitOfWork(opened)
         except Exception as exc:
-            if not unreachable(exc):
+            if not database_unreachable(exc):
                 raise
             log.warning("database unavailable", error=f"{type(exc).__name__}: {exc}"[:300])
             raise StorageUnavailable(f"the database is unavailable: {type(exc).__name__}") from exc
