@@ -140,7 +140,11 @@ class Service:
         s = self.settings
         await ensure_database(s.database_url)
         self._pool = await create_pool(
-            s.database_url, self.schema, min_size=s.db_pool_min, max_size=s.db_pool_max
+            s.database_url,
+            self.schema,
+            min_size=s.db_pool_min,
+            max_size=s.db_pool_max,
+            command_timeout_s=s.db_command_timeout_s,
         )
         folders = [self.migrations] if self.migrations else []
         await apply_migrations(s.database_url, self.schema, *folders)
