@@ -53,7 +53,7 @@ async def test_replicas_starting_together_apply_each_migration_once(servers: Ser
             for i in range(PROCESSES)
         ]
         outputs = [await proc.communicate() for proc in procs]
-        for proc, (out, err) in zip(procs, outputs, strict=True):
+        for proc, (_out, err) in zip(procs, outputs, strict=True):
             assert proc.returncode == 0, err.decode()[-3000:]
         reports = [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outputs]
 
@@ -64,9 +64,7 @@ async def test_replicas_starting_together_apply_each_migration_once(servers: Ser
                 # Among all processes, each migration was applied by exactly one.
                 applied_now = [m for report in reports for m in report[service]]
                 assert sorted(applied_now) == sorted(expected), service
-                rows = await conn.fetch(
-                    f'SELECT migration_id FROM "{service}"._yoyo_migration'
-                )
+                rows = await conn.fetch(f'SELECT migration_id FROM "{service}"._yoyo_migration')
                 assert sorted(r["migration_id"] for r in rows) == sorted(expected), service
                 locks = await conn.fetchval(f'SELECT count(*) FROM "{service}".yoyo_lock')
                 assert locks == 0, f"{service}: a migration lock row was left behind"
