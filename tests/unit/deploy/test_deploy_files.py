@@ -165,3 +165,33 @@ def test_the_base_catalogue_is_the_bundled_one() -> None:
 
     bundled = (resources.files("parley_providers") / "models.toml").read_text()
     assert (DEPLOY / "k8s" / "base" / "models.toml").read_text() == bundled
+
+
+def test_prod_relies_on_what_the_nats_and_postgres_values_provide() -> None:
+    services_dir = DEPLOY / "k8s" / "prod-services"
+    nats = yaml.safe_load((services_dir / "nats-values.yaml").read_text())
+    cluster = yaml.safe_load((services_dir / "cloudnative-pg-cluster.yaml").read_text())
+    docs = rendered("prod")
+    assert nats["config"]["jetstream"]["enabled"] and nats["config"]["jetstream"]["fileStore"]
+    assert nats["config"]["cluster"]["replicas"] >= 3
+    major, minor = (int(x) for x in nats["container"]["image"]["tag"].split(".")[:2])
+    assert (major, minor) >= (2, 10)
+    settings = next(d for d in docs if d["kind"] == "ConfigMap" and "NATS_URL" in d["data"])
+    assert settings["data"]["NATS_URL"] == "nats://nats.nats.svc.cluster.local:4222"
+    for scaled in (d for d in docs if d["kind"] == "ScaledObject"):
+        endpoint = scaled["spec"]["triggers"][0]["metadata"]["natsServerMonitoringEndpoint"]
+        assert (
+            endpoint == f"nats-headless.nats.svc.cluster.local:{nats['config']['monitor']['port']}"
+        )
+    # CloudNativePG writes <cluster>-app with the application user's uri.
+    assert cluster["metadata"]["namespace"] == "parley"
+    assert cluster["spec"]["bootstrap"]["initdb"] == {"database": "parley", "owner": "parley"}
+    assert cluster["spec"]["imageName"].rsplit(":", 1)[1].startswith("16.")
+    for dep in (d for d in docs if d["kind"] == "Deployment"):
+        refs = [
+            e["valueFrom"]["secretKeyRef"]
+            for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]
+            if e["name"] == "DATABASE_URL"
+        ]
+        assert refs == [{"name": f"{cluster['metadata']['name']}-app", "key": "uri"}]
+    assert {d["metadata"].get("namespace") for d in docs} == {"parley"}
