@@ -67,9 +67,18 @@ async def ensure_schema(database_url: str, schema: str) -> None:
 
 
 async def create_pool(
-    database_url: str, schema: str, *, min_size: int = 1, max_size: int = 10
+    database_url: str,
+    schema: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    command_timeout_s: float | None = None,
 ) -> asyncpg.Pool:
     """An asyncpg pool whose connections use ``schema`` (created if missing) as search path.
+
+    ``command_timeout_s`` (seconds, None: no limit) bounds each statement and each new
+    connection: past it the call raises ``TimeoutError`` (asyncpg's ``command_timeout`` and
+    connect ``timeout``), so nothing waits forever on a frozen server.
 
     Raises:
         OSError, asyncpg.PostgresError: the server cannot be reached or refuses the connection.
@@ -81,6 +90,8 @@ async def create_pool(
         max_size=max_size,
         server_settings={"search_path": schema},
         reset=_keep_session,
+        command_timeout=command_timeout_s,
+        **({"timeout": command_timeout_s} if command_timeout_s is not None else {}),
     )
     assert pool is not None
     return pool

@@ -154,7 +154,11 @@ class Service:
         s = self.settings
         await self.prepare_database()
         self._pool = await create_pool(
-            s.database_url, self.schema, min_size=s.db_pool_min, max_size=s.db_pool_max
+            s.database_url,
+            self.schema,
+            min_size=s.db_pool_min,
+            max_size=s.db_pool_max,
+            command_timeout_s=s.db_command_timeout_s,
         )
         # Wait counts matter only while their events are being redelivered.
         await self.pool.execute(
