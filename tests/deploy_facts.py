@@ -46,11 +46,13 @@ class ServiceFacts:
         return settings_env_names(self.settings_cls)
 
     def extra_env_allowed(self, name: str) -> bool:
-        """Variables read outside its settings: OpenTelemetry's ``OTEL_*``, and for the chat
-        service the provider keys the model catalogue names (or ``<key>_FILE``)."""
+        """Variables read outside its settings: OpenTelemetry's ``OTEL_*``, and for a service
+        that calls providers (one with a ``models_file`` setting but the gateway, which only
+        checks model names) the keys the model catalogue names (or ``<key>_FILE``)."""
         if name.startswith("OTEL_"):
             return True
-        return self.name == "chat" and name in provider_key_names()
+        calls_providers = "models_file" in self.settings_cls.model_fields and self.name != "gateway"
+        return calls_providers and name in provider_key_names()
 
     def settings(self, env: dict[str, str]) -> Any:
         """Its settings as a process with exactly ``env`` would read them.
