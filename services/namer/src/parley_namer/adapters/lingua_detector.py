@@ -35,6 +35,13 @@ class LinguaDetector:
         language = self._built().detect_language_of(text)
         return language.iso_code_639_1.name.lower() if language is not None else None
 
+    def candidates(self, text: str) -> list[tuple[str, float]]:
+        """lingua's confidence values, most likely first (languages without a code skipped)."""
+        return [
+            (value.language.iso_code_639_1.name.lower(), value.value)
+            for value in self._built().compute_language_confidence_values(text)
+        ]
+
     def confidence(self, text: str, language: str) -> float:
         """lingua's confidence (0.0-1.0) that ``text`` is in ``language``; 0.0 if unknown."""
         try:

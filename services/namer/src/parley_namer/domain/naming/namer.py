@@ -12,14 +12,12 @@ from collections.abc import Sequence
 
 from ..names import GENERIC_WORDS, Turn, clean_name, prepare_turns
 from .casing import capitalise, restore_case, shouting
+from .judging import conversation_language
 from .phrases import Scored, best_phrase, completed, filter_phrases, span
 from .ports import KeyphraseExtractor, LanguageDetector, WordSegmenter
 from .prose import flat, prose, url_name
 from .scripts import UNSPACED_LANGUAGES, UNSPACED_SCRIPTS, letters, main_script
 from .unspaced import first_clause
-
-SHORT_TEXT_CHARS = 120
-"""Below this many letters, the user's text is read with the replies to tell its language."""
 
 _LINE_LANGUAGE_MIN_CONFIDENCE = 0.05
 _SECOND_MAX = 3.0
@@ -85,9 +83,9 @@ class OfflineNamer:
 
     def conversation_language(self, user_text: str, assistant_text: str) -> str | None:
         """The user's language; a short user text is read together with the replies."""
-        if letters(user_text) < SHORT_TEXT_CHARS and assistant_text:
-            return self.detector.detect(f"{user_text}\n{assistant_text}")
-        return self.detector.detect(user_text)
+        return conversation_language(
+            user_text, assistant_text, self.detector, self.keyphrases.function_words
+        )
 
     def _in_language(self, text: str, language: str | None) -> str:
         """The lines of ``text`` that may be in ``language``; all of them if none is."""
