@@ -85,8 +85,9 @@ def in_language(
     (:func:`is_short`) is judged by its script alone, and so is one made mostly of the user's
     own words (at least half of its words appear in ``conversation``): a detector cannot read
     two or three words reliably (a word counts as the user's when one of the user's words
-    starts with the same :data:`STEM_LETTERS` letters: "operator", "operators"). Any other name fails when the detector is confident
-    (:data:`CONFIDENT`) of another language and gives ``language`` under a tenth of that.
+    starts with the same :data:`STEM_LETTERS` letters: "operator", "operators"). Any other
+    name fails when the detector is confident (:data:`CONFIDENT`) of another language and gives
+    ``language`` under a tenth of that.
     Raises nothing.
     """
     if _family(main_script(name)) != _family(main_script(conversation)):
