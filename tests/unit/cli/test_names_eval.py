@@ -14,10 +14,13 @@ def test_parley_names_eval_prints_the_measures(
 ) -> None:
     path = tmp_path / "chats.jsonl"
     rows = [
-        {"id": "1", "messages": [
-            {"role": "user", "content": "How do I rotate a PDF page with qpdf on Linux?"},
-            {"role": "assistant", "content": "Use qpdf --rotate=+90:1 in.pdf out.pdf."},
-        ]},
+        {
+            "id": "1",
+            "messages": [
+                {"role": "user", "content": "How do I rotate a PDF page with qpdf on Linux?"},
+                {"role": "assistant", "content": "Use qpdf --rotate=+90:1 in.pdf out.pdf."},
+            ],
+        },
         {"id": "2", "prompt": "Explain the difference between TCP and UDP for game networking"},
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")

@@ -54,7 +54,11 @@ def test_a_sharegpt_line_gives_the_first_user_message_and_its_reply() -> None:
 
 @pytest.mark.parametrize(
     "line",
-    [json.dumps({"id": "p", "prompt": "Write a haiku"}), json.dumps("Write a haiku"), "Write a haiku"],
+    [
+        json.dumps({"id": "p", "prompt": "Write a haiku"}),
+        json.dumps("Write a haiku"),
+        "Write a haiku",
+    ],
 )
 def test_a_prompt_line_is_one_user_turn(line: str) -> None:
     conversation = parse_line(line, 3)
@@ -70,7 +74,9 @@ def test_a_line_that_is_no_conversation_is_refused_with_its_number(line: str) ->
 
 
 def test_verbatim_prefixes_ignore_case_punctuation_and_spacing() -> None:
-    assert is_verbatim_prefix("Data Analytics in Internal Audit", "Data analytics in internal audit")
+    assert is_verbatim_prefix(
+        "Data Analytics in Internal Audit", "Data analytics in internal audit"
+    )
     assert is_verbatim_prefix("Write a Poem", "write a poem, about cats")
     assert not is_verbatim_prefix("Reflection in Java", "what is reflection in Java")
     assert not is_verbatim_prefix("Write a Po", "write a poem")  # not a whole word

@@ -19,6 +19,8 @@ def run_names_eval(args: list[str]) -> int:
     """Run the evaluation with ``args`` (the file and options), its output on this process's
     streams; returns its exit code, or 2 when the namer service is not installed here."""
     if importlib.util.find_spec("parley_namer") is None:
-        print("parley names eval: the namer service (parley-namer) is not installed", file=sys.stderr)
+        print(
+            "parley names eval: the namer service (parley-namer) is not installed", file=sys.stderr
+        )
         return 2
     return subprocess.call([sys.executable, "-m", EVALUATION_MODULE, *args])

@@ -146,4 +146,8 @@ def render(result: dict[str, Any], picked: Sequence[Named]) -> str:
 
 def as_json(result: dict[str, Any], picked: Sequence[Named]) -> dict[str, Any]:
     """The report as one JSON-ready object: ``{"measures": ..., "sample": [...]}``."""
-    return {"measures": result, "language_rule": LANGUAGE_RULE, "sample": [asdict(r) for r in picked]}
+    return {
+        "measures": result,
+        "language_rule": LANGUAGE_RULE,
+        "sample": [asdict(r) for r in picked],
+    }

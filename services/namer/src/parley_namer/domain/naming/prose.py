@@ -56,9 +56,7 @@ def position(text: str, phrase: str) -> int:
     return at if at >= 0 else len(text)
 
 
-_URL_NOISE = frozenset(
-    "www com org net html htm php asp aspx jsp do index http https".split()
-)
+_URL_NOISE = frozenset("www com org net html htm php asp aspx jsp do index http https".split())
 
 
 def url_name(text: str) -> str:
