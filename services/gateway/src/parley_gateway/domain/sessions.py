@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from .messages import Message
 
 NameSource = Literal["default", "provisional", "auto", "user"]
+
+#: The longest idle time to live a session may have, in seconds (366 days).
+MAX_IDLE_TTL_S = 366 * 24 * 3600
 
 #: Sources an automatic name may replace.
 AUTO_REPLACEABLE: tuple[NameSource, ...] = ("default", "provisional")
@@ -75,6 +78,7 @@ class Session:
 
     ``next_seq`` is the ``seq`` of the next message; ``message_count`` counts every message,
     ``user_turns`` the user's; ``last_message_at`` is the time of the newest message.
+    ``idle_ttl_s``: seconds without a new message after which the session expires (None: never).
     """
 
     id: uuid.UUID
@@ -94,19 +98,55 @@ class Session:
     created_at: datetime = field(default_factory=_now)
     updated_at: datetime = field(default_factory=_now)
     last_message_at: datetime | None = None
+    idle_ttl_s: int | None = None
 
     @property
     def activity_at(self) -> datetime:
         """When the session was last active (its newest message, else its creation)."""
         return self.last_message_at or self.created_at
 
+    @property
+    def expires_at(self) -> datetime | None:
+        """When the session expires if no message comes first: ``idle_ttl_s`` seconds after
+        :attr:`activity_at`; None when it never expires."""
+        if self.idle_ttl_s is None:
+            return None
+        return self.activity_at + timedelta(seconds=self.idle_ttl_s)
+
+    def is_expired(self, now: datetime) -> bool:
+        """Whether the session has been idle past its ``idle_ttl_s`` at ``now`` (aware UTC)."""
+        expires_at = self.expires_at
+        return expires_at is not None and expires_at <= now
+
     def accepts_auto_name(self) -> bool:
         """Whether an automatic name may replace the current one (never a user's choice)."""
         return self.name_source in AUTO_REPLACEABLE
 
-    def apply_auto_name(self, name: str) -> bool:
-        """Take the namer's ``name`` if :meth:`accepts_auto_name`; returns whether it did."""
-        if not self.accepts_auto_name():
+    def accepts_provisional_name(self) -> bool:
+        """Whether a provisional name may replace the current one (only the default name: a
+        provisional name never replaces a generated one, however late it comes)."""
+        return self.name_source == "default"
+
+    def apply_auto_name(self, name: str, source: Literal["provisional", "auto"] = "auto") -> bool:
+        """Take the namer's ``name``: a generated one (``auto``) if :meth:`accepts_auto_name`, a
+        ``provisional`` one if :meth:`accepts_provisional_name`; returns whether it did."""
+        allowed = (
+            self.accepts_provisional_name() if source == "provisional" else self.accepts_auto_name()
+        )
+        if not allowed:
+            return False
+        self.name, self.name_source = name, source
+        self._touch()
+        return True
+
+    def accepts_regenerated_name(self) -> bool:
+        """Whether the user may ask for a new generated name (any name but the user's own)."""
+        return self.name_source != "user"
+
+    def apply_regenerated_name(self, name: str) -> bool:
+        """Take a name generated again at the user's request, unless the user named the
+        session; returns whether it did."""
+        if not self.accepts_regenerated_name():
             return False
         self.name, self.name_source = name, "auto"
         self._touch()
