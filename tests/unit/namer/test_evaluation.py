@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from parley_namer.adapters.lingua_detector import LinguaDetector
+from parley_namer.adapters.language import LinguaDetector
 from parley_namer.adapters.yake_keyphrases import YakeKeyphrases
 from parley_namer.domain.names import Turn
 from parley_namer.domain.naming.judging import in_language, is_short, is_verbatim_prefix

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from parley_namer.adapters.extractive import ExtractiveNamer
-from parley_namer.adapters.lingua_detector import LinguaDetector
+from parley_namer.adapters.language import LinguaDetector
 from parley_namer.adapters.yake_keyphrases import YakeKeyphrases
 from parley_namer.domain.policy import Namer
 

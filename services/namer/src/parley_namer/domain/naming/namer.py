@@ -23,7 +23,7 @@ _LINE_LANGUAGE_MIN_CONFIDENCE = 0.05
 _SECOND_MAX = 3.0
 
 
-class OfflineNamer:
+class KeyphraseNamer:
     """Names a conversation from its first exchanges, without a language model.
 
     Shape: ``propose_with_language(turns) -> (name, language)``: a single-line name of at most
