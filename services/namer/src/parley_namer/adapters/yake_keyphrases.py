@@ -4,6 +4,8 @@ Information Sciences 509, 257-289 (package ``yake``, LIAAD/yake)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import threading
 from pathlib import Path
 
@@ -32,8 +34,9 @@ class YakeKeyphrases:
         with self._lock:
             extractor = self._extractors.get(code)
             if extractor is None:
-                english = yake.KeywordExtractor(lan="en").stopword_set
-                own = yake.KeywordExtractor(lan=code).stopword_set
+                with contextlib.redirect_stdout(io.StringIO()):  # a notice on Latin-1 lists
+                    english = yake.KeywordExtractor(lan="en").stopword_set
+                    own = yake.KeywordExtractor(lan=code).stopword_set
                 extractor = yake.KeywordExtractor(
                     lan=code, n=3, dedup_lim=0.7, top=_CANDIDATES, stopwords=(own | english) - {""}
                 )

@@ -15,7 +15,8 @@ from .casing import capitalise, restore_case, shouting
 from .judging import conversation_language
 from .phrases import Scored, best_phrase, completed, filter_phrases, span
 from .ports import KeyphraseExtractor, LanguageDetector, WordSegmenter
-from .prose import flat, prose, url_name
+from .prose import flat, has_prose, prose, url_name
+from .requests import topic
 from .scripts import UNSPACED_LANGUAGES, UNSPACED_SCRIPTS, letters, main_script
 from .unspaced import first_clause
 
@@ -75,7 +76,10 @@ class KeyphraseNamer:
             )
         else:
             first = prose(user_contents[0])
-            name = self._keyphrase_name(user_text, first, assistant_text, language)
+            asked = None
+            if has_prose(user_contents[0]):
+                asked = topic(first, self.keyphrases.stopwords(language))
+            name = self._keyphrase_name(user_text, first, assistant_text, language, asked)
         cleaned = clean_name(name) or clean_name(url_name(user_contents[0]))
         if cleaned is None:
             return None, language
@@ -105,9 +109,15 @@ class KeyphraseNamer:
         return filter_phrases(raw, self.keyphrases.stopwords(language), GENERIC_WORDS, language)
 
     def _keyphrase_name(
-        self, user_text: str, first_message: str, assistant_text: str, language: str | None
+        self,
+        user_text: str,
+        first_message: str,
+        assistant_text: str,
+        language: str | None,
+        asked: str | None,
     ) -> str:
-        """A name from the keyphrases of the user's lines in the conversation's language."""
+        """A name from what the first message asks (``asked``, when it has two words or more),
+        else from the keyphrases of the user's lines in the conversation's language."""
         own_lines = self._in_language(user_text, language)
         script = main_script(own_lines)
         phrases = self._phrases(self._in_language(first_message, language), language)
@@ -117,6 +127,11 @@ class KeyphraseNamer:
             return ""
         best, best_score = best_phrase(phrases, script, flat(user_text))
         name = best
+        if asked is not None and len(asked.split()) >= 2:
+            phrases = []
+            name = asked
+        elif asked is not None:
+            name = asked
         for other, score in phrases:
             if other == best or score > best_score * _SECOND_MAX:
                 continue
