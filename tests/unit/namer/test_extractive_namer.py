@@ -7,7 +7,6 @@ tests that read it are skipped when it is missing.
 from __future__ import annotations
 
 import json
-import re
 import statistics
 import unicodedata
 from collections import Counter
@@ -16,7 +15,6 @@ from typing import Any
 import pytest
 from parley_namer.adapters.extractive import ExtractiveNamer
 from parley_namer.domain.names import (
-    GENERIC_WORDS,
     MAX_EXCHANGES,
     MAX_INPUT_CHARS,
     MAX_WORDS,
