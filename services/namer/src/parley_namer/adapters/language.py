@@ -12,7 +12,8 @@ from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
 
 class LinguaDetector:
-    """The :class:`~parley_namer.domain.policy.LanguageDetector` port over lingua. Thread-safe;
+    """The :class:`~parley_namer.domain.policy.LanguageDetector` port over lingua, and the
+    offline namer's :class:`~parley_namer.domain.naming.ports.LanguageDetector`. Thread-safe;
     raises nothing for any text."""
 
     def __init__(self) -> None:
@@ -38,6 +39,21 @@ class LinguaDetector:
         if not values or values[0].value < threshold:
             return None
         return values[0].language.iso_code_639_1.name.lower()
+
+    def candidates(self, text: str) -> list[tuple[str, float]]:
+        """lingua's confidence values (0-1) per ISO 639-1 code, most likely first."""
+        return [
+            (value.language.iso_code_639_1.name.lower(), value.value)
+            for value in self._built().compute_language_confidence_values(text)
+        ]
+
+    def confidence(self, text: str, language: str) -> float:
+        """lingua's confidence (0-1) that ``text`` is in ``language``; 0.0 for an unknown code."""
+        try:
+            target = Language.from_iso_code_639_1(IsoCode639_1.from_str(language))
+        except ValueError:
+            return 0.0
+        return self._built().compute_language_confidence(text, target)
 
     @staticmethod
     def name_of(code: str | None) -> str | None:
