@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Match
 
 from ..domain.idempotency import IdempotencyKeyReused
 from ..domain.ports import OwnerUnavailable
-from ..domain.sessions import RuleViolation, SessionNotFound
+from ..domain.sessions import NamingConflict, RuleViolation, SessionNotFound
 
 
 class SessionMissing(NotFoundProblem):
@@ -85,6 +85,14 @@ class ServiceUnavailable(StatusProblem):
     status = 503
 
 
+class NamingNotPossible(StatusProblem):
+    """409: naming cannot run on the session as it is (its user named it, or there is nothing
+    to name yet)."""
+
+    title = "Naming conflict"
+    status = 409
+
+
 def validation_problem(eh: ExceptionHandler, request: Request, exc: RequestValidationError) -> Any:
     """The library's 422 problem, with each rejected input left out: an input that cannot be
     stored (a lone surrogate) cannot be written back in the response either."""
@@ -98,6 +106,7 @@ DOMAIN_PROBLEMS: dict[type[Exception], type[Problem]] = {
     IdempotencyKeyReused: KeyReused,
     RuleViolation: InvalidInput,
     OwnerUnavailable: ServiceUnavailable,
+    NamingConflict: NamingNotPossible,
 }
 
 
