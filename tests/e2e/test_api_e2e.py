@@ -71,14 +71,18 @@ async def test_a_name_the_user_chose_is_never_overwritten(stack: Stack, alice: C
     assert (after["name"], after["name_source"]) == ("Budget", "user")
     db = await stack.db()
     try:
-        # A session created with a name is the user's from the start (session.created says
-        # so): the namer never tries to name it.
+        # A session created with a name says so on message.created: the namer never tries it
+        # (and were it to, the gateway's compare-and-set on the name's source keeps the user's).
         assert (
             await db.fetchval(
-                "SELECT count(*) FROM namer.naming_attempts WHERE session_id = $1",
+                "SELECT status FROM namer.naming_state WHERE session_id = $1",
                 uuid.UUID(chosen["id"]),
             )
-            == 0
+            == "user"
+        )
+        assert not await db.fetchval(
+            "SELECT count(*) FROM namer.naming_attempts WHERE session_id = $1",
+            uuid.UUID(chosen["id"]),
         )
         # The renamed session was never named automatically: session.renamed stopped the namer.
         assert (

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 
-def test_bench_reports_replies_latency_and_cpu_of_every_process() -> None:
+def test_bench_reports_replies_latency_and_cpu_of_every_process(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "parley_cli.main", "bench", "--json"]
-        + ["--sessions", "6", "--messages", "2", "--warmup", "1", "--replicas", "2"],
+        + ["--sessions", "6", "--messages", "2", "--warmup", "1", "--replicas", "2"]
+        + ["--profile", str(tmp_path / "flames")],
         capture_output=True,
         text=True,
         timeout=240,
@@ -28,6 +30,15 @@ def test_bench_reports_replies_latency_and_cpu_of_every_process() -> None:
     for role in ("gateway", "chat", "namer", "tagger", "postgres", "nats"):
         assert cpu[role] > 0, role
     assert cpu["total"] == sum(v for k, v in cpu.items() if k != "total")
+    # --profile: one py-spy flame graph per service process (the gateway, two of each worker).
+    assert report["profile_problems"] == {}
+    graphs = [Path(p) for p in report["profiles"]]
+    assert sorted(g.name.split("-")[0] for g in graphs) == sorted(
+        ["gateway", "chat", "chat", "namer", "namer", "tagger", "tagger"]
+    )
+    for graph in graphs:
+        assert graph.parent == tmp_path / "flames"
+        assert graph.read_text().lstrip().startswith("<?xml"), graph
 
 
 async def test_the_read_bench_seeds_one_user_and_times_every_read(stack) -> None:

@@ -75,6 +75,15 @@ async def test_one_message_gives_one_trace_across_the_four_services(
     assert ("tagger", "process reply.completed") in handled
     assert ("namer", "process reply.completed") in handled
     assert ("gateway", "process session.named") in handled  # the name, published by the namer
+    # The upstream call is a GenAI client span inside chat's handling of the message.
+    calls = [s for s in ours if s.kind == SpanKind.CLIENT and s.name.startswith("chat ")]
+    assert len(calls) == 1, [s.name for s in ours]
+    call = calls[0].attributes
+    assert call["gen_ai.operation.name"] == "chat"
+    assert call["gen_ai.request.model"] == calls[0].name.removeprefix("chat ")
+    assert call["gen_ai.provider.name"]
+    assert call["gen_ai.conversation.id"]  # the upstream session the next turn continues
+    assert call["gen_ai.usage.output_tokens"] > 0
     # Nothing of this message escaped into another trace.
     elsewhere = [
         s for s in finished

@@ -1,4 +1,4 @@
-"""The gateway's ``/readyz`` while its PostgreSQL is frozen, on real servers.
+"""The gateway's ``/readyz`` and API requests while its PostgreSQL is frozen, on real servers.
 
 A frozen server accepts connections and bytes but answers nothing; cancelling a query on it
 waits too. The gateway reaches PostgreSQL through a small TCP relay that can stop relaying
@@ -94,6 +94,59 @@ async def test_readyz_answers_in_time_while_postgresql_is_frozen(servers: Server
             while (await client.get("/readyz")).status_code != 200:
                 assert time.perf_counter() < deadline, "not ready again after the thaw"
                 await asyncio.sleep(0.1)
+    finally:
+        relay.flowing.set()
+        await service.stop()
+        await relay.stop()
+
+
+async def test_a_request_while_postgresql_is_frozen_is_a_prompt_503_problem(
+    servers: Servers,
+) -> None:
+    """Every statement of the gateway's pool is bounded by ``db_command_timeout_s``: a request
+    to a frozen database answers 503 ``Database unavailable`` soon after it, the other requests
+    are not held up, and the API answers again once the database thaws."""
+    relay = FreezableRelay(servers.database_url)
+    timeout_s = 1.0
+    settings = GatewaySettings(
+        **servers.env(database_url=await relay.start(), db_command_timeout_s=timeout_s)
+    )
+    service, app = build(settings)
+    await service.start()
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+        ) as client:
+            token = (await client.post("/api/auth/token", json={"user_id": "ops"})).json()
+            auth = {"Authorization": f"Bearer {token['access_token']}"}
+            assert (await client.get("/api/sessions", headers=auth)).status_code == 200
+
+            relay.flowing.clear()
+            started = time.perf_counter()
+            answers = await asyncio.wait_for(
+                asyncio.gather(
+                    client.get("/api/sessions", headers=auth),
+                    client.post("/api/sessions", json={}, headers=auth),
+                    client.get("/api/sessions", headers=auth),
+                ),
+                timeout=15,
+            )
+            elapsed = time.perf_counter() - started
+            for answer in answers:
+                assert answer.status_code == 503, answer.text
+                assert answer.headers["content-type"].startswith("application/problem+json")
+                assert answer.json()["title"] == "Database unavailable"
+                assert answer.headers["retry-after"] == "1"
+            print(f"frozen database: 3 requests answered 503 in {elapsed:.2f} s")
+            assert elapsed < 3 * timeout_s + 1.0, elapsed
+
+            relay.flowing.set()
+            deadline = time.perf_counter() + 10
+            while (await client.get("/api/sessions", headers=auth)).status_code != 200:
+                assert time.perf_counter() < deadline, "the API did not come back after the thaw"
+                await asyncio.sleep(0.1)
+            created = await client.post("/api/sessions", json={}, headers=auth)
+            assert created.status_code == 201, created.text
     finally:
         relay.flowing.set()
         await service.stop()

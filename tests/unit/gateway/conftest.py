@@ -42,6 +42,10 @@ class FakeSessions:
     async def delete(self, session_id: uuid.UUID) -> None:
         self.rows.pop(session_id, None)
 
+    async def idle_past(self, now: datetime, limit: int) -> list[Session]:
+        idle = [s for s in self.rows.values() if s.expires_at and s.expires_at <= now]
+        return copy.deepcopy(sorted(idle, key=lambda s: s.expires_at or now)[:limit])
+
     async def page(self, user_id: str, *, limit: int, after: Any, include_archived: bool,
                    query: str | None) -> list[Session]:  # fmt: skip
         found = sorted(

@@ -32,6 +32,7 @@ from parley_runtime.embedded import free_port
 
 from . import cpu
 from .load import Driver, Load, Samples
+from .profile import Profiler
 from .watch import SessionWatch
 
 
@@ -66,9 +67,18 @@ class Stack:
         return cpu.snapshot(self.data_dir, self.runner_pid)
 
 
-async def drive(stack: Stack, load: Load, *, warmup: int) -> dict[str, Any]:
+async def drive(
+    stack: Stack, load: Load, *, warmup: int, profile_dir: Path | None = None
+) -> dict[str, Any]:
     """Warm up, run ``load`` against ``stack`` and return the report as a dict (milliseconds,
-    replies per second, CPU ms per reply per process)."""
+    replies per second, CPU ms per reply per process). With ``profile_dir``, each service
+    process is recorded with py-spy during the measured window (:mod:`parley_cli.profile`) and
+    the report lists the flame graphs (``profiles``) and any recorder that wrote none."""
+    profiler = (
+        Profiler(profile_dir, stack.data_dir, stack.runner_pid) if profile_dir else None
+    )
+    flame_graphs: list[Path] = []
+    profile_problems: dict[str, str] = {}
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=REQUEST_TIMEOUT_S) as http:
         r = await http.post("/api/auth/token", json={"user_id": f"bench-{os.getpid()}"})
         r.raise_for_status()
@@ -81,10 +91,16 @@ async def drive(stack: Stack, load: Load, *, warmup: int) -> dict[str, Any]:
                 warm = Load(sessions=warmup, messages=load.messages, concurrency=load.concurrency)
                 await driver.run(warm, Samples(), label="warm-up")
             samples = Samples()
+            if profiler is not None:
+                flame_graphs = profiler.start()
             before, started = stack.cpu(), time.monotonic()
-            await driver.run(load, samples, label="measured")
-            wall = time.monotonic() - started
-            spent = stack.cpu().minus(before)
+            try:
+                await driver.run(load, samples, label="measured")
+            finally:
+                wall = time.monotonic() - started
+                spent = stack.cpu().minus(before)
+                if profiler is not None:
+                    profile_problems = await asyncio.to_thread(profiler.stop)
         finally:
             await watch.stop()
     replies = len(samples.reply)
@@ -106,6 +122,8 @@ async def drive(stack: Stack, load: Load, *, warmup: int) -> dict[str, Any]:
         "name_after_first_reply_ms": _summary(samples.name),
         "tag_after_create_ms": _summary(samples.tag),
         "cpu_ms_per_reply": cpu.per_reply(spent, replies),
+        "profiles": [str(p) for p in flame_graphs if str(p) not in profile_problems],
+        "profile_problems": profile_problems,
     }
 
 
@@ -135,6 +153,8 @@ def render(report: dict[str, Any]) -> str:
         line("session created -> tag seen", report["tag_after_create_ms"]),
         "CPU ms per reply: " + " ".join(f"{k}={v:.1f}" for k, v in cpu_ms.items()),
     ]
+    lines += [f"flame graph: {path}" for path in report.get("profiles", [])]
+    lines += [f"  no flame graph {p}: {why}" for p, why in report.get("profile_problems", {}).items()]
     lines += [f"  failure: {f}" for f in report["failure_examples"]]
     return "\n".join(lines)
 
@@ -176,6 +196,7 @@ def run_bench(
     as_json: bool = False,
     reads: bool = False,
     database_url: str | None = None,
+    profile_dir: Path | None = None,
 ) -> int:
     """Start the stack if needed, run :func:`drive` (or, with ``reads``, the read-path bench of
     :mod:`parley_cli.reads`), print the report; returns the exit code (1 when the stack did not
@@ -207,7 +228,7 @@ def run_bench(
             )
             print(json.dumps(out, indent=2) if as_json else render_reads(out))
             return 0
-        report = asyncio.run(drive(stack, load, warmup=warmup))
+        report = asyncio.run(drive(stack, load, warmup=warmup, profile_dir=profile_dir))
         report["load"]["replicas"] = replicas if runner is not None else None
         print(json.dumps(report, indent=2) if as_json else render(report))
         return 1 if report["failures"] else 0

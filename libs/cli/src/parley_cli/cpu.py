@@ -60,34 +60,50 @@ class CpuSnapshot:
         }
 
 
-def snapshot(data_dir: Path | None, root_pid: int | None = None) -> CpuSnapshot:
-    """Read the CPU times of every process of the stack now.
+def stack_processes(
+    data_dir: Path | None, root_pid: int | None = None
+) -> list[tuple[str, psutil.Process]]:
+    """Every process of the stack now, with its role, in no particular order.
 
     With ``root_pid`` (the dev runner), only its descendants and the processes naming
     ``data_dir`` count, so other stacks on the machine do not; without it, every process that
-    looks like a Parley service does. A postmaster (its command line names ``data_dir``)
-    counts with its backends, whose command lines do not. Processes that vanish while being read
-    are skipped (their time is lost unless a parent of the stack reaped them).
+    looks like a Parley service does. A PostgreSQL backend is not listed (its command line does
+    not name ``data_dir``): it belongs to its postmaster.
     """
-    seconds = dict.fromkeys(ROLES, 0.0)
     family: set[int] | None = None
     if root_pid is not None:
         try:
             family = {p.pid for p in psutil.Process(root_pid).children(recursive=True)}
         except psutil.NoSuchProcess:
             family = set()
+    found: list[tuple[str, psutil.Process]] = []
     for proc in psutil.process_iter(["pid", "cmdline"]):
         try:
             args = proc.info["cmdline"] or []
-            role = role_of(args, data_dir)
-            if role is None:
-                continue
-            if (
-                family is not None
-                and proc.info["pid"] not in family
-                and (data_dir is None or not any(str(data_dir) in a for a in args))
-            ):
-                continue
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        role = role_of(args, data_dir)
+        if role is None:
+            continue
+        if (
+            family is not None
+            and proc.info["pid"] not in family
+            and (data_dir is None or not any(str(data_dir) in a for a in args))
+        ):
+            continue
+        found.append((role, proc))
+    return found
+
+
+def snapshot(data_dir: Path | None, root_pid: int | None = None) -> CpuSnapshot:
+    """Read the CPU times of every process of the stack now (see :func:`stack_processes`).
+
+    A postmaster counts with its backends. Processes that vanish while being read are skipped
+    (their time is lost unless a parent of the stack reaped them).
+    """
+    seconds = dict.fromkeys(ROLES, 0.0)
+    for role, proc in stack_processes(data_dir, root_pid):
+        try:
             members = [proc, *proc.children(recursive=True)] if role == "postgres" else [proc]
             for member in members:
                 t = member.cpu_times()

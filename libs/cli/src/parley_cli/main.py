@@ -69,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument(
         "--database-url", default=None, help="the running gateway's database (with --reads)"
     )
+    bench.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="record each service process with py-spy while measuring; flame graphs DIR/*.svg",
+    )
 
     replay = commands.add_parser("replay", help="replay real conversations through the gateway")
     replay.add_argument("file", type=Path, help="conversations file (ShareGPT JSON lines)")
@@ -139,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             as_json=args.json,
             reads=args.reads,
             database_url=args.database_url,
+            profile_dir=args.profile,
         )
     from .replay import replay_file
 

@@ -31,8 +31,10 @@ async def ensure_database(database_url: str) -> None:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
             try:
                 await conn.execute(f'CREATE DATABASE "{name}"')
-            except asyncpg.DuplicateDatabaseError:
-                pass  # created by a concurrent starter
+            except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+                # Created by a concurrent starter: PostgreSQL reports the race either way
+                # (the catalogue's unique index fires when both pass the existence check).
+                pass
     finally:
         await conn.close()
 
@@ -49,10 +51,8 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
-async def create_pool(
-    database_url: str, schema: str, *, min_size: int = 1, max_size: int = 10
-) -> asyncpg.Pool:
-    """An asyncpg pool whose connections use ``schema`` (created if missing) as search path.
+async def ensure_schema(database_url: str, schema: str) -> None:
+    """Create ``schema`` in the database of ``database_url`` if it does not exist yet.
 
     Raises:
         OSError, asyncpg.PostgresError: the server cannot be reached or refuses the connection.
@@ -64,12 +64,34 @@ async def create_pool(
         pass  # another replica created it at the same moment
     finally:
         await conn.close()
+
+
+async def create_pool(
+    database_url: str,
+    schema: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    command_timeout_s: float | None = None,
+) -> asyncpg.Pool:
+    """An asyncpg pool whose connections use ``schema`` (created if missing) as search path.
+
+    ``command_timeout_s`` (seconds, None: no limit) bounds each statement and each new
+    connection: past it the call raises ``TimeoutError`` (asyncpg's ``command_timeout`` and
+    connect ``timeout``), so nothing waits forever on a frozen server.
+
+    Raises:
+        OSError, asyncpg.PostgresError: the server cannot be reached or refuses the connection.
+    """
+    await ensure_schema(database_url, schema)
     pool = await asyncpg.create_pool(
         database_url,
         min_size=min_size,
         max_size=max_size,
         server_settings={"search_path": schema},
         reset=_keep_session,
+        command_timeout=command_timeout_s,
+        **({"timeout": command_timeout_s} if command_timeout_s is not None else {}),
     )
     assert pool is not None
     return pool

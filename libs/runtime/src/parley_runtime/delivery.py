@@ -4,7 +4,7 @@ Pure functions and values, no I/O: :func:`next_step` maps the outcome of a handl
 (:class:`Handled`, :class:`Duplicate`, :class:`Dropped`, :class:`NotReady`,
 :class:`Rejected`, :class:`Failed`), the delivery count and the deliveries spent waiting to one
 step: :class:`Ack`, :class:`Nak` (redeliver after a delay) or :class:`DeadLetter`. The bus
-(:mod:`parley_runtime.bus`) applies the step to the JetStream message.
+(:mod:`parley_runtime.settlement`) applies the step to the JetStream message.
 
 The rules:
 

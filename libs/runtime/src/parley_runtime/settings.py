@@ -18,6 +18,9 @@ class RuntimeSettings(BaseSettings):
     Durations are in seconds. ``backoff_s`` is the delay before each redelivery of a failed event
     (the last value repeats); after ``max_deliver`` failed deliveries the event goes to the dead
     letters.
+    ``db_command_timeout_s`` bounds every statement (and every new connection) of the service's
+    pool: past it the statement fails with ``TimeoutError`` instead of hanging on a frozen
+    server; None waits forever.
     An event that waits for an earlier one (``RetryLater``) may be redelivered up to
     ``max_wait_deliveries`` times, with a delay doubling up to 15 s.
     """
@@ -46,6 +49,7 @@ class RuntimeSettings(BaseSettings):
     tracing: Literal["off", "on"] = "off"
     db_pool_min: int = Field(default=1, ge=0)
     db_pool_max: int = Field(default=10, ge=1)
+    db_command_timeout_s: float | None = Field(default=30.0, gt=0)
     outbox_poll_s: float = Field(default=1.0, gt=0)
     health_host: str = "127.0.0.1"
     health_port: int | None = None

@@ -83,3 +83,54 @@ def set_attributes(attributes: Mapping[str, Any]) -> None:
     span = trace.get_current_span()
     if span.is_recording():
         span.set_attributes({k: v for k, v in attributes.items() if v is not None})
+
+
+@contextmanager
+def upstream_call(*, provider: str, model: str, session_id: str) -> Iterator[Span]:
+    """A ``CLIENT`` span ``chat {model}`` around one turn sent to an upstream AI, with the
+    GenAI semantic-convention request attributes (``gen_ai.operation.name``,
+    ``gen_ai.provider.name``, ``gen_ai.request.model``); :func:`set_reply_attributes` adds the
+    reply's. A failure is recorded on the span and re-raised.
+
+    Source: OpenTelemetry semantic conventions for generative AI client spans
+    (https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-spans/).
+    """
+    with TRACER.start_as_current_span(
+        f"chat {model}",
+        kind=SpanKind.CLIENT,
+        attributes={
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": provider,
+            "gen_ai.request.model": model,
+            "parley.session_id": session_id,
+        },
+    ) as span:
+        yield span
+
+
+def set_reply_attributes(
+    span: Span,
+    *,
+    conversation_id: str | None,
+    response_id: str | None,
+    finish_reason: str | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    retries: int,
+) -> None:
+    """Set the GenAI response attributes of a finished upstream call on ``span``: the upstream
+    session as ``gen_ai.conversation.id``, ``gen_ai.response.id``,
+    ``gen_ai.response.finish_reasons`` and token usage (``gen_ai.usage.input_tokens`` /
+    ``output_tokens``); what the provider did not report is left out. ``retries`` counts the
+    tries after the first (``parley.upstream.retries``)."""
+    if not span.is_recording():
+        return
+    values: dict[str, Any] = {
+        "gen_ai.conversation.id": conversation_id,
+        "gen_ai.response.id": response_id,
+        "gen_ai.response.finish_reasons": [finish_reason] if finish_reason else None,
+        "gen_ai.usage.input_tokens": input_tokens,
+        "gen_ai.usage.output_tokens": output_tokens,
+        "parley.upstream.retries": retries,
+    }
+    span.set_attributes({k: v for k, v in values.items() if v is not None})

@@ -20,6 +20,7 @@ from .api import auth, events, messages, models, naming, problems, sessions, tra
 from .api.deps import Gateway
 from .api.edge import BodyLimit, ErrorBoundary
 from .application import replies
+from .application import sessions as session_cases
 from .consumers import consumer_spec
 from .domain.ports import UnitOfWork, UnitOfWorkFactory
 from .settings import GatewaySettings
@@ -32,17 +33,29 @@ MIGRATIONS = Path(str(resources.files("parley_gateway") / "migrations"))
 
 async def _maintain(uow: UnitOfWorkFactory, settings: GatewaySettings) -> None:
     """Every ``maintenance_s``: fail messages left without a reply past ``reply_deadline_s``
-    (telling their waiters), and forget expired idempotency keys."""
+    (telling their waiters), delete sessions idle past their ``idle_ttl_s`` and forget expired
+    idempotency keys. A step that fails is logged and tried again on the next pass; the other
+    steps still run."""
+    steps = {
+        "fail stale messages": lambda: replies.fail_stale_messages(uow, settings.reply_deadline_s),
+        "expire idle sessions": lambda: session_cases.expire_idle_sessions(uow),
+        "forget idempotency keys": lambda: replies.forget_idempotency_keys(
+            uow, settings.idempotency_ttl_s
+        ),
+    }
     while True:
         # First after one interval: replies waiting in the stream since an outage land first.
         await asyncio.sleep(settings.maintenance_s)
-        try:
-            failed = await replies.fail_stale_messages(uow, settings.reply_deadline_s)
-            if failed:
-                log.warning("messages without a reply marked failed", count=failed)
-            await replies.forget_idempotency_keys(uow, settings.idempotency_ttl_s)
-        except Exception as exc:
-            log.warning("maintenance pass failed; trying again", error=repr(exc)[:300])
+        for step, run in steps.items():
+            try:
+                done = await run()
+            except Exception as exc:
+                log.warning(
+                    "maintenance step failed; trying again", step=step, error=repr(exc)[:300]
+                )
+                continue
+            if done:
+                log.info("maintenance step done", step=step, count=done)
 
 
 def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:

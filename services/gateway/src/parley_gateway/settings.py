@@ -9,12 +9,20 @@ from typing import Literal
 from parley_runtime import RuntimeSettings
 from pydantic import Field
 
+from .domain.sessions import MAX_IDLE_TTL_S
+
 
 class GatewaySettings(RuntimeSettings):
     """HTTP, auth and limits of the gateway. Durations in seconds, sizes in characters.
 
     ``reply_deadline_s``: a user message still unanswered after this long is marked failed (by
     the maintenance pass, every ``maintenance_s``), so no message waits forever.
+
+    ``default_idle_ttl_s``: the idle time to live of a session created without one (seconds
+    without a new message before the maintenance pass erases it); None, the default: never.
+
+    ``db_command_timeout_s``: 5 s here (30 s in the chassis): a request whose statement gets no
+    answer within it is a 503 problem, not a hang.
 
     ``max_body_bytes``: the largest request body, in bytes, refused (413) before it is parsed.
 
@@ -43,3 +51,5 @@ class GatewaySettings(RuntimeSettings):
     idempotency_ttl_s: float = Field(default=24 * 3600, gt=0)
     reply_deadline_s: float = Field(default=15 * 60, gt=0)
     maintenance_s: float = Field(default=60.0, gt=0)
+    db_command_timeout_s: float | None = Field(default=5.0, gt=0)
+    default_idle_ttl_s: int | None = Field(default=None, ge=1, le=MAX_IDLE_TTL_S)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -17,7 +18,7 @@ from ..domain.sessions import Session
 SESSION_COLUMNS = (
     "id, user_id, name, name_source, persona, model, metadata, is_archived, analytics_opt_out,"
     " message_count, user_turns, next_seq, session_tag, tags, created_at, updated_at,"
-    " last_message_at"
+    " last_message_at, idle_ttl_s"
 )
 MESSAGE_COLUMNS = "id, session_id, seq, role, content, status, reply_to, error, created_at"
 
@@ -58,8 +59,8 @@ class PostgresSessions:
 
     async def add(self, session: Session) -> None:
         await self.conn.execute(
-            f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb,"
-            " $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17)",
+            f"INSERT INTO sessions ({SESSION_COLUMNS}, expires_at) VALUES ($1, $2, $3, $4, $5, $6,"
+            " $7::jsonb, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, $18, $19)",
             *self._values(session),
         )
 
@@ -68,8 +69,8 @@ class PostgresSessions:
             "UPDATE sessions SET user_id = $2, name = $3, name_source = $4, persona = $5,"
             " model = $6, metadata = $7::jsonb, is_archived = $8, analytics_opt_out = $9,"
             " message_count = $10, user_turns = $11, next_seq = $12, session_tag = $13,"
-            " tags = $14::jsonb, created_at = $15, updated_at = $16, last_message_at = $17"
-            " WHERE id = $1",
+            " tags = $14::jsonb, created_at = $15, updated_at = $16, last_message_at = $17,"
+            " idle_ttl_s = $18, expires_at = $19 WHERE id = $1",
             *self._values(session),
         )
 
@@ -93,10 +94,23 @@ class PostgresSessions:
             s.created_at,
             s.updated_at,
             s.last_message_at,
+            s.idle_ttl_s,
+            s.expires_at,
         )
 
     async def delete(self, session_id: uuid.UUID) -> None:
         await self.conn.execute("DELETE FROM sessions WHERE id = $1", session_id)
+
+    async def idle_past(self, now: datetime, limit: int) -> list[Session]:
+        """By the ``sessions_by_expiry`` index; rows another transaction holds are skipped
+        (a message being posted keeps its session)."""
+        rows = await self.conn.fetch(
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE expires_at <= $1"
+            " ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            now,
+            limit,
+        )
+        return [_session(row) for row in rows]
 
     async def page(
         self,

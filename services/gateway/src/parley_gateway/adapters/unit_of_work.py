@@ -7,9 +7,11 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
+import asyncpg
 from parley_contracts import Event, SessionChange
 from parley_runtime import UnitOfWork as Transaction
 
+from ..domain.ports import StorageUnavailable
 from .notifications import REPLY_CHANNEL, SESSION_CHANNEL
 from .repositories import PostgresIdempotencyKeys, PostgresMessages, PostgresSessions
 
@@ -40,15 +42,33 @@ class PostgresUnitOfWork:
         )
 
 
+#: Errors that mean the database is out of reach for now, not that the request is wrong: a
+#: statement past the pool's ``command_timeout``, a refused or lost connection, a server
+#: starting up, shutting down or recovering from a crash (SQLSTATE classes 08 and 57).
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
+
+
 def over(
     transaction: AbstractAsyncContextManager[Transaction],
 ) -> AbstractAsyncContextManager[PostgresUnitOfWork]:
     """A gateway unit of work over a chassis transaction context (a service's
-    ``unit_of_work()`` or a handler's ``ctx.unit_of_work(event)``)."""
+    ``unit_of_work()`` or a handler's ``ctx.unit_of_work(event)``).
+
+    Raises:
+        StorageUnavailable: from an :data:`UNREACHABLE` error of the database (chained).
+    """
 
     @asynccontextmanager
     async def scope() -> AsyncIterator[PostgresUnitOfWork]:
-        async with transaction as opened:
-            yield PostgresUnitOfWork(opened)
+        try:
+            async with transaction as opened:
+                yield PostgresUnitOfWork(opened)
+        except UNREACHABLE as exc:
+            raise StorageUnavailable(f"the database is unavailable: {type(exc).__name__}") from exc
 
     return scope()

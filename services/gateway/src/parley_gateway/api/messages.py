@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from parley_contracts import ReplyDelta
+from pydantic import BaseModel
 from sse_starlette import EventSourceResponse
 
 from ..application import messages
@@ -97,8 +98,10 @@ async def post_message(
     )
 
 
-def _sse(event: str, data: Any) -> dict[str, str]:
-    return {"event": event, "data": json.dumps(data, default=str)}
+def _sse(event: str, data: BaseModel | dict[str, Any]) -> dict[str, str]:
+    """One SSE event; a model is serialised by pydantic-core, like the JSON responses."""
+    text = data.model_dump_json() if isinstance(data, BaseModel) else json.dumps(data)
+    return {"event": event, "data": text}
 
 
 async def _reply_events(
@@ -107,12 +110,12 @@ async def _reply_events(
     """SSE: the stored message, the live deltas of its reply, then the stored reply or an
     ``error`` problem (502 failed, 504 not yet answered). Releases ``held`` at the end."""
     async with held:
-        yield _sse("message", MessageOut.model_validate(message).model_dump(mode="json"))
+        yield _sse("message", MessageOut.model_validate(message))
         async for update in watch.updates(timeout_s):
             if isinstance(update, ReplyDelta):
                 yield _sse("delta", {"index": update.index, "text": update.text})
             elif update.reply is not None:
-                yield _sse("reply", MessageOut.model_validate(update.reply).model_dump(mode="json"))
+                yield _sse("reply", MessageOut.model_validate(update.reply))
             else:
                 failure = update.message.failure
                 detail = failure or (

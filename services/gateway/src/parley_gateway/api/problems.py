@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Match
 
 from ..domain.idempotency import IdempotencyKeyReused
-from ..domain.ports import OwnerUnavailable
+from ..domain.ports import OwnerUnavailable, StorageUnavailable
 from ..domain.sessions import NamingConflict, RuleViolation, SessionNotFound
 
 
@@ -93,6 +93,15 @@ class NamingNotPossible(StatusProblem):
     status = 409
 
 
+class DatabaseUnavailable(StatusProblem):
+    """503: the database did not answer in time or is out of reach; retry after a moment
+    (``Retry-After``, seconds)."""
+
+    title = "Database unavailable"
+    status = 503
+    headers_ = {"Retry-After": "1"}
+
+
 def validation_problem(eh: ExceptionHandler, request: Request, exc: RequestValidationError) -> Any:
     """The library's 422 problem, with each rejected input left out: an input that cannot be
     stored (a lone surrogate) cannot be written back in the response either."""
@@ -107,6 +116,7 @@ DOMAIN_PROBLEMS: dict[type[Exception], type[Problem]] = {
     RuleViolation: InvalidInput,
     OwnerUnavailable: ServiceUnavailable,
     NamingConflict: NamingNotPossible,
+    StorageUnavailable: DatabaseUnavailable,
 }
 
 

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 from parley_contracts import Trace
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from ..domain.sessions import MAX_IDLE_TTL_S
+
 
 def _no_nul(value: Any) -> Any:
     """Reject text PostgreSQL cannot store anywhere in a value: NUL characters and lone UTF-16
@@ -77,6 +79,14 @@ class SessionCreate(BaseModel):
     model: Text | None = Field(default=None, min_length=1, max_length=100)
     metadata: Metadata = Field(default_factory=dict)
     analytics_opt_out: bool = False
+    idle_ttl_s: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_IDLE_TTL_S,
+        description="Seconds without a new message after which the session is deleted"
+        " (as by DELETE, announced on /api/events); absent or null: the server's default"
+        " (PARLEY_DEFAULT_IDLE_TTL_S, none unless configured).",
+    )
 
 
 class SessionPatch(BaseModel):
@@ -132,6 +142,8 @@ class SessionOut(BaseModel):
     last_message_at: datetime | None
     session_tag: str | None
     tags: list[str]
+    idle_ttl_s: int | None = None
+    expires_at: datetime | None = None
     messages: list[MessageOut] | None = None
 
 

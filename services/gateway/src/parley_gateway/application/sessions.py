@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -28,6 +29,11 @@ class NewSession:
     model: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     analytics_opt_out: bool = False
+    idle_ttl_s: int | None = None  # None: the server's default
+
+
+#: The most idle sessions one maintenance pass erases (the next pass takes the rest).
+EXPIRY_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,7 @@ async def create_session(
         persona=new.persona,
         metadata=new.metadata,
         analytics_opt_out=new.analytics_opt_out,
+        idle_ttl_s=new.idle_ttl_s or settings.default_idle_ttl_s,
     )
     async with uow_factory() as uow:
         if request_key is not None:
@@ -194,10 +201,30 @@ async def delete_session(uow_factory: UnitOfWorkFactory, user: str, session_id: 
         SessionNotFound.
     """
     async with uow_factory() as uow:
-        await load(uow, session_id, user, lock=True)
-        await uow.sessions.delete(session_id)
-        await uow.publish(SessionDeleted(session_id=session_id, user_id=user))
-        await uow.announce(
-            SessionChange(event="session.deleted", user_id=user, session_id=session_id)
-        )
+        await _erase(uow, await load(uow, session_id, user, lock=True))
     log.info("session deleted", session_id=str(session_id))
+
+
+async def expire_idle_sessions(
+    uow_factory: UnitOfWorkFactory, now: datetime | None = None, limit: int = EXPIRY_BATCH
+) -> int:
+    """Delete, as :func:`delete_session` does, up to ``limit`` sessions idle past their
+    ``idle_ttl_s`` at ``now`` (default: the current UTC time); returns how many."""
+    now = now or datetime.now(UTC)
+    async with uow_factory() as uow:
+        expired = [s for s in await uow.sessions.idle_past(now, limit) if s.is_expired(now)]
+        for session in expired:
+            await _erase(uow, session)
+    for session in expired:
+        log.info("idle session expired", session_id=str(session.id), idle_ttl_s=session.idle_ttl_s)
+    return len(expired)
+
+
+async def _erase(uow: UnitOfWork, session: Session) -> None:
+    """Remove a loaded, locked session; ``session.deleted`` tells every service to erase its
+    data of it and the user's event streams that it is gone."""
+    await uow.sessions.delete(session.id)
+    await uow.publish(SessionDeleted(session_id=session.id, user_id=session.user_id))
+    await uow.announce(
+        SessionChange(event="session.deleted", user_id=session.user_id, session_id=session.id)
+    )

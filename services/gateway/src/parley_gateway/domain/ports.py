@@ -53,6 +53,11 @@ class SessionRepository(Protocol):
         """Remove a session and its messages."""
         ...
 
+    async def idle_past(self, now: datetime, limit: int) -> list[Session]:
+        """Up to ``limit`` sessions whose ``expires_at`` is at or before ``now``, oldest expiry
+        first, locked for the transaction."""
+        ...
+
     async def page(
         self,
         user_id: str,
@@ -186,6 +191,11 @@ class ReplyWatcher(Protocol):
 
 class OwnerUnavailable(RuntimeError):
     """The service that owns the data asked for did not answer in time."""
+
+
+class StorageUnavailable(RuntimeError):
+    """The database did not answer in time or is unreachable (a unit of work raises it);
+    trying again later may succeed."""
 
 
 class TraceSource(Protocol):

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from .messages import Message
 
 NameSource = Literal["default", "provisional", "auto", "user"]
+
+#: The longest idle time to live a session may have, in seconds (366 days).
+MAX_IDLE_TTL_S = 366 * 24 * 3600
 
 #: Sources an automatic name may replace.
 AUTO_REPLACEABLE: tuple[NameSource, ...] = ("default", "provisional")
@@ -80,6 +83,7 @@ class Session:
 
     ``next_seq`` is the ``seq`` of the next message; ``message_count`` counts every message,
     ``user_turns`` the user's; ``last_message_at`` is the time of the newest message.
+    ``idle_ttl_s``: seconds without a new message after which the session expires (None: never).
     """
 
     id: uuid.UUID
@@ -99,11 +103,25 @@ class Session:
     created_at: datetime = field(default_factory=_now)
     updated_at: datetime = field(default_factory=_now)
     last_message_at: datetime | None = None
+    idle_ttl_s: int | None = None
 
     @property
     def activity_at(self) -> datetime:
         """When the session was last active (its newest message, else its creation)."""
         return self.last_message_at or self.created_at
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """When the session expires if no message comes first: ``idle_ttl_s`` seconds after
+        :attr:`activity_at`; None when it never expires."""
+        if self.idle_ttl_s is None:
+            return None
+        return self.activity_at + timedelta(seconds=self.idle_ttl_s)
+
+    def is_expired(self, now: datetime) -> bool:
+        """Whether the session has been idle past its ``idle_ttl_s`` at ``now`` (aware UTC)."""
+        expires_at = self.expires_at
+        return expires_at is not None and expires_at <= now
 
     def accepts_auto_name(self) -> bool:
         """Whether an automatic name may replace the current one (never a user's choice)."""

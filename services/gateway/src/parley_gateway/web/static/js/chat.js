@@ -33,7 +33,10 @@ export class Conversation {
     });
   }
 
-  /** Show `session`'s latest messages. */
+  /**
+   * Show `session`'s latest messages. A message sent while they load waits for them
+   * (`this.opening`), so the history read never races the post and shows it twice.
+   */
   async open(session) {
     this.session = session;
     this.box.replaceChildren();
@@ -41,7 +44,9 @@ export class Conversation {
     this.loadingEarlier = false;
     const count = session.message_count;
     const after = Math.max(0, count - PAGE);
-    await this.loadPage(session, after, PAGE, false);
+    const loading = this.loadPage(session, after, PAGE, false);
+    this.opening = loading.catch(() => {}); // a sender waits; the failure is open()'s to report
+    await loading;
     this.box.scrollTop = this.box.scrollHeight;
   }
 
@@ -50,7 +55,8 @@ export class Conversation {
       query: { after_seq: afterSeq, limit },
     });
     if (this.session?.id !== session.id) return;
-    const nodes = page.items.map((m) => this.messageNode(m));
+    const shown = new Set([...this.box.children].map((n) => n.dataset.seq).filter(Boolean));
+    const nodes = page.items.filter((m) => !shown.has(String(m.seq))).map((m) => this.messageNode(m));
     if (prepend) this.box.prepend(...nodes);
     else this.box.append(...nodes);
     if (page.items.length && (this.firstSeq === null || page.items[0].seq < this.firstSeq)) {
@@ -120,6 +126,8 @@ export class Conversation {
    */
   async send(content, key = crypto.randomUUID(), userNode = null) {
     const session = this.session;
+    if (!userNode) await this.opening;
+    if (this.session?.id !== session.id) return;
     const mine = userNode || this.messageNode({ role: "user", content, status: "sending" });
     if (!userNode) this.box.append(mine);
     this.setStatus(mine, "sending");

@@ -1,0 +1,254 @@
+"""The event consumer: one durable JetStream pull consumer per service.
+
+It pulls batches through nats-py on the broker's connection, validates each delivery against
+its contract, queues it behind the earlier events of its session (one runner task per session:
+sessions in parallel, each in order), keeps it alive with ``in_progress`` while it waits, and
+hands it to :class:`~parley_runtime.settlement.Settler`, which handles and settles it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import structlog
+from faststream.nats import NatsBroker
+from nats.aio.msg import Msg
+from nats.errors import ConnectionClosedError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from parley_contracts import Event, Subjects, parse_event
+from pydantic import ValidationError
+
+from .handlers import ConsumerSpec, EventHandler, HandlerContext
+from .settings import RuntimeSettings
+from .settlement import Settler
+
+if TYPE_CHECKING:
+    import asyncpg
+
+log = structlog.get_logger(__name__)
+
+#: Seconds one pull request waits for events, and before fetching again after an error.
+FETCH_TIMEOUT_S = 5.0
+FETCH_RETRY_S = 0.5
+
+
+@dataclass
+class EventConsumer:
+    """Runs one :class:`ConsumerSpec` on the broker: validation, ordering, acks, dead letters."""
+
+    spec: ConsumerSpec
+    settings: RuntimeSettings
+    schema: str
+    pool_getter: Callable[[], asyncpg.Pool]
+    broker: NatsBroker
+    _queues: dict[uuid.UUID, deque[tuple[Msg, Event, EventHandler, asyncio.Task[None]]]] = field(
+        default_factory=dict
+    )
+    _runners: dict[uuid.UUID, asyncio.Task[None]] = field(default_factory=dict)
+    _subscription: JetStreamContext.PullSubscription | None = None
+    _fetcher: asyncio.Task[None] | None = None
+    _in_flight: int = 0
+    _room: asyncio.Event = field(default_factory=asyncio.Event)
+    _rejects: set[asyncio.Task[None]] = field(default_factory=set)
+    _workers: asyncio.Semaphore | None = None
+    _config: ConsumerConfig | None = None
+    _stopping: bool = False
+    _settler: Settler = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._settler = Settler(self.spec, self.settings, self.subjects, self.broker)
+
+    @property
+    def subjects(self) -> Subjects:
+        """The subject builder of this consumer's prefix."""
+        return Subjects(self.settings.prefix)
+
+    def register(self) -> None:
+        """Build the durable consumer's configuration (before the service connects)."""
+        filters = [self.subjects.filter(t) for t in self.spec.handlers.event_types]
+        self._config = ConsumerConfig(
+            durable_name=self.spec.durable,
+            ack_policy=JsAckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.settings.ack_wait_s,
+            max_deliver=self._settler.policy.server_max_deliver,
+            max_ack_pending=1000,
+            filter_subjects=filters,
+        )
+
+    async def ensure(self, js: JetStreamContext) -> None:
+        """Create the durable, or update it to this configuration (filters, limits) when it
+        exists: a changed consumer is applied at start, not silently ignored.
+
+        Raises:
+            nats.js.errors.Error: a change the server cannot apply (e.g. the deliver policy).
+        """
+        assert self._config is not None, "register() first"
+        await js.add_consumer(self.settings.stream, self._config)
+
+    async def start(self, js: JetStreamContext) -> None:
+        """Bind to the durable and start pulling (after :meth:`ensure`)."""
+        self._workers = asyncio.Semaphore(self.settings.max_workers)
+        self._stopping = False
+        self._room.set()
+        self._subscription = await js.pull_subscribe_bind(
+            durable=self.spec.durable, stream=self.settings.stream
+        )
+        self._fetcher = asyncio.create_task(self._pull(), name=f"{self.spec.durable}:pull")
+
+    async def _pull(self) -> None:
+        """Fetch batches of up to ``fetch_batch`` events while there is room for them (at most
+        ``max_in_flight`` fetched and unsettled), and queue each on its session, in delivery
+        order, before the next fetch.
+
+        nats-py (2.16) ``fetch`` with ``batch > 1`` raises the builtin ``TimeoutError`` (not
+        only its subclass ``nats.errors.TimeoutError``) when nothing arrived in time, so both
+        are caught here as "nothing to do".
+        """
+        assert self._subscription is not None
+        limit = self.settings.max_in_flight
+        while not self._stopping:
+            room = limit - self._in_flight
+            if room <= 0:
+                self._room.clear()
+                await self._room.wait()
+                continue
+            try:
+                msgs = await self._subscription.fetch(
+                    batch=min(room, self.settings.fetch_batch), timeout=FETCH_TIMEOUT_S
+                )
+            except TimeoutError:
+                continue
+            except ConnectionClosedError:
+                if self._stopping:
+                    return
+                await asyncio.sleep(FETCH_RETRY_S)
+                continue
+            except Exception as exc:  # a reconnect or a server hiccup: fetch again shortly
+                log.warning("fetch failed", consumer=self.spec.durable, error=repr(exc))
+                await asyncio.sleep(FETCH_RETRY_S)
+                continue
+            for msg in msgs:
+                self.handle(msg)
+
+    def handle(self, msg: Msg) -> None:
+        """Validate one delivery and queue it behind the earlier events of its session.
+
+        Each session with queued events has one runner task handling them one at a time, in
+        delivery order; at most ``max_workers`` runners handle an event at once. While a
+        delivery waits and while it is handled, it tells the server it is in progress every
+        third of ``ack_wait``, so it is not redelivered elsewhere meanwhile. An event that does
+        not validate goes to the dead letters.
+        """
+        try:
+            event = parse_event(msg.data)
+        except ValidationError as exc:
+            self._track(self._settler.reject(msg, f"invalid event: {exc.errors()[:3]}"))
+            return
+        handler = self.spec.handlers.get(event.event_type)
+        if handler is None:
+            self._track(msg.ack())
+            return
+        self._in_flight += 1
+        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        self._queues.setdefault(event.session_id, deque()).append((msg, event, handler, heartbeat))
+        if event.session_id not in self._runners:
+            self._runners[event.session_id] = asyncio.create_task(
+                self._run_session(event.session_id), name=f"{self.spec.durable}:{event.session_id}"
+            )
+
+    def _track(self, work: Awaitable[None]) -> None:
+        """Run ``work`` (a settle outside any session runner) in a task :meth:`drain` awaits."""
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:  # unsettled: the server redelivers it after ack_wait
+                log.exception("delivery could not be settled", consumer=self.spec.durable)
+
+        task = asyncio.create_task(run())
+        self._rejects.add(task)
+        task.add_done_callback(self._rejects.discard)
+
+    async def _run_session(self, session_id: uuid.UUID) -> None:
+        """Handle the queued events of one session in order, then end. Cancelled (at shutdown),
+        it leaves the rest unsettled: the server redelivers them."""
+        assert self._workers is not None
+        queue = self._queues[session_id]
+        try:
+            while queue:
+                msg, event, handler, _ = queue[0]
+                try:
+                    async with self._workers:
+                        with structlog.contextvars.bound_contextvars(
+                            session_id=str(event.session_id),
+                            event_id=str(event.event_id),
+                            event_type=event.event_type,
+                            consumer=self.spec.durable,
+                        ):
+                            await self._run(handler, event, msg, msg.metadata.num_delivered or 1)
+                except Exception:  # unsettled: the server redelivers it after ack_wait
+                    log.exception("event could not be settled", event_id=str(event.event_id))
+                finally:
+                    self._release(queue.popleft())
+        finally:
+            while queue:  # only when cancelled
+                self._release(queue.popleft())
+            # No await since the last check: a new event of this session starts a new runner.
+            del self._queues[session_id]
+            del self._runners[session_id]
+
+    def _release(self, queued: tuple[Msg, Event, EventHandler, asyncio.Task[None]]) -> None:
+        queued[3].cancel()  # its heartbeat
+        self._in_flight -= 1
+        self._room.set()
+
+    async def drain(self, timeout_s: float = 15.0) -> None:
+        """Stop fetching, let the session runners finish (their acks need the connection: call
+        this before closing it), and cancel what is left, whose events the server redelivers."""
+        self._stopping = True
+        if self._fetcher is not None:
+            self._fetcher.cancel()
+            # A fetch cancelled on a closed connection raises ConnectionClosedError instead.
+            await asyncio.gather(self._fetcher, return_exceptions=True)
+            self._fetcher = None
+        if self._rejects:
+            await asyncio.wait(list(self._rejects), timeout=timeout_s)
+        runners = list(self._runners.values())
+        if runners:
+            _, pending = await asyncio.wait(runners, timeout=timeout_s)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._subscription is not None:
+            with contextlib.suppress(Exception):
+                await self._subscription.unsubscribe()
+            self._subscription = None
+
+    async def _heartbeat(self, msg: Msg) -> None:
+        while True:
+            await asyncio.sleep(self.settings.ack_wait_s / 3)
+            try:
+                await msg.in_progress()
+            except Exception:  # the settle that follows reports real trouble
+                return
+
+    async def _run(self, handler: EventHandler, event: Event, msg: Msg, delivery: int) -> None:
+        """Handle and settle one delivery in a fresh :class:`HandlerContext`."""
+        ctx = HandlerContext(
+            consumer=self.spec.durable,
+            schema=self.schema,
+            subjects=self.subjects,
+            pool=self.pool_getter(),
+            broker=self.broker,
+            delivery=delivery,
+        )
+        await self._settler.run(handler, event, msg, ctx)

@@ -1,0 +1,149 @@
+"""What a service writes to handle events: handlers registered by event class, the context
+they get, and the exceptions that tell the bus what to do with a delivery.
+
+A handler is ``async def handle(event: SomeEvent, ctx: HandlerContext) -> None``. Returning
+acks the event; :class:`RetryLater` redelivers it after a delay without spending the failure
+budget; :class:`Unprocessable` dead-letters it at once; any other exception is a failure,
+redelivered with backoff (see :mod:`parley_runtime.delivery`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from faststream.nats import NatsBroker
+from parley_contracts import Event, Subjects
+
+from .uow import UnitOfWork, unit_of_work
+
+if TYPE_CHECKING:
+    import asyncpg
+
+
+class RetryLater(Exception):
+    """The event cannot be handled yet (e.g. an earlier event of its session is missing).
+
+    ``delay_s`` is how long to wait before the redelivery, in seconds.
+    """
+
+    def __init__(self, reason: str, delay_s: float = 0.5) -> None:
+        super().__init__(reason)
+        self.delay_s = delay_s
+
+
+class Unprocessable(Exception):
+    """The event can never be handled (bad data for this consumer): dead-letter it at once."""
+
+
+@dataclass
+class HandlerContext:
+    """What a handler gets beside its event: the database, the bus and this delivery's facts."""
+
+    consumer: str
+    schema: str
+    subjects: Subjects
+    pool: asyncpg.Pool
+    broker: NatsBroker
+    delivery: int
+
+    def unit_of_work(self, event: Event) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A unit of work that first marks ``event`` in this consumer's inbox.
+
+        Raises:
+            AlreadyProcessed: a redelivery whose effect is committed (the consumer acks it).
+        """
+        return unit_of_work(
+            self.pool, self.subjects, self.schema, consumer=self.consumer, cause=event
+        )
+
+    def transaction(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A unit of work without an inbox mark (for steps before the final effect)."""
+        return unit_of_work(self.pool, self.subjects, self.schema)
+
+
+E = TypeVar("E", bound=Event)
+
+EventHandler = Callable[[Any, HandlerContext], Awaitable[None]]
+GiveUpHook = Callable[[Any, str, HandlerContext], Awaitable[None]]
+
+
+def event_type_of(event_class: type[Event]) -> str:
+    """The ``event_type`` (e.g. ``"message.created"``) of an event class.
+
+    Raises:
+        TypeError: ``event_class`` is not a concrete event (its ``event_type`` has no default).
+    """
+    field_info = event_class.model_fields.get("event_type")
+    default = getattr(field_info, "default", None)
+    if not isinstance(default, str):
+        raise TypeError(f"{event_class.__name__} is not a concrete event class")
+    return default
+
+
+class Handlers:
+    """A consumer's handlers, keyed by event class: ``Handlers().on(MessageCreated, handle)``.
+
+    ``on`` ties each handler's parameter type to its event class, so a type checker sees a
+    handler registered for the wrong event; the consumer filters its subjects on these classes
+    and routes each delivery by its ``event_type``.
+    """
+
+    def __init__(self) -> None:
+        self._by_type: dict[str, EventHandler] = {}
+        self._prechecked: set[str] = set()
+
+    def on(
+        self,
+        event_class: type[E],
+        handler: Callable[[E, HandlerContext], Awaitable[None]],
+        *,
+        precheck: bool = False,
+    ) -> Handlers:
+        """Handle events of ``event_class`` with ``handler``; returns ``self`` for chaining.
+
+        Every handler's effect is written in ``ctx.unit_of_work(event)``, whose inbox mark
+        refuses a duplicate delivery or an event of a deleted session in the same statement.
+        ``precheck=True`` is for a handler that works before that (calls an upstream AI, or
+        reads state and raises ``RetryLater`` when an earlier event is missing, which a deleted
+        session would make it do forever): then the chassis first checks both in a query of
+        its own and settles such an event without running the handler.
+
+        Raises:
+            ValueError: ``event_class`` already has a handler.
+        """
+        event_type = event_type_of(event_class)
+        if event_type in self._by_type:
+            raise ValueError(f"{event_class.__name__} already has a handler")
+        self._by_type[event_type] = handler
+        if precheck:
+            self._prechecked.add(event_type)
+        return self
+
+    def prechecked(self, event_type: str) -> bool:
+        """Whether events of ``event_type`` are checked before their handler runs."""
+        return event_type in self._prechecked
+
+    def get(self, event_type: str) -> EventHandler | None:
+        """The handler of ``event_type``, or None when this consumer does not handle it."""
+        return self._by_type.get(event_type)
+
+    @property
+    def event_types(self) -> list[str]:
+        """The event types handled, in registration order."""
+        return list(self._by_type)
+
+
+@dataclass
+class ConsumerSpec:
+    """A durable consumer: its name, its :class:`Handlers`, and an optional give-up hook.
+
+    ``on_give_up(event, reason, ctx)`` runs before a valid event goes to the dead letters, so the
+    service can record the failure (for example publish ``reply.failed``).
+    """
+
+    durable: str
+    handlers: Handlers
+    on_give_up: GiveUpHook | None = None
