@@ -12,7 +12,13 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from ..domain.idempotency import RequestKey, fingerprint
-from ..domain.ports import ReplyWatcher, SessionEvents, TraceSource, UnitOfWorkFactory
+from ..domain.ports import (
+    NamingSource,
+    ReplyWatcher,
+    SessionEvents,
+    TraceSource,
+    UnitOfWorkFactory,
+)
 from ..settings import GatewaySettings
 
 
@@ -25,6 +31,7 @@ class Gateway:
     replies: ReplyWatcher
     session_events: SessionEvents
     traces: TraceSource
+    naming: NamingSource
 
 
 async def gateway(request: Request) -> Gateway:
@@ -57,11 +64,17 @@ async def get_traces(gw: Annotated[Gateway, Depends(gateway)]) -> TraceSource:
     return gw.traces
 
 
+def get_naming(gw: Annotated[Gateway, Depends(gateway)]) -> NamingSource:
+    """Asks the owner of naming."""
+    return gw.naming
+
+
 Settings = Annotated[GatewaySettings, Depends(get_settings)]
 Uow = Annotated[UnitOfWorkFactory, Depends(get_unit_of_work)]
 Replies = Annotated[ReplyWatcher, Depends(get_replies)]
 Feed = Annotated[SessionEvents, Depends(get_session_events)]
 Traces = Annotated[TraceSource, Depends(get_traces)]
+Naming = Annotated[NamingSource, Depends(get_naming)]
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
