@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
-from parley_runtime.settlement import database_unreachable
+from parley_runtime.db import database_unreachable
 
 
 class StoreDown(RuntimeError):

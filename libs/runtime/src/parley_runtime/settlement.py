@@ -8,16 +8,17 @@ in the same stream, with the reason, the subject and the delivery count as heade
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
 
-import asyncpg
 import structlog
 from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
 from parley_contracts import Event, Subjects
 
+from .db import database_unreachable
 from .delivery import (
     Ack,
     DeadLetter,
@@ -43,32 +44,12 @@ from .uow import AlreadyProcessed, SessionGone, prior_state
 
 log = structlog.get_logger(__name__)
 
+#: Pauses, in seconds, between tries in place while the database is out of reach.
+OUTAGE_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 5.0)
 
-#: Errors that mean the service's database is out of reach for now, not that the event is bad:
-#: a refused, reset or lost connection, a server starting, stopping or recovering (SQLSTATE
-#: classes 08 and 57). Found anywhere in an exception's chain (a store may wrap them).
-DATABASE_UNREACHABLE: tuple[type[BaseException], ...] = (
-    ConnectionError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.InterfaceError,
-)
 
 #: Most events whose outage deliveries one consumer remembers (the oldest are forgotten).
 MAX_REMEMBERED_OUTAGES = 10_000
-
-
-def database_unreachable(exc: BaseException) -> bool:
-    """Whether ``exc``, or an exception it was raised from or during, is one of
-    :data:`DATABASE_UNREACHABLE`."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, DATABASE_UNREACHABLE):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
 
 
 @dataclass
@@ -85,9 +66,7 @@ class Settler:
     broker: NatsBroker
     _outages: dict[uuid.UUID, int] = field(default_factory=dict)
 
-    async def run(
-        self, handler: EventHandler, event: Event, msg: Msg, ctx: HandlerContext
-    ) -> None:
+    async def run(self, handler: EventHandler, event: Event, msg: Msg, ctx: HandlerContext) -> None:
         """Handle one delivery inside its consumer span, then apply the policy's step to it."""
         delivery = ctx.delivery
         started = time.perf_counter()
@@ -101,6 +80,7 @@ class Settler:
             headers=msg.headers,
         ) as span:
             outcome = await self._outcome(handler, event, ctx)
+            outcome = await self._through_outage(outcome, handler, event, ctx)
             span.set_attribute("parley.outcome", type(outcome).__name__)
         waits = await self._waits(ctx, event) if needs_waits(outcome) else 0
         outages = self._outages.pop(event.event_id, 0)
@@ -116,6 +96,25 @@ class Settler:
             HANDLING.labels(self.spec.durable, event.event_type).observe(
                 time.perf_counter() - started
             )
+
+    async def _through_outage(
+        self, outcome: Outcome, handler: EventHandler, event: Event, ctx: HandlerContext
+    ) -> Outcome:
+        """While the handler fails because the database is out of reach, try it again in place
+        (the consumer keeps the delivery in progress) for up to ``db_outage_wait_s`` seconds, so
+        a short outage spends none of the event's deliveries. A longer one ends as
+        :class:`Unavailable`, redelivered without counting as a failure."""
+        deadline = time.monotonic() + self.settings.db_outage_wait_s
+        tries = 0
+        while isinstance(outcome, Unavailable):
+            pause = OUTAGE_PAUSES_S[min(tries, len(OUTAGE_PAUSES_S) - 1)]
+            if time.monotonic() + pause > deadline:
+                break
+            log.info("database out of reach; handling again in place", pause_s=pause)
+            await asyncio.sleep(pause)
+            tries += 1
+            outcome = await self._outcome(handler, event, ctx)
+        return outcome
 
     async def reject(self, msg: Msg, reason: str) -> None:
         """Dead-letter a delivery that does not validate and end its redeliveries."""
@@ -142,21 +141,18 @@ class Settler:
         except Unprocessable as exc:
             return Rejected(str(exc))
         except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
             if database_unreachable(exc):
-                log.warning(
-                    "database unavailable; event redelivered later",
-                    error=f"{type(exc).__name__}: {exc}"[:300],
-                    delivery=ctx.delivery,
-                )
-                return Unavailable(f"{type(exc).__name__}: {exc}"[:500])
+                log.warning("database unavailable", error=error, delivery=ctx.delivery)
+                return Unavailable(error)
             # The traceback once, on the delivery that is the last try when nothing waited.
             log.warning(
                 "event failed",
-                error=f"{type(exc).__name__}: {exc}",
+                error=error,
                 delivery=ctx.delivery,
                 exc_info=ctx.delivery >= self.settings.max_deliver,
             )
-            return Failed(f"{type(exc).__name__}: {exc}")
+            return Failed(error)
         return Handled()
 
     async def _apply(

@@ -7,13 +7,16 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-import asyncpg
+import structlog
 from parley_contracts import Event, SessionChange
 from parley_runtime import UnitOfWork as Transaction
+from parley_runtime.db import database_unreachable
 
 from ..domain.ports import StorageUnavailable
 from .notifications import REPLY_CHANNEL, SESSION_CHANNEL
 from .repositories import PostgresIdempotencyKeys, PostgresMessages, PostgresSessions
+
+log = structlog.get_logger(__name__)
 
 
 class PostgresUnitOfWork:
@@ -42,25 +45,6 @@ class PostgresUnitOfWork:
         )
 
 
-#: Errors that mean the database is out of reach for now, not that the request is wrong: a
-#: statement past the pool's ``command_timeout``, a refused or lost connection, a server
-#: starting up, shutting down or recovering from a crash (SQLSTATE classes 08 and 57).
-UNREACHABLE: tuple[type[BaseException], ...] = (
-    TimeoutError,
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-)
-
-
-#: Client-state errors asyncpg raises when the server goes away in the middle of a statement
-#: ("the underlying connection is closed", "cannot switch to state …").
-LOST_MIDWAY: tuple[type[BaseException], ...] = (
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.InternalClientError,
-)
-
-
 def over(
     transaction: AbstractAsyncContextManager[Transaction],
 ) -> AbstractAsyncContextManager[PostgresUnitOfWork]:
@@ -68,34 +52,19 @@ def over(
     ``unit_of_work()`` or a handler's ``ctx.unit_of_work(event)``).
 
     Raises:
-        StorageUnavailable: from an :data:`UNREACHABLE` error of the database (chained).
+        StorageUnavailable: the database is out of reach (see
+        :func:`parley_runtime.db.database_unreachable`; chained).
     """
 
     @asynccontextmanager
     async def scope() -> AsyncIterator[PostgresUnitOfWork]:
-        bug: BaseException | None = None
         try:
             async with transaction as opened:
-                try:
-                    yield PostgresUnitOfWork(opened)
-                except LOST_MIDWAY as exc:
-                    # asyncpg reports a server gone mid-statement as a client-state error; on a
-                    # connection that is still open the same error is a bug: raise it as it is.
-                    if not opened.conn.is_closed():
-                        bug = exc
-                        raise
-                    raise StorageUnavailable(
-                        f"the database connection was lost: {type(exc).__name__}"
-                    ) from exc
-        except UNREACHABLE as exc:
-            raise StorageUnavailable(f"the database is unavailable: {type(exc).__name__}") from exc
-        except LOST_MIDWAY as exc:
-            if exc is bug:
+                yield PostgresUnitOfWork(opened)
+        except Exception as exc:
+            if not database_unreachable(exc):
                 raise
-            # Raised by the transaction's own commit or rollback: its connection is closed or
-            # was cut while closing.
-            raise StorageUnavailable(
-                f"the database connection was lost: {type(exc).__name__}"
-            ) from exc
+            log.warning("database unavailable", error=f"{type(exc).__name__}: {exc}"[:300])
+            raise StorageUnavailable(f"the database is unavailable: {type(exc).__name__}") from exc
 
     return scope()
