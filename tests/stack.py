@@ -17,8 +17,8 @@ from typing import Any
 import asyncpg
 import httpx
 import uvicorn
-from parley_runtime.db import with_database
 from containers import server_mode, start_nats_container, start_postgres_container
+from parley_runtime.db import with_database
 from parley_runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 
 
