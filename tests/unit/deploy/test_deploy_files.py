@@ -155,8 +155,10 @@ def test_a_containerfile_with_an_unknown_command_or_setting_fails() -> None:
     broken = text.replace('CMD ["parley-gateway"]', 'CMD ["parley-api"]').replace(
         "PARLEY_ENV=prod", "PARLEY_ENVIRONMENT=prod"
     )
+    broken = broken.replace("--reinstall-package parley-providers ", "")
     problems = check_containerfile(broken)
     assert any("parley-api" in p for p in problems)
+    assert "Containerfile: parley-providers is not rebuilt from its sources" in problems
     assert "Containerfile: ENV PARLEY_ENVIRONMENT is no service's setting" in problems
 
 
