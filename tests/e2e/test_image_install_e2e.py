@@ -15,6 +15,7 @@ import os
 import re
 import shlex
 import signal
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -46,8 +47,6 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "UV_PYTHON_DOWNLOADS": "never",
         "UV_PYTHON": sys.executable,
     }
-    import subprocess
-
     out = subprocess.run(
         [str(UV), "sync", "--offline", *containerfile_sync_args()],
         cwd=ROOT,
