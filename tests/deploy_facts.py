@@ -142,8 +142,9 @@ def built(name: str) -> tuple[Any, Any]:
         return module.build(facts.settings_cls())
 
 
-def image_env(containerfile: str) -> dict[str, str]:
-    """The ``ENV`` of the Containerfile's final stage (``KEY=value`` forms)."""
+def image_env(containerfile: str, *, everything: bool = False) -> dict[str, str]:
+    """The ``ENV`` of the Containerfile's final stage (``KEY=value`` forms): the services'
+    settings only, or ``everything``."""
     stage = containerfile.rsplit("\nFROM ", 1)[-1]
     logical = stage.replace("\\\n", " ")
     env: dict[str, str] = {}
@@ -152,4 +153,6 @@ def image_env(containerfile: str) -> dict[str, str]:
             for pair in line[4:].split():
                 key, _, value = pair.partition("=")
                 env[key] = value
+    if everything:
+        return env
     return {k: v for k, v in env.items() if k.startswith(("PARLEY_", "NATS_", "DATABASE_"))}

@@ -76,6 +76,28 @@ def test_the_image_environment_holds_the_services_and_not_the_dev_servers(image_
     assert (site / "parley_providers" / "models.toml").exists()
 
 
+def test_the_namer_segments_words_with_a_read_only_home(image_venv: Path) -> None:
+    """The image's user has no home and its root may be read-only: the namer's Chinese,
+    Japanese and Thai segmenters must not need to write anywhere."""
+    code = (
+        "from parley_namer.adapters.segmenters import Segmenters\n"
+        "s = Segmenters()\n"
+        "for text, lang in (('如何旋转PDF页面', 'zh'), ('PDFのページを回転する方法', 'ja'),"
+        " ('วิธีหมุนหน้าเอกสาร', 'th')):\n"
+        "    assert len(s.words(text, lang)) > 1, (lang, s.words(text, lang))\n"
+        "print('ok')\n"
+    )
+    env = {
+        **image_env((DEPLOY / "Containerfile").read_text(), everything=True),
+        "PATH": f"{image_venv / 'bin'}:/usr/bin:/bin",
+        "HOME": "/proc/nonexistent",  # cannot be created, as on a read-only root
+    }
+    out = subprocess.run(
+        [str(image_venv / "bin" / "python"), "-c", code], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
+
+
 def _compose_env(service: str) -> dict[str, str]:
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     env = {k: str(v) for k, v in compose["services"][service]["environment"].items()}
@@ -89,8 +111,9 @@ async def test_each_entrypoint_starts_is_ready_and_stops_on_sigterm(
     run = uuid.uuid4().hex[:8]
     port = free_port()
     env = {
+        **image_env((DEPLOY / "Containerfile").read_text(), everything=True),
         "PATH": f"{image_venv / 'bin'}:/usr/bin:/bin",
-        **image_env((DEPLOY / "Containerfile").read_text()),
+        "HOME": "/proc/nonexistent",
         **_compose_env(service),
         # The test servers, a fresh database and subjects, and loopback on a free port.
         "NATS_URL": servers.nats_url,
