@@ -1,11 +1,12 @@
 """The image's install step and entrypoints, run here without a container engine.
 
 The Containerfile's ``uv sync`` command (read from the file, so the two cannot differ) installs
-the services into a fresh environment, offline from uv's cache; then each service's entrypoint
-is started from that environment with the compose file's settings against the real test servers,
-and the image's health check command (``parley-probe``) must report it ready. A SIGTERM must
-stop it well within its grace period. What this cannot cover is the image's base layers: the
-Containerfile itself is linted by hadolint (tests/unit/deploy).
+the services into a fresh environment, offline from uv's cache. Then the four entrypoints start
+at once from that environment, with the image's ENV, an unwritable home and the compose file's
+settings, against the real test servers: the image's health check command (``parley-probe``)
+must report each ready, a session created through the gateway must get a reply, a name and a
+tag, and SIGTERM must stop each gracefully. What this cannot cover is the image's base layers:
+the Containerfile itself is linted by hadolint (tests/unit/deploy).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from deploy_facts import DEPLOY, ROOT, image_env
@@ -104,61 +106,123 @@ def _compose_env(service: str) -> dict[str, str]:
     return {k: v for k, v in env.items() if "${" not in v and not k.endswith("_FILE")}
 
 
-@pytest.mark.parametrize("service", ["gateway", "chat", "namer", "tagger"])
-async def test_each_entrypoint_starts_is_ready_and_stops_on_sigterm(
-    image_venv: Path, servers: Servers, service: str
+class ImageProcess:
+    """One service started from the image environment, as its container would run it."""
+
+    def __init__(self, venv: Path, service: str, env: dict[str, str]) -> None:
+        self.venv, self.service, self.env = venv, service, env
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            str(self.venv / "bin" / f"parley-{self.service}"),
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+
+    async def wait_ready(self, timeout_s: float = 90) -> str:
+        """Run the image's health check until it passes; its last line."""
+        assert self.proc is not None
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            probe = await asyncio.create_subprocess_exec(
+                str(self.venv / "bin" / "parley-probe"),
+                "/readyz",
+                env=self.env,
+                stdout=asyncio.subprocess.PIPE,
+            )
+            line = (await probe.communicate())[0].decode()
+            if probe.returncode == 0:
+                return line
+            if self.proc.returncode is not None:
+                output = (await self.proc.stdout.read()).decode()  # type: ignore[union-attr]
+                raise AssertionError(f"{self.service} exited: {output[-3000:]}")
+            assert asyncio.get_running_loop().time() < deadline, f"{self.service}: {line}"
+            await asyncio.sleep(0.5)
+
+    async def terminate(self) -> str:
+        """SIGTERM, as a container stop sends; its output once it has exited."""
+        assert self.proc is not None and self.proc.stdout is not None
+        self.proc.send_signal(signal.SIGTERM)
+        output = (await asyncio.wait_for(self.proc.stdout.read(), timeout=30)).decode()
+        # uvicorn shuts down gracefully, then ends by the signal it caught.
+        assert await self.proc.wait() in (0, -signal.SIGTERM), output[-3000:]
+        return output
+
+    async def kill(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+async def test_the_four_entrypoints_run_the_stack_with_the_compose_settings(
+    image_venv: Path, servers: Servers
 ) -> None:
     run = uuid.uuid4().hex[:8]
-    port = free_port()
-    env = {
+    shared = {
         **image_env((DEPLOY / "Containerfile").read_text(), everything=True),
         "PATH": f"{image_venv / 'bin'}:/usr/bin:/bin",
         "HOME": "/proc/nonexistent",
-        **_compose_env(service),
-        # The test servers, a fresh database and subjects, and loopback on a free port.
+    }
+    # The test servers, a fresh database and subjects, loopback and free ports; the rest is
+    # the compose file's settings with .env.example's choices (dev auth mode).
+    local = {
         "NATS_URL": servers.nats_url,
         "DATABASE_URL": with_database(servers.database_url, f"parley_img_{run}"),
         "PARLEY_PREFIX": f"img{run}",
         "PARLEY_STREAM": f"IMG{run.upper()}",
         "PARLEY_HEALTH_HOST": "127.0.0.1",
-        "PARLEY_HEALTH_PORT": str(port),
-        "PARLEY_PORT": str(port),
         "PARLEY_JWT_SECRET": "an-image-test-secret-0123456789",
-        "PARLEY_UPSTREAM": "echo",
+        "PARLEY_AUTH_MODE": "dev",
         "PARLEY_NAMER": "extractive",
     }
-    proc = await asyncio.create_subprocess_exec(
-        str(image_venv / "bin" / f"parley-{service}"),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    ports = {name: free_port() for name in ("gateway", "chat", "namer", "tagger")}
+    procs = [
+        ImageProcess(
+            image_venv,
+            name,
+            {
+                **shared,
+                **_compose_env(name),
+                **local,
+                "PARLEY_HEALTH_PORT": str(port),
+                "PARLEY_PORT": str(port),
+            },
+        )
+        for name, port in ports.items()
+    ]
     try:
-        ready = False
-        for _ in range(120):
-            probe = await asyncio.create_subprocess_exec(
-                str(image_venv / "bin" / "parley-probe"),
-                "/readyz",
-                env=env,
-                stdout=asyncio.subprocess.PIPE,
+        await asyncio.gather(*(p.start() for p in procs))  # all at once, as compose starts them
+        lines = await asyncio.gather(*(p.wait_ready() for p in procs))
+        for (name, port), line in zip(ports.items(), lines, strict=True):
+            assert re.search(rf":{port}/readyz: 200", line), (name, line)
+
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{ports['gateway']}", timeout=30
+        ) as http:
+            token = (await http.post("/api/auth/token", json={"user_id": "img"})).json()
+            auth = {"Authorization": f"Bearer {token['access_token']}"}
+            session = (await http.post("/api/sessions", json={}, headers=auth)).json()
+            posted = await http.post(
+                f"/api/sessions/{session['id']}/messages",
+                params={"wait": 20},
+                headers=auth,
+                json={"content": "How do I rotate a PDF page with qpdf on the command line?"},
             )
-            line = (await probe.communicate())[0].decode()
-            if probe.returncode == 0:
-                ready = True
-                break
-            assert proc.returncode is None, (await proc.stdout.read()).decode()[-3000:]
-            await asyncio.sleep(0.5)
-        assert ready, line
-        assert re.search(rf":{port}/readyz: 200", line)
-        proc.send_signal(signal.SIGTERM)
-        output = (await asyncio.wait_for(proc.stdout.read(), timeout=30)).decode()
-        # uvicorn shuts down gracefully, then ends by the signal it caught.
-        assert await proc.wait() in (0, -signal.SIGTERM)
-        assert '"event": "service stopped"' in output, output[-3000:]
+            assert posted.status_code == 201 and posted.json()["reply"], posted.text
+            for _ in range(100):
+                got = (await http.get(f"/api/sessions/{session['id']}", headers=auth)).json()
+                if got["name_source"] == "auto" and got["session_tag"]:
+                    break
+                await asyncio.sleep(0.2)
+            assert got["name_source"] == "auto" and got["session_tag"], got
+            assert (await http.get("/asyncapi.yaml")).status_code == 200
+
+        for p in procs:
+            assert '"event": "service stopped"' in await p.terminate(), p.service
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        await asyncio.gather(*(p.kill() for p in procs))
         await _drop(servers.database_url, f"parley_img_{run}")
 
 
