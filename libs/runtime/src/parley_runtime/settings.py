@@ -21,6 +21,8 @@ class RuntimeSettings(BaseSettings):
     ``db_command_timeout_s`` bounds every statement (and every new connection) of the service's
     pool: past it the statement fails with ``TimeoutError`` instead of hanging on a frozen
     server; None waits forever.
+    ``stream_replicas``: copies of the stream in a NATS cluster (every service declares the
+    stream with it at start, so all must agree).
     An event that waits for an earlier one (``RetryLater``) may be redelivered up to
     ``max_wait_deliveries`` times, with a delay doubling up to 15 s.
     """
@@ -37,6 +39,7 @@ class RuntimeSettings(BaseSettings):
     )
     prefix: str = "parley"
     stream: str = "PARLEY"
+    stream_replicas: int = Field(default=1, ge=1, le=5)
     env: Literal["dev", "prod"] = "dev"
     log_level: str = "INFO"
     max_deliver: int = Field(default=5, ge=1, le=100)
