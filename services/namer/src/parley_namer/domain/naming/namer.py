@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from ..names import GENERIC_WORDS, Turn, clean_name, prepare_turns
 from .casing import capitalise, restore_case, shouting
-from .judging import conversation_language
+from .judging import conversation_language, is_verbatim_prefix
 from .phrases import Scored, best_phrase, completed, filter_phrases, span
 from .ports import KeyphraseExtractor, LanguageDetector, WordSegmenter
 from .prose import flat, has_prose, prose, url_name
@@ -22,6 +22,14 @@ from .unspaced import first_clause
 
 _LINE_LANGUAGE_MIN_CONFIDENCE = 0.05
 _SECOND_MAX = 3.0
+_LONGER = 6
+_WIDEN_FROM = 3
+
+
+def _cut_from(name: str, message: str) -> bool:
+    """Whether ``name`` is the start of a longer ``message`` (more than :data:`_LONGER` words
+    more): a statement's first words rather than what it is about."""
+    return is_verbatim_prefix(name, message) and len(message.split()) > len(name.split()) + _LONGER
 
 
 class KeyphraseNamer:
@@ -108,6 +116,20 @@ class KeyphraseNamer:
         raw = self.keyphrases.extract(text, language)
         return filter_phrases(raw, self.keyphrases.stopwords(language), GENERIC_WORDS, language)
 
+    def _widened(self, name: str, phrases: Scored, first_message: str, script: str) -> str:
+        """A two-word ``name`` with the first message's next best phrase that shares no word
+        with it: the stretch of text joining them when only joining words stand between
+        ("Letter for a PhD Position"), else both in text order. Unchanged if none fits."""
+        words = {w.casefold() for w in name.split()}
+        for other, _ in phrases[:_WIDEN_FROM]:
+            if words & {w.casefold() for w in other.split()} or len(other.split()) > 2:
+                continue
+            joined = span(first_message, name, other)
+            if joined is not None:
+                return joined
+            return completed(name, [other], script, flat(first_message))
+        return name
+
     def _keyphrase_name(
         self,
         user_text: str,
@@ -116,8 +138,11 @@ class KeyphraseNamer:
         language: str | None,
         asked: str | None,
     ) -> str:
-        """A name from what the first message asks (``asked``, when it has two words or more),
-        else from the keyphrases of the user's lines in the conversation's language."""
+        """A name from what the first message asks (``asked``), else from the keyphrases of the
+        user's lines in the conversation's language: the best phrase of the first message,
+        joined to a second one standing next to it ("Letter for a PhD Position"). ``asked``
+        wins unless it is only the first words of a longer statement and the keyphrases give
+        two words or more that are not; a single word is completed by another phrase."""
         own_lines = self._in_language(user_text, language)
         script = main_script(own_lines)
         phrases = self._phrases(self._in_language(first_message, language), language)
@@ -127,11 +152,6 @@ class KeyphraseNamer:
             return ""
         best, best_score = best_phrase(phrases, script, flat(user_text))
         name = best
-        if asked is not None and len(asked.split()) >= 2:
-            phrases = []
-            name = asked
-        elif asked is not None:
-            name = asked
         for other, score in phrases:
             if other == best or score > best_score * _SECOND_MAX:
                 continue
@@ -139,6 +159,12 @@ class KeyphraseNamer:
             if joined is not None:
                 name = joined
                 break
+        if asked is not None and (len(asked.split()) == 1 or not _cut_from(asked, first_message)):
+            name = asked
+        elif asked is not None and (len(name.split()) < 2 or _cut_from(name, first_message)):
+            name = asked
+        if len(name.split()) == 2:
+            name = self._widened(name, phrases, first_message, script)
         if len(name.split()) == 1:
             if all_phrases is None:
                 all_phrases = self._phrases(own_lines, language)

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import re
 
-from .lexicon import BOUNDARY_WORDS, FILLER_WORDS, LEAD_NOUNS_OF, LEAD_WORDS, PREAMBLES
+from .lexicon import (
+    BOUNDARY_WORDS,
+    FILLER_WORDS,
+    LEAD_NOUNS_OF,
+    LEAD_WORDS,
+    PREAMBLES,
+    RUSSIAN_IMPERATIVE,
+)
 
 MAX_TOPIC_WORDS = 6
 """Most words of a topic taken from a request."""
@@ -20,6 +27,8 @@ _TASK_AFTER = re.compile(
     r"|help|suggest|design|draft|compose|answer|list|describe|come)\b)",
     re.IGNORECASE,
 )
+_IMPERATIVE = re.compile(RUSSIAN_IMPERATIVE)
+_NUMBERING = re.compile(r"\(?(?:\d+[.)]?)+(?:\d+)?[.):]?|[A-Za-z][.)]")  # 1.2.2, 19.19, 3), a)
 _EDGE = re.compile(r"^[^\w#+.]+|[^\w#+)]+$")
 _MAX_SENTENCES = 6
 
@@ -43,7 +52,8 @@ def _strip_lead(words: list[str]) -> list[str]:
                 break
     while i < len(words):
         bare = _bare(words[i])
-        if bare in LEAD_WORDS or not bare:
+        numbering = _NUMBERING.fullmatch(words[i]) is not None
+        if bare in LEAD_WORDS or not bare or numbering or (i == 0 and _IMPERATIVE.match(bare)):
             i += 1
         elif bare in LEAD_NOUNS_OF and i + 1 < len(words) and _bare(words[i + 1]) == "of":
             i += 2
@@ -71,7 +81,7 @@ def _until_boundary(words: list[str], stopwords: frozenset[str]) -> list[str]:
         if re.search(r"[,;:!?)(\"]$|[.]$", word) or len(kept) > MAX_TOPIC_WORDS:
             break
     if len(kept) > MAX_TOPIC_WORDS:
-        cuts = [j for j in range(2, MAX_TOPIC_WORDS + 1) if _bare(kept[j]) in _PREPOSITIONS]
+        cuts = [j for j in range(3, MAX_TOPIC_WORDS + 1) if _bare(kept[j]) in _PREPOSITIONS]
         kept = kept[: cuts[-1]] if cuts else kept[:MAX_TOPIC_WORDS]
     return kept
 
@@ -83,7 +93,6 @@ def _trim_tail(words: list[str], stopwords: frozenset[str]) -> list[str]:
         words = words[:-1]
     while words and (
         _bare(words[-1]) in stopwords
-        or _bare(words[-1]) in LEAD_WORDS
         or _bare(words[-1]) in FILLER_WORDS
         or not any(ch.isalnum() for ch in words[-1])
     ):
