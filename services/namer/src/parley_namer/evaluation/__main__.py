@@ -45,9 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     result = {"file": str(args.file), "namer": args.namer, **measures(rows)}
     picked = sample(rows, args.sample, args.seed)
     if args.json:
-        print(json.dumps(as_json(result, picked), ensure_ascii=False, indent=2))
+        print(json.dumps(as_json(result, picked, rows), ensure_ascii=False, indent=2))
     else:
-        print(render(result, picked))
+        print(render(result, picked, rows))
     return 0
 
 
