@@ -56,7 +56,8 @@ def name_all(
         started = time.perf_counter()
         name, _ = namer.propose_with_language(turns)
         ms = (time.perf_counter() - started) * 1000
-        user = prose(" ".join(t.content for t in turns if t.role == "user"))
+        raw_user = "\n".join(t.content for t in turns if t.role == "user")
+        user = prose(raw_user)
         replies = prose(" ".join(t.content for t in turns if t.role == "assistant"))
         language = conversation_language(user, replies, detector, function_words)
         text = name or ""
@@ -72,7 +73,8 @@ def name_all(
                 has_generic_word=any(
                     w.strip(".,!?:;").casefold() in GENERIC_WORDS for w in text.split()
                 ),
-                in_language=name is not None and in_language(text, language, user, detector),
+                in_language=name is not None
+                and in_language(text, language, user, detector, said=raw_user),
                 verbatim_prefix=is_verbatim_prefix(text, turns[0].content),
             )
         )

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from ..names import GENERIC_WORDS, Turn, clean_name, prepare_turns
 from .casing import capitalise, restore_case, shouting
+from .code import code_topic
 from .judging import conversation_language, is_verbatim_prefix
 from .phrases import Scored, best_phrase, completed, filter_phrases, span
 from .ports import KeyphraseExtractor, LanguageDetector, WordSegmenter
@@ -24,6 +25,14 @@ _LINE_LANGUAGE_MIN_CONFIDENCE = 0.05
 _SECOND_MAX = 3.0
 _LONGER = 6
 _WIDEN_FROM = 3
+
+
+def _weak(asked: str | None) -> bool:
+    """Whether a request's topic says too little to beat what its code defines: none, one
+    word, or one that names the code itself ("this code")."""
+    if asked is None or len(asked.split()) < 2:
+        return True
+    return bool({"code", "script", "program", "function"} & set(asked.casefold().split()))
 
 
 def _cut_from(name: str, message: str) -> bool:
@@ -74,6 +83,7 @@ class KeyphraseNamer:
         assistant_text = prose("\n".join(t.content for t in kept if t.role == "assistant"))
         language = self.conversation_language(user_text, assistant_text)
         script = main_script(user_text)
+        casing: str | None = None
         if language in UNSPACED_LANGUAGES or script in UNSPACED_SCRIPTS:
             name = first_clause(
                 user_contents,
@@ -87,11 +97,15 @@ class KeyphraseNamer:
             asked = None
             if has_prose(user_contents[0]):
                 asked = topic(first, self.keyphrases.stopwords(language))
-            name = self._keyphrase_name(user_text, first, assistant_text, language, asked)
+            defined = code_topic(user_contents[0]) if _weak(asked) else None
+            if defined is not None:
+                name, casing = defined, "en"  # identifiers are spelled in English words
+            else:
+                name = self._keyphrase_name(user_text, first, assistant_text, language, asked)
         cleaned = clean_name(name) or clean_name(url_name(user_contents[0]))
         if cleaned is None:
             return None, language
-        return capitalise(cleaned, language), language
+        return capitalise(cleaned, casing or language), language
 
     def conversation_language(self, user_text: str, assistant_text: str) -> str | None:
         """The user's language; a short user text is read together with the replies."""

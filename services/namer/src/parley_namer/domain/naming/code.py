@@ -1,0 +1,70 @@
+"""What a piece of code is about: the first function, class or type it defines, in words.
+
+A message of code only ("const getSubscriptions = async () => ...") is named after what it
+defines ("Get Subscriptions Function"), not after the tokens that happen to be frequent in it.
+"""
+
+from __future__ import annotations
+
+import re
+
+_DEFINITIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"\b(?:def|function|func|fn|fun|sub|procedure)\s+([A-Za-z_]\w*)\s*[(<]"),
+        "function",
+    ),
+    (re.compile(r"\bclass\s+([A-Za-z_]\w*)\s*(?:[({:<]|extends\b|implements\b)"), "class"),
+    (
+        re.compile(r"\b(interface|struct|enum|trait)\s+([A-Za-z_]\w*)\s*(?:[({:<]|extends\b)"),
+        "",
+    ),
+    (
+        re.compile(
+            r"\b(?:const|let|var)\s+([A-Za-z_]\w*)\s*=\s*(?:async\s*)?(?:\([^)]*\)\s*=>|function)"
+        ),
+        "function",
+    ),
+    (
+        re.compile(
+            r"\b(?:public|private|protected|static|internal)\s+(?:[\w<>\[\],.?]+\s+)+"
+            r"([A-Za-z_]\w*)\s*\("
+        ),
+        "method",
+    ),
+)
+_TRIVIAL = frozenset(
+    "main init __init__ constructor setup run test tests app index foo bar baz x y f g h".split()
+)
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+def identifier_words(identifier: str) -> list[str]:
+    """``getSubscriptions`` -> ``["get", "Subscriptions"]``, ``parse_HTTP_header`` ->
+    ``["parse", "HTTP", "header"]``: snake_case and camelCase split into words."""
+    words: list[str] = []
+    for part in identifier.split("_"):
+        words += _CAMEL.findall(part)
+    return words
+
+
+def code_topic(text: str) -> str | None:
+    """A name for what ``text``'s code defines first: the identifier in words with the kind of
+    thing it is ("Phone Number Provider Class", "Calculate Balance Debt Function"), at most six
+    words; None when the code defines nothing with a meaningful name."""
+    found: list[tuple[int, str, str]] = []
+    for pattern, kind in _DEFINITIONS:
+        for match in pattern.finditer(text):
+            name = match.group(match.lastindex or 1)
+            label = kind or match.group(1)
+            if name.casefold() not in _TRIVIAL and len(name) > 2:
+                found.append((match.start(), name, label))
+                break
+    if not found:
+        return None
+    _, name, kind = min(found)
+    words = identifier_words(name)[:5]
+    if not words:
+        return None
+    if kind and kind.casefold() not in {w.casefold() for w in words}:
+        words.append(kind)
+    return " ".join(words)
