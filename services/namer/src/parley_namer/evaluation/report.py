@@ -114,9 +114,11 @@ def measures(rows: Sequence[Named]) -> dict[str, Any]:
 
 
 def sample(rows: Sequence[Named], size: int, seed: int) -> list[Named]:
-    """``size`` rows drawn at random (``random.Random(seed)``), in file order."""
-    picked = random.Random(seed).sample(range(len(rows)), min(size, len(rows)))
-    return [rows[i] for i in sorted(picked)]
+    """``size`` of the named rows drawn at random (``random.Random(seed)``), in file order
+    (the unnamed ones are listed apart)."""
+    named = [r for r in rows if r.name is not None]
+    picked = random.Random(seed).sample(range(len(named)), min(size, len(named)))
+    return [named[i] for i in sorted(picked)]
 
 
 SHARES_RULE = (

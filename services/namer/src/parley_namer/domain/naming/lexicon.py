@@ -50,7 +50,7 @@ LEAD_WORDS = frozenset(
     a an the some any how what what's whats why who which where tell about regarding for
     up come with detailed short brief simple quick new few couple bunch series set number
     know learn go familiar respond reply answer continue complete this these my your our it
-    in let's lets talk discuss play test solve prove calculate compute invent use consider
+    in let's lets discuss play test understand out solve prove calculate compute invent use consider
     finish optimize optimise think assume given suppose simplify evaluate determine estimate
     derive convert refactor debug craft construct produce plan propose name choose select
     identify classify predict rephrase paraphrase if am have has had been get got there

@@ -8,6 +8,7 @@ Sources:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from ..names import GENERIC_WORDS, Turn, clean_name, prepare_turns
@@ -24,6 +25,7 @@ from .unspaced import first_clause
 _LINE_LANGUAGE_MIN_CONFIDENCE = 0.05
 _SECOND_MAX = 3.0
 _LONGER = 6
+_FIRST_SENTENCE = re.compile(r"[^\n.!?]*")
 _WIDEN_FROM = 3
 
 
@@ -36,9 +38,11 @@ def _weak(asked: str | None) -> bool:
 
 
 def _cut_from(name: str, message: str) -> bool:
-    """Whether ``name`` is the start of a longer ``message`` (more than :data:`_LONGER` words
-    more): a statement's first words rather than what it is about."""
-    return is_verbatim_prefix(name, message) and len(message.split()) > len(name.split()) + _LONGER
+    """Whether ``name`` is the start of a longer first sentence of ``message`` (more than
+    :data:`_LONGER` words more): a statement's first words rather than what it is about."""
+    sentence = _FIRST_SENTENCE.match(message)
+    words = len((sentence.group(0) if sentence else message).split())
+    return is_verbatim_prefix(name, message) and words > len(name.split()) + _LONGER
 
 
 class KeyphraseNamer:

@@ -28,7 +28,9 @@ _TASK_AFTER = re.compile(
     re.IGNORECASE,
 )
 _IMPERATIVE = re.compile(RUSSIAN_IMPERATIVE)
-_NUMBERING = re.compile(r"\(?(?:\d+[.)]?)+(?:\d+)?[.):]?|[A-Za-z][.)]")  # 1.2.2, 19.19, 3), a)
+_NUMBERING = re.compile(  # 1.2.2 19.19 3) a) [1] (28)
+    r"\(?\d+(?:\.\d+)*[.):]|\d+(?:\.\d+)+|\(?[A-Za-z][.)]|\[\d+\]|\(\d+\)"
+)
 _EDGE = re.compile(r"^[^\w#+.]+|[^\w#+)]+$")
 _MAX_SENTENCES = 6
 
@@ -38,6 +40,7 @@ def _bare(word: str) -> str:
 
 
 _SUBJECTS = frozenset("i we i'm i've i'd my our im ive".split())
+_ME = frozenset("me us myself ourselves".split())
 _DETERMINERS = frozenset("a an the my our some this these".split())
 
 
@@ -46,10 +49,8 @@ def _strip_lead(words: list[str]) -> list[str]:
     starts with its subject ("I run a blog ...") starts after its first determiner."""
     i = 0
     if words and _bare(words[0]) in _SUBJECTS:
-        for j, word in enumerate(words[1:6], start=1):
-            if _bare(word) in _DETERMINERS:
-                i = j + 1
-                break
+        i = _after_determiner(words, 1) or 0
+    subject_first = i > 0
     while i < len(words):
         bare = _bare(words[i])
         numbering = _NUMBERING.fullmatch(words[i]) is not None
@@ -59,9 +60,25 @@ def _strip_lead(words: list[str]) -> list[str]:
             i += 2
         elif bare == "of" and i > 0:
             i += 1
+        elif bare == "talk" and i + 1 < len(words) and _bare(words[i + 1]) == "about":
+            i += 2
         else:
             break
+    # "how can I receive some data ...": after a subject, a verb and its determiner go too.
+    stripped = {_bare(w) for w in words[:i]}
+    if not subject_first and stripped & (_SUBJECTS | {"you", "u"}) and i < len(words):
+        # "how can I receive some data", "can u accept a struct": an unknown verb and its
+        # determiner (right after it when the subject is "you") open the request too.
+        i = _after_determiner(words, i + 1, within=2 if stripped & _SUBJECTS else 1) or i
     return words[i:]
+
+
+def _after_determiner(words: list[str], start: int, within: int = 5) -> int | None:
+    """Index after the first determiner among ``within`` words from ``start``, or None."""
+    for j, word in enumerate(words[start : start + within], start=start):
+        if _bare(word) in _DETERMINERS:
+            return j + 1
+    return None
 
 
 def _until_boundary(words: list[str], stopwords: frozenset[str]) -> list[str]:
@@ -77,6 +94,11 @@ def _until_boundary(words: list[str], stopwords: frozenset[str]) -> list[str]:
             following = _bare(words[i + 1]) if i + 1 < len(words) else ""
             if following in LEAD_WORDS or following in BOUNDARY_WORDS or not following:
                 break
+        following = _bare(words[i + 1]) if i + 1 < len(words) else ""
+        if kept and bare in {"for", "to"} and following in _ME:  # "dialogue for me as ..."
+            break
+        if kept and bare == "by" and following.endswith("ing"):  # "... by filling in what"
+            break
         kept.append(word)
         if re.search(r"[,;:!?)(\"]$|[.]$", word) or len(kept) > MAX_TOPIC_WORDS:
             break
@@ -102,9 +124,7 @@ def _trim_tail(words: list[str], stopwords: frozenset[str]) -> list[str]:
 
 def _dangling(words: list[str]) -> bool:
     last = _bare(words[-1])
-    if len(words) >= 2 and len(last) > 4 and last.endswith("ed") and not last.endswith("eed"):
-        return True
-    return len(words) >= 3 and last.endswith("ing") and _bare(words[-2]) not in _PREPOSITIONS
+    return len(words) >= 2 and len(last) > 4 and last.endswith("ed") and not last.endswith("eed")
 
 
 def topic(text: str, stopwords: frozenset[str]) -> str | None:
@@ -118,6 +138,7 @@ def topic(text: str, stopwords: frozenset[str]) -> str | None:
     (:data:`~.lexicon.BOUNDARY_WORDS`, punctuation, at most 6 words) without stopwords at
     their end. None when no sentence has a word that is not a stopword.
     """
+    single: str | None = None
     for sentence in _SENTENCES.split(text.strip())[:_MAX_SENTENCES]:
         sentence = _LABEL.sub("", sentence.strip(), count=1)
         preamble = _PREAMBLE.match(sentence)
@@ -128,5 +149,8 @@ def topic(text: str, stopwords: frozenset[str]) -> str | None:
             sentence = sentence[task.end() :]
         words = _trim_tail(_until_boundary(_strip_lead(sentence.split()), stopwords), stopwords)
         if any(_bare(w) not in stopwords and any(ch.isalpha() for ch in w) for w in words):
-            return " ".join(w.rstrip(',;:!?."') for w in words)
-    return None
+            found = " ".join(w.rstrip(',;:!?."') for w in words)
+            if len(words) >= 2 or len(sentence.split()) > 2:
+                return found
+            single = single or found  # "Hello Professor." names less than the next sentence
+    return single
