@@ -32,6 +32,9 @@ _DEFINITIONS: tuple[tuple[re.Pattern[str], str], ...] = (
         "method",
     ),
 )
+CODE_KINDS = frozenset({"function", "class", "method"})
+"""Words naming what a definition is, added after its identifier ("... Function")."""
+
 _TRIVIAL = frozenset(
     "main init __init__ constructor setup run test tests app index foo bar baz x y f g h".split()
 )

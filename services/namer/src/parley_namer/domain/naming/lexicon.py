@@ -15,7 +15,7 @@ JOINERS = CONNECTORS | frozenset(
 
 FILLER_WORDS = frozenset(
     """
-    act add answer ask asked assist assistant called chatgpt continue create describe
+    act add answer ask asked assist called chatgpt continue create describe
     explain find generate get give go help imagine keep kindly know learn let make need
     present pretend provide remember rewrite show summarize summarise tell thank thanks
     try understand using want write writing based
@@ -50,7 +50,8 @@ LEAD_WORDS = frozenset(
     a an the some any how what what's whats why who which where tell about regarding for
     up come with detailed short brief simple quick new few couple bunch series set number
     know learn go familiar respond reply answer continue complete this these my your our it
-    in let's lets discuss play test understand out solve prove calculate compute invent use consider
+    in let's lets discuss play test understand out say wrong and or but act as solve prove
+    calculate compute invent use consider
     finish optimize optimise think assume given suppose simplify evaluate determine estimate
     derive convert refactor debug craft construct produce plan propose name choose select
     identify classify predict rephrase paraphrase if am have has had been get got there
@@ -76,6 +77,7 @@ LEAD_WORDS = frozenset(
     составь составьте можешь можете ты вы мне нам как что такое какой какая какие это
     про о об давай давайте у меня какой какое каких каким при посчитай рассчитай
     hãy viết cho tôi mình giúp giải thích làm một những các là gì sao như thế nào bạn tính
+    sử dụng
     diketahui buatkan buat tolong jelaskan apa itu bagaimana
     napiši napisi sastavi objasni mi
     """.split()
@@ -109,6 +111,7 @@ PREAMBLES = (
     r"|as\s+an?\s+\w+(?:\s+\w+)?\s*,"
     r"|ты\s+(?:-\s+)?(?:опытный|профессиональный|эксперт)|представь|игнорируй"
     r"|eres\s+un|actúa\s+como|tu\s+es\s+un|agis\s+comme|du\s+bist\s+ein|sei\s+un"
+    r"|you've\b|you\s+have\s+been\b|in\s+this\s+(?:conversation|chat|session)\b"
     r"|take\s+a\s+deep\s+breath\b|think\s+step[-\s]by[-\s]step\b|system\s*:?\s+(?=you|your)"
 )
 """Openings of sentences that set a role or announce material instead of asking something
@@ -132,5 +135,17 @@ UNSPACED_LEAD_WORDS = frozenset(
 UNSPACED_TAIL_WORDS = frozenset("吗 呢 吧 啊 ? ？ 。 ! ！ หน่อย ครับ ค่ะ คะ ได้ไหม".split())
 """Words a request in Chinese or Thai ends with that a title leaves out."""
 
-RUSSIAN_IMPERATIVE = r"^[а-яё]{3,}(?:айте|уйте|ите|ьте|ай|уй)$"
+RUSSIAN_IMPERATIVE = r"^(?:[а-яё]{3,}(?:айте|уйте|ите|ьте|ай|уй)|[а-яё]{5,}и)$"
 """A Russian imperative verb ("посчитайте", "срифмуй"): a request's opening word."""
+
+TRAILING_WORDS = frozenset(
+    """
+    a an the of in for on with to about from by at into over under and or but nor as than
+    then so very just also my your our their his her its this that these those some any each
+    is are was were be been being am i you we they he she it me us them what which who how
+    why when where there here not no yes please etc
+    le la les un une des de du au aux et ou en el los las una del y o der die das ein eine
+    einen und oder il lo gli di da e и в на с о по для или а но weiter fort
+    """.split()
+)
+"""Function words no title ends with (a topic cut from a request loses them at its end)."""

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from ..names import GENERIC_WORDS, Turn, clean_name, prepare_turns
 from .casing import capitalise, restore_case, shouting
-from .code import code_topic
+from .code import CODE_KINDS, code_topic
 from .judging import conversation_language, is_verbatim_prefix
 from .phrases import Scored, best_phrase, completed, filter_phrases, span
 from .ports import KeyphraseExtractor, LanguageDetector, WordSegmenter
@@ -27,6 +27,12 @@ _SECOND_MAX = 3.0
 _LONGER = 6
 _FIRST_SENTENCE = re.compile(r"[^\n.!?]*")
 _WIDEN_FROM = 3
+_DEFINITION = re.compile(r"\s*(?:what\s+is|what's|whats|what\s+are)\b", re.IGNORECASE)
+_EXPLAINED = "Explained"
+"""Title word of a definition question about one term ("What is argocd?": "ArgoCD Explained")."""
+
+ADDED_WORDS = frozenset({_EXPLAINED.casefold(), *CODE_KINDS})
+"""The only words a name may hold that the conversation does not (lower case)."""
 
 
 def _weak(asked: str | None) -> bool:
@@ -136,11 +142,14 @@ class KeyphraseNamer:
 
     def _widened(self, name: str, phrases: Scored, first_message: str, script: str) -> str:
         """A two-word ``name`` with the first message's next best phrase that shares no word
-        with it: the stretch of text joining them when only joining words stand between
+        with it and stands in its first sentence: the stretch of text joining them when only joining words stand between
         ("Letter for a PhD Position"), else both in text order. Unchanged if none fits."""
         words = {w.casefold() for w in name.split()}
+        first = flat(_FIRST_SENTENCE.match(first_message).group(0))  # type: ignore[union-attr]
         for other, _ in phrases[:_WIDEN_FROM]:
             if words & {w.casefold() for w in other.split()} or len(other.split()) > 2:
+                continue
+            if other.casefold() not in first:  # only what the same sentence says
                 continue
             joined = span(first_message, name, other)
             if joined is not None:
@@ -158,7 +167,8 @@ class KeyphraseNamer:
     ) -> str:
         """A name from what the first message asks (``asked``), else from the keyphrases of the
         user's lines in the conversation's language: the best phrase of the first message,
-        joined to a second one standing next to it ("Letter for a PhD Position"). ``asked``
+        joined to a second one standing next to it ("Letter for a PhD Position"). A definition
+        question about one term in English is "<Term> Explained". ``asked``
         wins unless it is only the first words of a longer statement and the keyphrases give
         two words or more that are not; a single word is completed by another phrase."""
         own_lines = self._in_language(user_text, language)
@@ -177,6 +187,9 @@ class KeyphraseNamer:
             if joined is not None:
                 name = joined
                 break
+        if asked is not None and len(asked.split()) == 1 and _DEFINITION.match(first_message):
+            spelled = restore_case(asked, f"{user_text}\n{assistant_text}")
+            return f"{spelled} {_EXPLAINED}"  # "What is argocd?"
         if asked is not None and (len(asked.split()) == 1 or not _cut_from(asked, first_message)):
             name = asked
         elif asked is not None and (len(name.split()) < 2 or _cut_from(name, first_message)):

@@ -12,9 +12,10 @@ from .lexicon import (
     LEAD_WORDS,
     PREAMBLES,
     RUSSIAN_IMPERATIVE,
+    TRAILING_WORDS,
 )
 
-MAX_TOPIC_WORDS = 6
+MAX_TOPIC_WORDS = 8
 """Most words of a topic taken from a request."""
 
 _SENTENCES = re.compile(r"(?<=[.!?？。])\s+|\n+|;\s+")
@@ -24,7 +25,8 @@ _PREPOSITIONS = frozenset("of in for on with to about from by at into over under
 _PREAMBLE = re.compile(rf"^(?:{PREAMBLES})", re.IGNORECASE)
 _TASK_AFTER = re.compile(
     r"\b(?:and|then|to)\s+(?:then\s+)?(?=(?:write|create|give|provide|tell|explain|generate|make"
-    r"|help|suggest|design|draft|compose|answer|list|describe|come)\b)",
+    r"|help|suggest|design|draft|compose|answer|list|describe|come|craft|build|implement|develop"
+    r"|prepare|plan|produce|summarize|summarise|translate|analyze|analyse|review|rewrite)\b)",
     re.IGNORECASE,
 )
 _IMPERATIVE = re.compile(RUSSIAN_IMPERATIVE)
@@ -33,6 +35,16 @@ _NUMBERING = re.compile(  # 1.2.2 19.19 3) a) [1] (28)
 )
 _EDGE = re.compile(r"^[^\w#+.]+|[^\w#+)]+$")
 _MAX_SENTENCES = 6
+_ROLE = re.compile(
+    r"^(?:i\s+want\s+you\s+to\s+|please\s+)?(?:act\s+(?:as|like)|pretend\s+to\s+be"
+    r"|you\s+are|you're|youre)\s+(?:an?\s+|the\s+)?",
+    re.IGNORECASE,
+)
+# "on the problem of", "the topic of": words that only announce what follows them
+_WEAK_OF = re.compile(
+    r"\b(?:the\s+)?(?:problem|topic|subject|issue|theme|matter)\s+of\s+", re.IGNORECASE
+)
+_COPULAS = frozenset("is are was were".split())
 
 
 def _bare(word: str) -> str:
@@ -51,9 +63,14 @@ def _strip_lead(words: list[str]) -> list[str]:
     if words and _bare(words[0]) in _SUBJECTS:
         i = _after_determiner(words, 1) or 0
     subject_first = i > 0
-    while i < len(words):
+    while i < len(words) and not subject_first:  # after "I have a", a noun phrase starts
         bare = _bare(words[i])
-        numbering = _NUMBERING.fullmatch(words[i]) is not None
+        numbering = _NUMBERING.fullmatch(words[i]) is not None or (
+            i == 0
+            and words[i].isdigit()
+            and i + 1 < len(words)
+            and words[i + 1].lstrip("\"'“‘«(")[:1].isupper()
+        )
         if bare in LEAD_WORDS or not bare or numbering or (i == 0 and _IMPERATIVE.match(bare)):
             i += 1
         elif bare in LEAD_NOUNS_OF and i + 1 < len(words) and _bare(words[i + 1]) == "of":
@@ -87,6 +104,8 @@ def _until_boundary(words: list[str], stopwords: frozenset[str]) -> list[str]:
     kept: list[str] = []
     for i, word in enumerate(words):
         bare = _bare(word)
+        if bare in _COPULAS and len(kept) == 1:  # "which journal is similar to ..."
+            continue
         relative = bare in {"that", "which", "who"} and len(kept) <= 2
         if kept and bare in BOUNDARY_WORDS and not relative:
             break
@@ -99,22 +118,25 @@ def _until_boundary(words: list[str], stopwords: frozenset[str]) -> list[str]:
             break
         if kept and bare == "by" and following.endswith("ing"):  # "... by filling in what"
             break
+        if "," in word.strip(","):  # "country,year,disease": a list written without spaces
+            kept.append(word.split(",")[0])
+            break
         kept.append(word)
         if re.search(r"[,;:!?)(\"]$|[.]$", word) or len(kept) > MAX_TOPIC_WORDS:
             break
     if len(kept) > MAX_TOPIC_WORDS:
-        cuts = [j for j in range(3, MAX_TOPIC_WORDS + 1) if _bare(kept[j]) in _PREPOSITIONS]
+        cuts = [j for j in range(4, MAX_TOPIC_WORDS + 1) if _bare(kept[j]) in _PREPOSITIONS]
         kept = kept[: cuts[-1]] if cuts else kept[:MAX_TOPIC_WORDS]
     return kept
 
 
 def _trim_tail(words: list[str], stopwords: frozenset[str]) -> list[str]:
-    """``words`` without stopwords, request words, symbols or an English participle
-    ("dedicated", "announcing") at their end."""
+    """``words`` without function words (:data:`~.lexicon.TRAILING_WORDS`), request words,
+    symbols or an English participle ("dedicated") at their end."""
     while len(words) > 1 and _dangling(words):
         words = words[:-1]
     while words and (
-        _bare(words[-1]) in stopwords
+        _bare(words[-1]) in TRAILING_WORDS
         or _bare(words[-1]) in FILLER_WORDS
         or not any(ch.isalnum() for ch in words[-1])
     ):
@@ -132,7 +154,9 @@ def topic(text: str, stopwords: frozenset[str]) -> str | None:
 
     Sentences are read in order (at most 6); one that sets a role or announces material
     ("You are a ...", "Act as ...", "Ignore ...", "Here is ...", :data:`~.lexicon.PREAMBLES`)
-    is skipped unless it goes on to a task ("Act as a chef and write a menu" gives "menu").
+    is skipped unless it goes on to a task within 8 words ("Act as a chef and write a menu"
+    gives "menu"); a role of two words or more names the conversation ("I want you to act as a
+    linux terminal": "linux terminal").
     In the first sentence left, the opening of the request is removed (:data:`~.lexicon.
     LEAD_WORDS`: "Can you please write me a"), then the words up to the next clause are kept
     (:data:`~.lexicon.BOUNDARY_WORDS`, punctuation, at most 6 words) without stopwords at
@@ -140,17 +164,31 @@ def topic(text: str, stopwords: frozenset[str]) -> str | None:
     """
     single: str | None = None
     for sentence in _SENTENCES.split(text.strip())[:_MAX_SENTENCES]:
-        sentence = _LABEL.sub("", sentence.strip(), count=1)
+        sentence = _WEAK_OF.sub("", _LABEL.sub("", sentence.strip(), count=1))
         preamble = _PREAMBLE.match(sentence)
         if preamble is not None:
             task = _TASK_AFTER.search(sentence, preamble.end())
+            if task is not None and len(sentence[preamble.end() : task.start()].split()) > 8:
+                task = None  # a task asked far from the role belongs to another clause
+            role = _ROLE.match(sentence)
+            if task is None and role is not None:
+                found = _phrase(sentence[role.end() :], stopwords)
+                if found is not None and len(found.split()) >= 2:
+                    return found  # "I want you to act as a linux terminal": the role
             if task is None:
                 continue
             sentence = sentence[task.end() :]
-        words = _trim_tail(_until_boundary(_strip_lead(sentence.split()), stopwords), stopwords)
-        if any(_bare(w) not in stopwords and any(ch.isalpha() for ch in w) for w in words):
-            found = " ".join(w.rstrip(',;:!?."') for w in words)
-            if len(words) >= 2 or len(sentence.split()) > 2:
+        found = _phrase(sentence, stopwords)
+        if found is not None:
+            if len(found.split()) >= 2 or len(sentence.split()) > 2:
                 return found
             single = single or found  # "Hello Professor." names less than the next sentence
     return single
+
+
+def _phrase(sentence: str, stopwords: frozenset[str]) -> str | None:
+    """The topic words of one sentence, or None when none is a content word."""
+    words = _trim_tail(_until_boundary(_strip_lead(sentence.split()), stopwords), stopwords)
+    if any(_bare(w) not in stopwords and any(ch.isalpha() for ch in w) for w in words):
+        return " ".join(w.rstrip(',;:!?."') for w in words)
+    return None
