@@ -31,6 +31,11 @@ class SessionNotFound(LookupError):
     """No such session for this user (another user's session looks exactly the same)."""
 
 
+class NamingConflict(RuntimeError):
+    """Naming cannot run on the session as it is now (its user named it, or there is nothing
+    to name yet); the message says which."""
+
+
 def check_content(content: str, max_chars: int) -> str:
     """Return the message content if it is acceptable.
 

@@ -38,8 +38,6 @@ from ..domain.titles import check_title, injected_titles
 
 log = structlog.get_logger(__name__)
 
-#: lingua's confidence above which a title's own language is trusted (short texts are weak).
-TITLE_LANGUAGE_CONFIDENCE = 0.9
 #: Letters of user text under which the replies are read too to tell the language.
 SHORT_USER_TEXT = 120
 
@@ -65,7 +63,7 @@ class LlmNamer:
         self,
         spec: ModelSpec,
         fallback: AsyncNamer,
-        detector: Any,
+        detector: LanguageDetector,
         *,
         timeout_s: float = 20.0,
         deadline_s: float = 10.0,
@@ -148,8 +146,10 @@ class LlmNamer:
             raws = _raw_titles(answer.value, count)
             reason = None
             for raw in raws:
-                confident = await asyncio.to_thread(
-                    self.detector.confident, raw, TITLE_LANGUAGE_CONFIDENCE
+                confident = (
+                    await asyncio.to_thread(self.detector.contradicts, raw, language)
+                    if language
+                    else None
                 )
                 checked = check_title(
                     raw, language=language, injections=injections, confident_language=confident

@@ -13,11 +13,17 @@ from ..domain.policy import OFFLINE, Namer, Proposal
 
 def _views(turns: list[Turn]) -> list[list[Turn]]:
     """Parts of a conversation that may each be named differently: all of it, the user's
-    turns, each user turn alone, the first exchange, the replies read as the topic."""
+    turns, each user turn alone, the first exchange."""
     users = [t for t in turns if t.role == "user"]
-    replies = [Turn("user", t.content) for t in turns if t.role == "assistant"]
-    views = [turns, users, *[[t] for t in users], turns[:2], replies]
+    views = [turns, users, *[[t] for t in users], turns[:2]]
     return [v for v in views if v]
+
+
+def _without(text: str, titles: list[str]) -> str:
+    """``text`` without the words of ``titles`` (whole words, case-insensitive): what is left
+    to name from another angle."""
+    used = {w.casefold() for title in titles for w in title.split()}
+    return " ".join(w for w in text.split() if w.casefold().strip(".,;:!?") not in used)
 
 
 class OfflineNamer:
@@ -32,17 +38,32 @@ class OfflineNamer:
         titles: list[str] = []
         language: str | None = None
         for i, view in enumerate(_views(kept)):
-            try:
-                name, lang = self.namer.propose_with_language(view)
-            except Exception:  # one view the namer cannot read: try the next
-                continue
+            name, lang = self._name(view)
             if i == 0:
                 language = lang
-            if name and name.casefold() not in {t.casefold() for t in titles}:
-                titles.append(name)
+            self._add(titles, name)
             if len(titles) >= count or (count == 1 and i == 0):
+                return titles[:count], language
+        first_user = next((t.content for t in kept if t.role == "user"), "")
+        for _ in range(count):  # the rest of the first message, without the words named
+            if len(titles) >= count:
                 break
+            self._add(titles, self._name([Turn("user", _without(first_user, titles))])[0])
+        replies = [Turn("user", t.content) for t in kept if t.role == "assistant"]
+        if len(titles) < count and replies:  # the replies, read as the topic
+            self._add(titles, self._name(replies)[0])
         return titles[:count], language
+
+    def _name(self, view: list[Turn]) -> tuple[str | None, str | None]:
+        try:
+            return self.namer.propose_with_language(view)
+        except Exception:  # a view the namer cannot read: no name from it
+            return None, None
+
+    @staticmethod
+    def _add(titles: list[str], name: str | None) -> None:
+        if name and name.casefold() not in {t.casefold() for t in titles}:
+            titles.append(name)
 
     async def propose(self, turns: Sequence[Turn], *, count: int = 1) -> Proposal:
         """Up to ``count`` distinct titles, best (the whole conversation's) first."""

@@ -73,9 +73,13 @@ class LanguageDetector(Protocol):
         """The language of ``text``, or None when it cannot tell."""
         ...
 
-    def confident(self, text: str, threshold: float) -> str | None:
-        """The language of ``text`` if its confidence is at least ``threshold`` (0-1), else
-        None."""
+    def contradicts(self, text: str, expected: str) -> str | None:
+        """Another language that ``text`` (a short title) is surely in, rather than
+        ``expected``; None when it may be in ``expected``."""
+        ...
+
+    def name_of(self, code: str | None) -> str | None:
+        """The English name of a language code (``"fr"`` → ``"french"``), or None."""
         ...
 
 

@@ -20,6 +20,9 @@ MAX_TITLE_CHARS = 80
 MAX_UNSPACED_CHARS = 24
 """Most characters of a title in a script written without spaces (Chinese, Japanese, Thai)."""
 
+LATIN_SHARE = 0.75
+"""Share of a title's letters that must be Latin for a language written in Latin letters."""
+
 _REASONING = re.compile(
     r"<(think|thinking|reasoning|analysis|scratchpad)\b[^>]*>.*?(?:</\1\s*>|\Z)",
     re.IGNORECASE | re.DOTALL,
@@ -113,7 +116,8 @@ def check_title(
     :data:`MAX_TITLE_CHARS` characters (:data:`MAX_UNSPACED_CHARS` in scripts without spaces) are
     refused, not cut; :func:`~parley_namer.domain.names.clean_name` removes quotes, markup and
     trailing punctuation, and a title of generic words only is refused; a title with no letter
-    of ``language``'s script is refused, and so is one a detector is confident is in another
+    of ``language``'s script (under :data:`LATIN_SHARE` Latin letters for a language written
+    in Latin letters) is refused, and so is one a detector is confident is in another
     language (``confident_language``, computed by the caller on the raw title); a title found
     inside one of ``injections`` (:func:`injected_titles`) is refused. Raises nothing.
     """
@@ -134,7 +138,11 @@ def check_title(
     if len(title) > limit:
         return TitleCheck(None, f"the title had {len(title)} characters; at most {limit}")
     wanted = scripts_of(language)
-    if language and not any(script_of(ch) in wanted for ch in letters):
+    in_script = sum(script_of(ch) in wanted for ch in letters)
+    # Latin-script languages: a title mostly in Latin letters; other scripts: some of their
+    # letters (names of products and places stay in Latin letters: "Настройка Docker").
+    enough = in_script >= LATIN_SHARE * len(letters) if "LATIN" in wanted else in_script > 0
+    if language and not enough:
         return TitleCheck(None, f"the title was not written in {language}")
     if language and confident_language and confident_language != language:
         return TitleCheck(None, f"the title was in {confident_language}, not in {language}")
