@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from parley_namer.adapters.language import LinguaDetector
+from parley_namer.adapters.segmenters import Segmenters
 from parley_namer.adapters.yake_keyphrases import YakeKeyphrases
 from parley_namer.domain.names import Turn
 from parley_namer.domain.naming.judging import in_language, is_short, is_verbatim_prefix
@@ -107,7 +108,7 @@ def test_the_measures_count_every_conversation(tmp_path: Path, detector: LinguaD
     }
     path.write_text("\n".join(json.dumps({"prompt": p}) for p in prompts) + "\n", encoding="utf-8")
     words = YakeKeyphrases().function_words
-    rows = name_all(read_conversations(path), ScriptedNamer(prompts), detector, words)
+    rows = name_all(read_conversations(path), ScriptedNamer(prompts), detector, words, Segmenters())
     result = measures(rows)
     # Shares are of the three names made; the greeting is counted apart.
     assert (result["conversations"], result["named"], result["unnamed"]) == (4, 3, 1)

@@ -14,8 +14,9 @@ from parley_namer.domain.naming.judging import (
     conversation_language,
     in_language,
     is_verbatim_prefix,
+    word_count,
 )
-from parley_namer.domain.naming.ports import LanguageDetector
+from parley_namer.domain.naming.ports import LanguageDetector, WordSegmenter
 from parley_namer.domain.naming.prose import prose
 from parley_namer.domain.policy import Namer
 
@@ -44,6 +45,7 @@ def name_all(
     namer: Namer,
     detector: LanguageDetector,
     function_words: Callable[[str], frozenset[str]],
+    segmenter: WordSegmenter,
 ) -> list[Named]:
     """Name every conversation (timed, after one warm-up call) and judge each name."""
     rows = []
@@ -68,7 +70,7 @@ def name_all(
                 name=name,
                 language=language,
                 ms=ms,
-                words=len(text.split()),
+                words=word_count(text, segmenter, language) if name else 0,
                 generic=name is None or is_generic_name(text),
                 has_generic_word=any(
                     w.strip(".,!?:;").casefold() in GENERIC_WORDS for w in text.split()
@@ -123,7 +125,8 @@ def sample(rows: Sequence[Named], size: int, seed: int) -> list[Named]:
 
 SHARES_RULE = (
     "shares are of the names made; a conversation with nothing to name yet (a greeting "
-    "alone) is 'unnamed' and named by the service after a later message."
+    "alone) is 'unnamed' and named by the service after a later message. Words are counted "
+    "between spaces, or as the word segmenter cuts a name in Chinese, Japanese or Thai."
 )
 
 LANGUAGE_RULE = (

@@ -32,7 +32,7 @@ _DEFINITIONS: tuple[tuple[re.Pattern[str], str], ...] = (
         "method",
     ),
 )
-CODE_KINDS = frozenset({"function", "class", "method"})
+CODE_KINDS = frozenset({"function", "class", "method", "script"})
 """Words naming what a definition is, added after its identifier ("... Function")."""
 
 _TRIVIAL = frozenset(
@@ -63,7 +63,7 @@ def code_topic(text: str) -> str | None:
                 found.append((match.start(), name, label))
                 break
     if not found:
-        return None
+        return _imports_topic(text)
     _, name, kind = min(found)
     words = identifier_words(name)[:5]
     if not words:
@@ -71,3 +71,28 @@ def code_topic(text: str) -> str | None:
     if kind and kind.casefold() not in {w.casefold() for w in words}:
         words.append(kind)
     return " ".join(words)
+
+
+_IMPORT = re.compile(
+    r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+)|#include\s*[<\"]([\w./]+)[>\"]"
+    r"|(?:const|let|var)\s+\w+\s*=\s*require\(['\"]([\w@/.-]+)['\"]\))",
+    re.MULTILINE,
+)
+_COMMON_MODULES = frozenset(
+    "os sys re json time math random typing collections itertools functools pathlib io "
+    "datetime logging subprocess stdio.h stdlib.h string.h iostream string vector".split()
+)
+
+
+def _imports_topic(text: str) -> str | None:
+    """For code that defines nothing: the two first libraries it imports that say something
+    (not os, sys, json ...), as "<Library> <Library> Script"; None when there are none."""
+    libraries: list[str] = []
+    for match in _IMPORT.finditer(text):
+        module = next(group for group in match.groups() if group)
+        top = module.split(".")[0].split("/")[-1]
+        if module not in _COMMON_MODULES and top not in _COMMON_MODULES and top not in libraries:
+            libraries.append(top)
+    if not libraries:
+        return None
+    return " ".join([*libraries[:2], "script"])

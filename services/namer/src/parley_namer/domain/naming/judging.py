@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 
 from .code import identifier_words
-from .ports import LanguageDetector
+from .ports import LanguageDetector, WordSegmenter
 from .scripts import is_unspaced, letters, main_script
 
 SHORT_NAME_WORDS = 3
@@ -113,6 +113,16 @@ def in_language(
         return True
     top = detector.confidence(name, detected)
     return not (top >= CONFIDENT and detector.confidence(name, language) < top / 10)
+
+
+def word_count(name: str, segmenter: WordSegmenter, language: str | None) -> int:
+    """Words of ``name``: separated by spaces, or, for a name mostly in a script written
+    without them (Chinese, Japanese, Thai), as the segmenter cuts it (punctuation and spaces
+    not counted): "春天的诗" has three words (春天 / 的 / 诗)."""
+    letters_ = [ch for ch in name if ch.isalpha()]
+    if not letters_ or 2 * sum(is_unspaced(ch) for ch in letters_) < len(letters_):
+        return len(name.split())
+    return sum(1 for w in segmenter.words(name, language) if any(ch.isalnum() for ch in w))
 
 
 def _normal(text: str) -> str:

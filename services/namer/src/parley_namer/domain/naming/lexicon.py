@@ -146,6 +146,7 @@ TRAILING_WORDS = frozenset(
     why when where there here not no yes please etc
     le la les un une des de du au aux et ou en el los las una del y o der die das ein eine
     einen und oder il lo gli di da e и в на с о по для или а но weiter fort
+    và của cho với để là các những một trong về theo
     """.split()
 )
 """Function words no title ends with (a topic cut from a request loses them at its end)."""

@@ -27,7 +27,11 @@ _SECOND_MAX = 3.0
 _LONGER = 6
 _FIRST_SENTENCE = re.compile(r"[^\n.!?]*")
 _WIDEN_FROM = 3
-_DEFINITION = re.compile(r"\s*(?:what\s+is|what's|whats|what\s+are)\b", re.IGNORECASE)
+_DEFINITION = re.compile(  # "what is argocd", "What is the thyroid for?": the whole sentence
+    r"\s*(?:what\s+is|what's|whats|what\s+are)\s+(?:(?:a|an|the)\s+)?[^\s.?!]+"
+    r"(?:\s+(?:for|about))?\s*(?:[.?!]|$)",
+    re.IGNORECASE,
+)
 _EXPLAINED = "Explained"
 """Title word of a definition question about one term ("What is argocd?": "ArgoCD Explained")."""
 
@@ -142,14 +146,16 @@ class KeyphraseNamer:
 
     def _widened(self, name: str, phrases: Scored, first_message: str, script: str) -> str:
         """A two-word ``name`` with the first message's next best phrase that shares no word
-        with it and stands in its first sentence: the stretch of text joining them when only joining words stand between
-        ("Letter for a PhD Position"), else both in text order. Unchanged if none fits."""
+        with it and stands after it in its first sentence: the stretch of text joining them
+        when only joining words stand between ("Letter for a PhD Position"), else both in text
+        order. Unchanged if none fits."""
         words = {w.casefold() for w in name.split()}
         first = flat(_FIRST_SENTENCE.match(first_message).group(0))  # type: ignore[union-attr]
         for other, _ in phrases[:_WIDEN_FROM]:
             if words & {w.casefold() for w in other.split()} or len(other.split()) > 2:
                 continue
-            if other.casefold() not in first:  # only what the same sentence says
+            at, after = first.find(other.casefold()), first.find(name.casefold())
+            if at < 0 or (after >= 0 and at < after):  # only what the same sentence says next
                 continue
             joined = span(first_message, name, other)
             if joined is not None:
@@ -171,6 +177,8 @@ class KeyphraseNamer:
         question about one term in English is "<Term> Explained". ``asked``
         wins unless it is only the first words of a longer statement and the keyphrases give
         two words or more that are not; a single word is completed by another phrase."""
+        if asked is not None and len(asked.split()) > 2 and not _cut_from(asked, first_message):
+            return self._spelled(asked, user_text, assistant_text)  # no keyphrases needed
         own_lines = self._in_language(user_text, language)
         script = main_script(own_lines)
         phrases = self._phrases(self._in_language(first_message, language), language)
@@ -202,6 +210,11 @@ class KeyphraseNamer:
             replies = self._phrases(self._in_language(assistant_text, language), language)
             others = [p for p, _ in phrases + all_phrases + replies]
             name = completed(name, others, script, flat(f"{user_text}\n{assistant_text}"))
+        return self._spelled(name, user_text, assistant_text)
+
+    @staticmethod
+    def _spelled(name: str, user_text: str, assistant_text: str) -> str:
+        """``name`` in lower case for a shouting user, else with the conversation's spellings."""
         if shouting(user_text):
             return name.lower()
         return restore_case(name, f"{user_text}\n{assistant_text}")

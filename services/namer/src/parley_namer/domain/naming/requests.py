@@ -37,7 +37,7 @@ _EDGE = re.compile(r"^[^\w#+.]+|[^\w#+)]+$")
 _MAX_SENTENCES = 6
 _ROLE = re.compile(
     r"^(?:i\s+want\s+you\s+to\s+|please\s+)?(?:act\s+(?:as|like)|pretend\s+to\s+be"
-    r"|you\s+are|you're|youre)\s+(?:an?\s+|the\s+)?",
+    r"|(?:(?:pretend|imagine)\s+(?:that\s+)?)?(?:you\s+are|you're|youre))\s+(?:an?\s+|the\s+)?",
     re.IGNORECASE,
 )
 # "on the problem of", "the topic of": words that only announce what follows them
@@ -51,9 +51,14 @@ def _bare(word: str) -> str:
     return _EDGE.sub("", word).casefold()
 
 
-_SUBJECTS = frozenset("i we i'm i've i'd my our im ive".split())
+_SUBJECTS = frozenset(
+    "i we i'm i've i'd my our im ive je j'ai nous yo tengo ich wir io eu я мы у".split()
+)
 _ME = frozenset("me us myself ourselves".split())
-_DETERMINERS = frozenset("a an the my our some this these".split())
+_DETERMINERS = frozenset(
+    "a an the my our some this these des un une le la les mon ma mes el una mi ein eine einen "
+    "mein meine uno il um uma".split()
+)
 
 
 def _strip_lead(words: list[str]) -> list[str]:
