@@ -50,10 +50,11 @@ def identifier_words(identifier: str) -> list[str]:
     return words
 
 
-def code_topic(text: str) -> str | None:
+def code_topic(text: str, imports: bool = True) -> str | None:
     """A name for what ``text``'s code defines first: the identifier in words with the kind of
     thing it is ("Phone Number Provider Class", "Calculate Balance Debt Function"), at most six
-    words; None when the code defines nothing with a meaningful name."""
+    words; when it defines nothing, and ``imports`` is true, the libraries it imports
+    ("Multiprocessing Tkinter Script"); None otherwise."""
     found: list[tuple[int, str, str]] = []
     for pattern, kind in _DEFINITIONS:
         for match in pattern.finditer(text):
@@ -63,7 +64,7 @@ def code_topic(text: str) -> str | None:
                 found.append((match.start(), name, label))
                 break
     if not found:
-        return _imports_topic(text)
+        return _imports_topic(text) if imports else None
     _, name, kind = min(found)
     words = identifier_words(name)[:5]
     if not words:

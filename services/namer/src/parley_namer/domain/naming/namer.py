@@ -27,6 +27,7 @@ _SECOND_MAX = 3.0
 _LONGER = 6
 _FIRST_SENTENCE = re.compile(r"[^\n.!?]*")
 _WIDEN_FROM = 3
+_SENTENCE_END = re.compile(r"[.!?\n]")
 _DEFINITION = re.compile(  # "what is argocd", "What is the thyroid for?": the whole sentence
     r"\s*(?:what\s+is|what's|whats|what\s+are)\s+(?:(?:a|an|the)\s+)?[^\s.?!]+"
     r"(?:\s+(?:for|about))?\s*(?:[.?!]|$)",
@@ -40,11 +41,14 @@ ADDED_WORDS = frozenset({_EXPLAINED.casefold(), *CODE_KINDS})
 
 
 def _weak(asked: str | None) -> bool:
-    """Whether a request's topic says too little to beat what its code defines: none, one
-    word, or one that names the code itself ("this code")."""
+    """Whether a request's topic may give way to what its code defines: none, one word, or
+    one that speaks of the code itself ("this code", "the function")."""
     if asked is None or len(asked.split()) < 2:
         return True
-    return bool({"code", "script", "program", "function"} & set(asked.casefold().split()))
+    return bool(set(asked.casefold().split()) & _CODE_WORDS)
+
+
+_CODE_WORDS = frozenset("code script program function snippet".split())
 
 
 def _cut_from(name: str, message: str) -> bool:
@@ -111,7 +115,7 @@ class KeyphraseNamer:
             asked = None
             if has_prose(user_contents[0]):
                 asked = topic(first, self.keyphrases.stopwords(language))
-            defined = code_topic(user_contents[0]) if _weak(asked) else None
+            defined = code_topic(user_contents[0], imports=asked is None) if _weak(asked) else None
             if defined is not None:
                 name, casing = defined, "en"  # identifiers are spelled in English words
             else:
@@ -146,16 +150,18 @@ class KeyphraseNamer:
 
     def _widened(self, name: str, phrases: Scored, first_message: str, script: str) -> str:
         """A two-word ``name`` with the first message's next best phrase that shares no word
-        with it and stands after it in its first sentence: the stretch of text joining them
+        with it and follows it in the same sentence: the stretch of text joining them
         when only joining words stand between ("Letter for a PhD Position"), else both in text
         order. Unchanged if none fits."""
         words = {w.casefold() for w in name.split()}
-        first = flat(_FIRST_SENTENCE.match(first_message).group(0))  # type: ignore[union-attr]
+        text = " ".join(first_message.casefold().split(" "))
+        start = text.find(name.casefold())
+        end = _SENTENCE_END.search(text, start + len(name)) if start >= 0 else None
+        rest = text[start + len(name) : end.start() if end else len(text)] if start >= 0 else ""
         for other, _ in phrases[:_WIDEN_FROM]:
             if words & {w.casefold() for w in other.split()} or len(other.split()) > 2:
                 continue
-            at, after = first.find(other.casefold()), first.find(name.casefold())
-            if at < 0 or (after >= 0 and at < after):  # only what the same sentence says next
+            if other.casefold() not in rest:  # only what the same sentence says next
                 continue
             joined = span(first_message, name, other)
             if joined is not None:

@@ -44,6 +44,7 @@ _ROLE = re.compile(
 _WEAK_OF = re.compile(
     r"\b(?:the\s+)?(?:problem|topic|subject|issue|theme|matter)\s+of\s+", re.IGNORECASE
 )
+_QUOTES = "\"'“”‘’«»„"
 _COPULAS = frozenset("is are was were".split())
 
 
@@ -91,7 +92,7 @@ def _strip_lead(words: list[str]) -> list[str]:
     if not subject_first and stripped & (_SUBJECTS | {"you", "u"}) and i < len(words):
         # "how can I receive some data", "can u accept a struct": an unknown verb and its
         # determiner (right after it when the subject is "you") open the request too.
-        i = _after_determiner(words, i + 1, within=2 if stripped & _SUBJECTS else 1) or i
+        i = _after_determiner(words, i + 1, within=1) or i
     return words[i:]
 
 
@@ -195,5 +196,5 @@ def _phrase(sentence: str, stopwords: frozenset[str]) -> str | None:
     """The topic words of one sentence, or None when none is a content word."""
     words = _trim_tail(_until_boundary(_strip_lead(sentence.split()), stopwords), stopwords)
     if any(_bare(w) not in stopwords and any(ch.isalpha() for ch in w) for w in words):
-        return " ".join(w.rstrip(',;:!?."') for w in words)
+        return " ".join(w.strip(_QUOTES).rstrip(',;:!?."') for w in words)
     return None
