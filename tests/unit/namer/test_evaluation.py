@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from parley_namer.adapters.language import LinguaDetector
+from parley_namer.adapters.segmenters import Segmenters
 from parley_namer.adapters.yake_keyphrases import YakeKeyphrases
 from parley_namer.domain.names import Turn
 from parley_namer.domain.naming.judging import in_language, is_short, is_verbatim_prefix
@@ -107,19 +108,20 @@ def test_the_measures_count_every_conversation(tmp_path: Path, detector: LinguaD
     }
     path.write_text("\n".join(json.dumps({"prompt": p}) for p in prompts) + "\n", encoding="utf-8")
     words = YakeKeyphrases().function_words
-    rows = name_all(read_conversations(path), ScriptedNamer(prompts), detector, words)
+    rows = name_all(read_conversations(path), ScriptedNamer(prompts), detector, words, Segmenters())
     result = measures(rows)
-    assert result["conversations"] == 4 and result["named"] == 3
-    assert result["pct_1_to_10_words"] == 75.0  # the unnamed one has no words
-    assert result["pct_generic"] == 25.0  # unnamed counts as generic; "Hello World" does not
-    assert result["pct_with_a_generic_word"] == 25.0
+    # Shares are of the three names made; the greeting is counted apart.
+    assert (result["conversations"], result["named"], result["unnamed"]) == (4, 3, 1)
+    assert result["pct_1_to_10_words"] == 100.0
+    assert result["pct_generic"] == 0.0  # "Hello World Program in Rust" is not generic
+    assert result["pct_with_a_generic_word"] == 33.3
     assert result["pct_1_or_2_words"] == 0.0
-    assert result["pct_verbatim_prefix"] == 25.0  # "Write a Poem"
+    assert result["pct_verbatim_prefix"] == 33.3  # "Write a Poem"
     assert result["median_words"] == 3
-    assert result["pct_in_language"] == 75.0
+    assert result["pct_in_language"] == 100.0
     assert 0 <= result["p50_ms"] <= result["p95_ms"]
     assert [r.id for r in sample(rows, 2, seed=1)] == [r.id for r in sample(rows, 2, seed=1)]
-    assert len(sample(rows, 40, seed=1)) == 4
+    assert len(sample(rows, 40, seed=1)) == 3  # the named ones
     assert len(list(read_conversations(path, limit=2))) == 2
 
 
@@ -131,7 +133,8 @@ def test_the_command_prints_json_and_refuses_a_bad_file(
     assert main([str(path), "--json", "--sample", "1"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["measures"]["conversations"] == 1
-    assert report["sample"][0]["name"] and "language_rule" in report
+    assert report["sample"][0]["name"] and len(report["rules"]) == 2
+    assert report["unnamed"] == []
     bad = tmp_path / "bad.jsonl"
     bad.write_text("[1]\n")
     assert main([str(bad)]) == 2

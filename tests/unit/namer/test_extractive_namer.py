@@ -23,6 +23,7 @@ from parley_namer.domain.names import (
     is_generic_name,
     prepare_turns,
 )
+from parley_namer.domain.naming.namer import ADDED_WORDS
 from realdata import DATA_DIR as REAL_DATA_DIR
 
 DATA_DIR = REAL_DATA_DIR.resolve()
@@ -193,11 +194,12 @@ def test_sharegpt_names_are_well_formed_short_and_extractive(
     for row, name in named:
         assert_well_formed(name)
         lengths.append(len(name.split()))
-        # Extractive: every word of the name comes from the turns the namer read.
+        # Extractive: every word of the name comes from the turns the namer read, but for
+        # the few title words the namer adds ("ArgoCD Explained", "Logger Class").
         read = " ".join(t.content for t in prepare_turns(_turns(row))).casefold()
         read = read.replace("_", " ").replace("’", "'")
         for word in name.split():
-            assert word.casefold() in read, (word, name)
+            assert word.casefold() in read or word.casefold() in ADDED_WORDS, (word, name)
     assert 2 <= statistics.median(lengths) <= 6
 
 

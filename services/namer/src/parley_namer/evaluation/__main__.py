@@ -11,6 +11,7 @@ from pathlib import Path
 
 from parley_namer.adapters.extractive import ExtractiveNamer
 from parley_namer.adapters.language import LinguaDetector
+from parley_namer.adapters.segmenters import Segmenters
 from parley_namer.adapters.yake_keyphrases import YakeKeyphrases
 from parley_namer.domain.policy import Namer
 
@@ -38,16 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         conversations = read_conversations(args.file, args.limit)
         words = YakeKeyphrases().function_words
-        rows = name_all(conversations, namer, LinguaDetector(), words)
+        rows = name_all(conversations, namer, LinguaDetector(), words, Segmenters())
     except (OSError, BadLine, UnicodeDecodeError) as exc:
         print(f"parley names eval: {args.file}: {exc}", file=sys.stderr)
         return 2
     result = {"file": str(args.file), "namer": args.namer, **measures(rows)}
     picked = sample(rows, args.sample, args.seed)
     if args.json:
-        print(json.dumps(as_json(result, picked), ensure_ascii=False, indent=2))
+        print(json.dumps(as_json(result, picked, rows), ensure_ascii=False, indent=2))
     else:
-        print(render(result, picked))
+        print(render(result, picked, rows))
     return 0
 
 

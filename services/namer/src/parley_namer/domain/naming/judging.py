@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .ports import LanguageDetector
+from .code import identifier_words
+from .ports import LanguageDetector, WordSegmenter
 from .scripts import is_unspaced, letters, main_script
 
 SHORT_NAME_WORDS = 3
@@ -76,7 +77,11 @@ def is_short(name: str) -> bool:
 
 
 def in_language(
-    name: str, language: str | None, conversation: str, detector: LanguageDetector
+    name: str,
+    language: str | None,
+    conversation: str,
+    detector: LanguageDetector,
+    said: str | None = None,
 ) -> bool:
     """Whether ``name`` is in the conversation's language.
 
@@ -85,7 +90,8 @@ def in_language(
     (:func:`is_short`) is judged by its script alone, and so is one made mostly of the user's
     own words (at least half of its words appear in ``conversation``): a detector cannot read
     two or three words reliably (a word counts as the user's when one of the user's words
-    starts with the same :data:`STEM_LETTERS` letters: "operator", "operators"). Any other
+    starts with the same :data:`STEM_LETTERS` letters: "operator", "operators"; ``said`` may
+    add the user's raw text, code included, whose identifiers count word by word). Any other
     name fails when the detector is confident (:data:`CONFIDENT`) of another language and gives
     ``language`` under a tenth of that.
     Raises nothing.
@@ -94,15 +100,29 @@ def in_language(
         return False
     if language is None or is_short(name):
         return True
-    said = {_stem(w) for w in _NON_WORD.split(conversation.casefold())}
+    own = {
+        _stem(part.casefold())
+        for token in _NON_WORD.split(f"{conversation} {said or ''}")
+        for part in [token, *identifier_words(token)]
+    }
     words = [_stem(w) for w in _NON_WORD.split(name.casefold()) if w]
-    if 2 * sum(w in said for w in words) >= len(words):
+    if 2 * sum(w in own for w in words) >= len(words):
         return True
     detected = detector.detect(name)
     if detected is None or detected == language:
         return True
     top = detector.confidence(name, detected)
     return not (top >= CONFIDENT and detector.confidence(name, language) < top / 10)
+
+
+def word_count(name: str, segmenter: WordSegmenter, language: str | None) -> int:
+    """Words of ``name``: separated by spaces, or, for a name mostly in a script written
+    without them (Chinese, Japanese, Thai), as the segmenter cuts it (punctuation and spaces
+    not counted): "春天的诗" has three words (春天 / 的 / 诗)."""
+    letters_ = [ch for ch in name if ch.isalpha()]
+    if not letters_ or 2 * sum(is_unspaced(ch) for ch in letters_) < len(letters_):
+        return len(name.split())
+    return sum(1 for w in segmenter.words(name, language) if any(ch.isalnum() for ch in w))
 
 
 def _normal(text: str) -> str:

@@ -15,7 +15,7 @@ JOINERS = CONNECTORS | frozenset(
 
 FILLER_WORDS = frozenset(
     """
-    act add answer ask asked assist assistant called chatgpt continue create describe
+    act add answer ask asked assist called chatgpt continue create describe
     explain find generate get give go help imagine keep kindly know learn let make need
     present pretend provide remember rewrite show summarize summarise tell thank thanks
     try understand using want write writing based
@@ -50,7 +50,14 @@ LEAD_WORDS = frozenset(
     a an the some any how what what's whats why who which where tell about regarding for
     up come with detailed short brief simple quick new few couple bunch series set number
     know learn go familiar respond reply answer continue complete this these my your our it
-    in let's lets talk discuss play test
+    in let's lets discuss play test understand out say wrong and or but act as solve prove
+    calculate compute invent use consider
+    finish optimize optimise think assume given suppose simplify evaluate determine estimate
+    derive convert refactor debug craft construct produce plan propose name choose select
+    identify classify predict rephrase paraphrase if am have has had been get got there
+    expand fill re-write following optimze utilizing utilising
+    siguiente siguientes suivant suivante suivants folgende folgenden seguente seguinte
+    следующий следующую следующие нужно надо
     hola por favor puedes podrías podrias escribe escríbeme escribir explica explícame
     explicame dame dime ayúdame ayudame necesito quiero crea crear haz genera cómo como qué
     que cuál cual es son un una unos unas el la los las lo me sobre acerca de del
@@ -68,8 +75,11 @@ LEAD_WORDS = frozenset(
     привет здравствуйте пожалуйста напиши напишите написать объясни объясните расскажи
     расскажите создай создайте помоги помогите дай дайте сделай сделайте придумай придумайте
     составь составьте можешь можете ты вы мне нам как что такое какой какая какие это
-    про о об
-    hãy viết cho tôi mình giúp giải thích làm một những các là gì sao như thế nào bạn
+    про о об давай давайте у меня какой какое каких каким при посчитай рассчитай
+    hãy viết cho tôi mình giúp giải thích làm một những các là gì sao như thế nào bạn tính
+    sử dụng
+    diketahui buatkan buat tolong jelaskan apa itu bagaimana
+    napiši napisi sastavi objasni mi
     """.split()
 )
 """Words a request opens with in the major languages: politeness, request verbs, question
@@ -101,6 +111,42 @@ PREAMBLES = (
     r"|as\s+an?\s+\w+(?:\s+\w+)?\s*,"
     r"|ты\s+(?:-\s+)?(?:опытный|профессиональный|эксперт)|представь|игнорируй"
     r"|eres\s+un|actúa\s+como|tu\s+es\s+un|agis\s+comme|du\s+bist\s+ein|sei\s+un"
+    r"|you've\b|you\s+have\s+been\b|in\s+this\s+(?:conversation|chat|session)\b"
+    r"|take\s+a\s+deep\s+breath\b|think\s+step[-\s]by[-\s]step\b|system\s*:?\s+(?=you|your)"
 )
 """Openings of sentences that set a role or announce material instead of asking something
 (regular expression, matched case-insensitively at a sentence's start)."""
+
+PREAMBLES_UNSPACED = (
+    r"你是|您是|你现在是|现在你是|假设你是|请你扮演|扮演|忽略|あなたは|あなたには|君は|以下"
+)
+"""Openings of clauses in Chinese or Japanese that set a role or announce material."""
+
+UNSPACED_LEAD_WORDS = frozenset(
+    """
+    请 请问 帮 帮忙 帮我 我 给 你 您 能 能否 可以 可否 写 写出 写一篇 一篇 一首 一个 一段 一份
+    解释 解释一下 介绍 介绍一下 求 求解 计算 以下 下面 如下 关于 用 如何 怎么 怎样 什么 是 下
+    告诉 推荐 估算 假设 已知 设 证明 对于 生成 创作 编写 列出 描述 题目 问题 一下 个 篇 首 出
+    ช่วย เขียน ขอ ให้ ฉัน ผม หน่อย ครับ ค่ะ คะ สอน อธิบาย บอก ทำ ได้ไหม
+    """.split()
+)
+"""Words a request opens with in Chinese and Thai (as their segmenters cut them)."""
+
+UNSPACED_TAIL_WORDS = frozenset("吗 呢 吧 啊 ? ？ 。 ! ！ หน่อย ครับ ค่ะ คะ ได้ไหม".split())
+"""Words a request in Chinese or Thai ends with that a title leaves out."""
+
+RUSSIAN_IMPERATIVE = r"^(?:[а-яё]{3,}(?:айте|уйте|ите|ьте|ай|уй)|[а-яё]{5,}и)$"
+"""A Russian imperative verb ("посчитайте", "срифмуй"): a request's opening word."""
+
+TRAILING_WORDS = frozenset(
+    """
+    a an the of in for on with to about from by at into over under and or but nor as than
+    then so very just also my your our their his her its this that these those some any each
+    is are was were be been being am i you we they he she it me us them what which who how
+    why when where there here not no yes please etc
+    le la les un une des de du au aux et ou en el los las una del y o der die das ein eine
+    einen und oder il lo gli di da e и в на с о по для или а но weiter fort
+    và của cho với để là các những một trong về theo
+    """.split()
+)
+"""Function words no title ends with (a topic cut from a request loses them at its end)."""
