@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 import pytest
 from parley_cli.fake_upstream import FakeUpstream, Recorded, models_toml
 from parley_namer.adapters.extractive import ExtractiveNamer
-from parley_namer.adapters.language import LinguaDetector
+from parley_namer.adapters.language import TitleLanguage
 from parley_namer.adapters.llm import LlmNamer
-from parley_namer.adapters.offline import OfflineNamer
+from parley_namer.adapters.threaded import ThreadedNamer
 from parley_namer.domain.names import Turn
 from parley_providers import Catalogue, load_catalogue
 
@@ -25,8 +25,9 @@ FRENCH = [
     Turn("user", "Comment préparer une pâte à crêpes sans grumeaux pour le petit déjeuner ?"),
     Turn("assistant", "Mélangez la farine et les œufs, puis ajoutez le lait petit à petit."),
 ]
-DETECTOR = LinguaDetector()
-OFFLINE = OfflineNamer(ExtractiveNamer())
+EXTRACTIVE = ExtractiveNamer()
+DETECTOR = TitleLanguage(EXTRACTIVE.detector)
+OFFLINE = ThreadedNamer(EXTRACTIVE)
 
 
 @pytest.fixture(scope="module")

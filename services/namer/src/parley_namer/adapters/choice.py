@@ -8,9 +8,9 @@ from parley_providers import ModelSpec, load_catalogue
 from ..domain.policy import AsyncNamer
 from ..settings import NamerSettings
 from .extractive import ExtractiveNamer
-from .language import LinguaDetector
+from .language import TitleLanguage
 from .llm import LlmNamer
-from .offline import OfflineNamer
+from .threaded import ThreadedNamer
 
 log = structlog.get_logger(__name__)
 
@@ -34,7 +34,7 @@ def naming_model(settings: NamerSettings) -> ModelSpec | None:
     return spec
 
 
-def build_namers(settings: NamerSettings) -> tuple[AsyncNamer, OfflineNamer]:
+def build_namers(settings: NamerSettings) -> tuple[AsyncNamer, ThreadedNamer]:
     """The configured namer and the offline one (provisional names, fallback).
 
     ``extractive``: offline; ``llm``: the naming model (which must exist); ``auto``: the naming
@@ -43,7 +43,8 @@ def build_namers(settings: NamerSettings) -> tuple[AsyncNamer, OfflineNamer]:
     Raises:
         ValueError: ``llm`` without a naming model, or a naming model that cannot name.
     """
-    offline = OfflineNamer(ExtractiveNamer())
+    extractive = ExtractiveNamer()
+    offline = ThreadedNamer(extractive)
     if settings.namer == "extractive":
         return offline, offline
     spec = naming_model(settings)
@@ -57,7 +58,7 @@ def build_namers(settings: NamerSettings) -> tuple[AsyncNamer, OfflineNamer]:
     namer = LlmNamer(
         spec,
         offline,
-        LinguaDetector(),
+        TitleLanguage(extractive.detector),
         timeout_s=settings.attempt_timeout_s,
         deadline_s=settings.llm_deadline_s,
         max_tries=settings.llm_max_tries,
