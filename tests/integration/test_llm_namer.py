@@ -11,9 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 from parley_cli.fake_upstream import FakeUpstream, Recorded, models_toml
 from parley_namer.adapters.extractive import ExtractiveNamer
-from parley_namer.adapters.language import TitleLanguage
 from parley_namer.adapters.llm import LlmNamer
-from parley_namer.adapters.threaded import ThreadedNamer
+from parley_namer.adapters.offline import OfflineNamer
 from parley_namer.domain.names import Turn
 from parley_providers import Catalogue, load_catalogue
 
@@ -26,8 +25,8 @@ FRENCH = [
     Turn("assistant", "Mélangez la farine et les œufs, puis ajoutez le lait petit à petit."),
 ]
 EXTRACTIVE = ExtractiveNamer()
-DETECTOR = TitleLanguage(EXTRACTIVE.detector)
-OFFLINE = ThreadedNamer(EXTRACTIVE)
+DETECTOR = EXTRACTIVE.detector
+OFFLINE = OfflineNamer(EXTRACTIVE)
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,7 @@ from parley_namer.adapters.extractive import ExtractiveNamer
 from parley_namer.domain.names import MAX_NAME_CHARS, MAX_WORDS, Turn, clean_name, fit_name
 from parley_namer.domain.naming.fitting import cut_chars
 
-_TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=600
-)
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=600)
 
 
 def _fits(name: str) -> None:

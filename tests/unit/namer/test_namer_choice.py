@@ -9,7 +9,7 @@ import pytest
 from parley_cli.fake_upstream import models_toml
 from parley_namer.adapters.choice import build_namers
 from parley_namer.adapters.llm import LlmNamer
-from parley_namer.adapters.threaded import ThreadedNamer
+from parley_namer.adapters.offline import OfflineNamer
 from parley_namer.settings import NamerSettings
 from parley_providers import load_catalogue
 
@@ -28,7 +28,7 @@ def settings(models: Path, **kwargs) -> NamerSettings:
 def test_auto_names_with_the_model_only_when_its_key_is_set(models, monkeypatch) -> None:
     monkeypatch.delenv("FAKE_API_KEY", raising=False)
     namer, offline = build_namers(settings(models))
-    assert namer is offline and isinstance(namer, ThreadedNamer)
+    assert namer is offline and isinstance(namer, OfflineNamer)
     monkeypatch.setenv("FAKE_API_KEY", "k")
     namer, _ = build_namers(settings(models))
     assert isinstance(namer, LlmNamer) and namer.label == "llm:fake-openai"

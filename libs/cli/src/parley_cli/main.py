@@ -7,6 +7,8 @@
   file and print how each session was named and tagged.
 * ``parley overhead`` — the chat service's overhead per reply (upstream's last byte to the reply
   visible at the gateway) for each provider, against the fake upstream at zero latency.
+* ``parley names eval FILE`` — name every conversation of a file with a namer and print the
+  measures of the names (words, generic, language, verbatim prefixes, latency) and a sample.
 * ``parley fake-upstream --port N`` — the fake upstream AI server (Gemini, OpenAI, chat
   completions and session-http wire formats) for offline runs and tests.
 """
@@ -21,6 +23,11 @@ from pathlib import Path
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the chosen command; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:2] == ["names", "eval"]:
+        from .names import run_names_eval
+
+        return run_names_eval(argv[2:])
     parser = argparse.ArgumentParser(prog="parley", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -100,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     overhead.add_argument("--sessions", type=int, default=30, help="sessions per model (30)")
     overhead.add_argument("--messages", type=int, default=3, help="messages per session (3)")
     overhead.add_argument("--concurrency", type=int, default=8, help="sessions at once (8)")
+
+    names = commands.add_parser("names", help="session names: `parley names eval FILE --help`")
+    names.add_subparsers(dest="names_command", required=True).add_parser(
+        "eval", help="name every conversation of a file and measure the names"
+    )
 
     fake = commands.add_parser("fake-upstream", help="serve the fake upstream AI (offline)")
     fake.add_argument("--port", type=int, default=8090, help="port on 127.0.0.1 (8090)")

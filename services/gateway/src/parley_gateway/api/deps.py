@@ -1,5 +1,8 @@
 """What routes get through FastAPI ``Depends``: the gateway's settings and ports, held by one
-:class:`Gateway` that the app builds (tests may override any provider)."""
+:class:`Gateway` that the app builds (tests may override any provider).
+
+The providers are ``async def`` although they do not await: FastAPI runs a plain ``def``
+dependency in its thread pool, a thread hop per dependency and request on the hot path."""
 
 from __future__ import annotations
 
@@ -31,32 +34,32 @@ class Gateway:
     naming: NamingSource
 
 
-def gateway(request: Request) -> Gateway:
+async def gateway(request: Request) -> Gateway:
     """The :class:`Gateway` of the running app."""
     return request.app.state.gateway
 
 
-def get_settings(gw: Annotated[Gateway, Depends(gateway)]) -> GatewaySettings:
+async def get_settings(gw: Annotated[Gateway, Depends(gateway)]) -> GatewaySettings:
     """The gateway's settings."""
     return gw.settings
 
 
-def get_unit_of_work(gw: Annotated[Gateway, Depends(gateway)]) -> UnitOfWorkFactory:
+async def get_unit_of_work(gw: Annotated[Gateway, Depends(gateway)]) -> UnitOfWorkFactory:
     """Opens the gateway's units of work."""
     return gw.unit_of_work
 
 
-def get_replies(gw: Annotated[Gateway, Depends(gateway)]) -> ReplyWatcher:
+async def get_replies(gw: Annotated[Gateway, Depends(gateway)]) -> ReplyWatcher:
     """Opens reply watches."""
     return gw.replies
 
 
-def get_session_events(gw: Annotated[Gateway, Depends(gateway)]) -> SessionEvents:
+async def get_session_events(gw: Annotated[Gateway, Depends(gateway)]) -> SessionEvents:
     """The session changes of this replica's users."""
     return gw.session_events
 
 
-def get_traces(gw: Annotated[Gateway, Depends(gateway)]) -> TraceSource:
+async def get_traces(gw: Annotated[Gateway, Depends(gateway)]) -> TraceSource:
     """Asks the owner of LLM traces."""
     return gw.traces
 

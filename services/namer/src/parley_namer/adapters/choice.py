@@ -8,9 +8,8 @@ from parley_providers import ModelSpec, load_catalogue
 from ..domain.policy import AsyncNamer
 from ..settings import NamerSettings
 from .extractive import ExtractiveNamer
-from .language import TitleLanguage
 from .llm import LlmNamer
-from .threaded import ThreadedNamer
+from .offline import OfflineNamer
 
 log = structlog.get_logger(__name__)
 
@@ -34,7 +33,7 @@ def naming_model(settings: NamerSettings) -> ModelSpec | None:
     return spec
 
 
-def build_namers(settings: NamerSettings) -> tuple[AsyncNamer, ThreadedNamer]:
+def build_namers(settings: NamerSettings) -> tuple[AsyncNamer, OfflineNamer]:
     """The configured namer and the offline one (provisional names, fallback).
 
     ``extractive``: offline; ``llm``: the naming model (which must exist); ``auto``: the naming
@@ -44,7 +43,7 @@ def build_namers(settings: NamerSettings) -> tuple[AsyncNamer, ThreadedNamer]:
         ValueError: ``llm`` without a naming model, or a naming model that cannot name.
     """
     extractive = ExtractiveNamer()
-    offline = ThreadedNamer(extractive)
+    offline = OfflineNamer(extractive)
     if settings.namer == "extractive":
         return offline, offline
     spec = naming_model(settings)
@@ -58,7 +57,7 @@ def build_namers(settings: NamerSettings) -> tuple[AsyncNamer, ThreadedNamer]:
     namer = LlmNamer(
         spec,
         offline,
-        TitleLanguage(extractive.detector),
+        extractive.detector,  # one set of language models for both namers
         timeout_s=settings.attempt_timeout_s,
         deadline_s=settings.llm_deadline_s,
         max_tries=settings.llm_max_tries,

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from parley_namer.domain.naming.namer import OfflineNamer
+from parley_namer.domain.naming.namer import KeyphraseNamer
 
-from .lingua_detector import LinguaDetector
+from .language import LinguaDetector
 from .segmenters import Segmenters
 from .yake_keyphrases import YakeKeyphrases
 
 
-class ExtractiveNamer(OfflineNamer):
-    """:class:`~parley_namer.domain.naming.namer.OfflineNamer` with lingua for languages, YAKE
+class ExtractiveNamer(KeyphraseNamer):
+    """:class:`~parley_namer.domain.naming.namer.KeyphraseNamer` with lingua for languages, YAKE
     for keyphrases and rjieba / BudouX / PyThaiNLP for Chinese, Japanese and Thai words.
 
     Median about 10-20 ms per call on real conversations once warm; the first call loads the

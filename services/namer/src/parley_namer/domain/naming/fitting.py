@@ -20,8 +20,10 @@ _JOINING = frozenset({"\u200c", "\u200d"})  # zero-width non-joiner and joiner
 def _continues(ch: str) -> bool:
     """True for a character that belongs to the one before it (combining marks, variation
     selectors, joiners): a cut must not fall just before it."""
-    return ch in _JOINING or unicodedata.category(ch) in {"Mn", "Mc", "Me"} or (
-        "\ufe00" <= ch <= "\ufe0f"
+    return (
+        ch in _JOINING
+        or unicodedata.category(ch) in {"Mn", "Mc", "Me"}
+        or ("\ufe00" <= ch <= "\ufe0f")
     )
 
 

@@ -12,20 +12,19 @@ from collections.abc import Sequence
 
 from ..names import GENERIC_WORDS, Turn, clean_name, prepare_turns
 from .casing import capitalise, restore_case, shouting
+from .judging import conversation_language
 from .phrases import Scored, best_phrase, completed, filter_phrases, span
 from .ports import KeyphraseExtractor, LanguageDetector, WordSegmenter
-from .prose import flat, prose, url_name
+from .prose import flat, has_prose, prose, url_name
+from .requests import topic
 from .scripts import UNSPACED_LANGUAGES, UNSPACED_SCRIPTS, letters, main_script
 from .unspaced import first_clause
-
-SHORT_TEXT_CHARS = 120
-"""Below this many letters, the user's text is read with the replies to tell its language."""
 
 _LINE_LANGUAGE_MIN_CONFIDENCE = 0.05
 _SECOND_MAX = 3.0
 
 
-class OfflineNamer:
+class KeyphraseNamer:
     """Names a conversation from its first exchanges, without a language model.
 
     Shape: ``propose_with_language(turns) -> (name, language)``: a single-line name of at most
@@ -77,7 +76,10 @@ class OfflineNamer:
             )
         else:
             first = prose(user_contents[0])
-            name = self._keyphrase_name(user_text, first, assistant_text, language)
+            asked = None
+            if has_prose(user_contents[0]):
+                asked = topic(first, self.keyphrases.stopwords(language))
+            name = self._keyphrase_name(user_text, first, assistant_text, language, asked)
         cleaned = clean_name(name) or clean_name(url_name(user_contents[0]))
         if cleaned is None:
             return None, language
@@ -85,9 +87,9 @@ class OfflineNamer:
 
     def conversation_language(self, user_text: str, assistant_text: str) -> str | None:
         """The user's language; a short user text is read together with the replies."""
-        if letters(user_text) < SHORT_TEXT_CHARS and assistant_text:
-            return self.detector.detect(f"{user_text}\n{assistant_text}")
-        return self.detector.detect(user_text)
+        return conversation_language(
+            user_text, assistant_text, self.detector, self.keyphrases.function_words
+        )
 
     def _in_language(self, text: str, language: str | None) -> str:
         """The lines of ``text`` that may be in ``language``; all of them if none is."""
@@ -107,9 +109,15 @@ class OfflineNamer:
         return filter_phrases(raw, self.keyphrases.stopwords(language), GENERIC_WORDS, language)
 
     def _keyphrase_name(
-        self, user_text: str, first_message: str, assistant_text: str, language: str | None
+        self,
+        user_text: str,
+        first_message: str,
+        assistant_text: str,
+        language: str | None,
+        asked: str | None,
     ) -> str:
-        """A name from the keyphrases of the user's lines in the conversation's language."""
+        """A name from what the first message asks (``asked``, when it has two words or more),
+        else from the keyphrases of the user's lines in the conversation's language."""
         own_lines = self._in_language(user_text, language)
         script = main_script(own_lines)
         phrases = self._phrases(self._in_language(first_message, language), language)
@@ -119,6 +127,11 @@ class OfflineNamer:
             return ""
         best, best_score = best_phrase(phrases, script, flat(user_text))
         name = best
+        if asked is not None and len(asked.split()) >= 2:
+            phrases = []
+            name = asked
+        elif asked is not None:
+            name = asked
         for other, score in phrases:
             if other == best or score > best_score * _SECOND_MAX:
                 continue

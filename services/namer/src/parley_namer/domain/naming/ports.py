@@ -15,6 +15,10 @@ class LanguageDetector(Protocol):
         """ISO 639-1 code (lower case) of ``text``'s language, or None when it cannot tell."""
         ...
 
+    def candidates(self, text: str) -> list[tuple[str, float]]:
+        """Languages (ISO 639-1) with their confidence (0.0-1.0), most likely first."""
+        ...
+
     def confidence(self, text: str, language: str) -> float:
         """How likely (0.0-1.0) ``text`` is in ``language`` (ISO 639-1); 0.0 for an unknown code."""
         ...
@@ -29,6 +33,10 @@ class KeyphraseExtractor(Protocol):
 
     def stopwords(self, language: str | None) -> frozenset[str]:
         """Lower-case stopwords used for ``language`` (English ones included)."""
+        ...
+
+    def function_words(self, language: str) -> frozenset[str]:
+        """The lower-case stopwords of ``language`` alone; empty when there is no list."""
         ...
 
 

@@ -15,6 +15,22 @@ _WORD_LIKE = re.compile(r"[(\"'«“]?[^\W\d_][\w'’.+#-]*[.,:;!?)\"'»”]*")
 _PROSE_SHARE = 0.6
 
 
+def _prose_lines(text: str) -> list[str]:
+    kept = []
+    for line in text.splitlines():
+        tokens = line.split()
+        if tokens and sum(word_like(t) for t in tokens) >= _PROSE_SHARE * len(tokens):
+            line = _CODE_CHARS.sub(" ", line).rstrip()
+            kept.append(line if ends_sentence(line) else f"{line}.")
+    return kept
+
+
+def has_prose(text: str) -> bool:
+    """Whether ``text`` holds a line of prose outside fenced code (not a message of code only)."""
+    lines = _prose_lines(URL.sub(" ", _FENCED_CODE.sub("\n", text)))
+    return any(ch.isalpha() for line in lines for ch in line)
+
+
 def prose(text: str) -> str:
     """The text without fenced code, code-like lines, URLs and code symbols.
 
@@ -23,13 +39,7 @@ def prose(text: str) -> str:
     (a message of code only), the whole text is used, code symbols removed. Raises nothing.
     """
     text = URL.sub(" ", _FENCED_CODE.sub("\n", text)).replace("\u2019", "'")
-    kept = []
-    for line in text.splitlines():
-        tokens = line.split()
-        if tokens and sum(word_like(t) for t in tokens) >= _PROSE_SHARE * len(tokens):
-            line = _CODE_CHARS.sub(" ", line).rstrip()
-            kept.append(line if ends_sentence(line) else f"{line}.")
-    kept_text = "\n".join(kept)
+    kept_text = "\n".join(_prose_lines(text))
     return kept_text if any(ch.isalpha() for ch in kept_text) else _CODE_CHARS.sub(" ", text)
 
 
@@ -56,9 +66,7 @@ def position(text: str, phrase: str) -> int:
     return at if at >= 0 else len(text)
 
 
-_URL_NOISE = frozenset(
-    "www com org net html htm php asp aspx jsp do index http https".split()
-)
+_URL_NOISE = frozenset("www com org net html htm php asp aspx jsp do index http https".split())
 
 
 def url_name(text: str) -> str:

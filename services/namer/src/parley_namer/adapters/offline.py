@@ -1,6 +1,5 @@
-"""The offline namer behind the async port: the synchronous
-:class:`~parley_namer.domain.policy.Namer` run in a worker thread, and distinct suggestions made
-from several views of the conversation."""
+"""The offline namer behind the async port: the synchronous :class:`Namer` run in a worker
+thread, and distinct suggestions made from several views of the conversation."""
 
 from __future__ import annotations
 
@@ -27,7 +26,7 @@ def _without(text: str, titles: list[str]) -> str:
     return " ".join(w for w in text.split() if w.casefold().strip(".,;:!?") not in used)
 
 
-class ThreadedNamer:
+class OfflineNamer:
     """:class:`~parley_namer.domain.policy.AsyncNamer` over a synchronous namer (CPU-bound,
     run with :func:`asyncio.to_thread`). Raises nothing."""
 

@@ -1,0 +1,55 @@
+"""``python -m parley_namer.evaluation FILE [--limit N] [--sample 40] [--seed S] [--json]
+[--namer offline]``: the command behind ``parley names eval``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from parley_namer.adapters.extractive import ExtractiveNamer
+from parley_namer.adapters.language import LinguaDetector
+from parley_namer.adapters.yake_keyphrases import YakeKeyphrases
+from parley_namer.domain.policy import Namer
+
+from .reading import BadLine, read_conversations
+from .report import as_json, measures, name_all, render, sample
+
+NAMERS: dict[str, Callable[[], Namer]] = {"offline": ExtractiveNamer}
+"""The namers that can be evaluated, by the name ``--namer`` takes."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments, name the file's conversations and print the report; 0 on success,
+    2 when the file cannot be read."""
+    parser = argparse.ArgumentParser(
+        prog="parley names eval", description="Name every conversation of a file and measure it."
+    )
+    parser.add_argument("file", type=Path, help="ShareGPT-style or prompt-per-line JSON lines")
+    parser.add_argument("--limit", type=int, default=None, help="first N conversations only")
+    parser.add_argument("--sample", type=int, default=40, help="names to list for reading (40)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sample (0)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--namer", choices=sorted(NAMERS), default="offline", help="(offline)")
+    args = parser.parse_args(argv)
+    namer = NAMERS[args.namer]()
+    try:
+        conversations = read_conversations(args.file, args.limit)
+        words = YakeKeyphrases().function_words
+        rows = name_all(conversations, namer, LinguaDetector(), words)
+    except (OSError, BadLine, UnicodeDecodeError) as exc:
+        print(f"parley names eval: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    result = {"file": str(args.file), "namer": args.namer, **measures(rows)}
+    picked = sample(rows, args.sample, args.seed)
+    if args.json:
+        print(json.dumps(as_json(result, picked), ensure_ascii=False, indent=2))
+    else:
+        print(render(result, picked))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
