@@ -4,6 +4,7 @@ fallback."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
@@ -246,3 +247,21 @@ async def test_suggestions_short_of_three_are_topped_up_offline_distinct(
     proposal = await namer(catalogue).propose(BREAD, count=3)
     assert proposal.titles[0] == "Sourdough Proofing"
     assert len({t.casefold() for t in proposal.titles}) == len(proposal.titles) == 3
+
+
+async def test_calls_in_flight_stay_within_the_models_max_concurrency(
+    fake: FakeUpstream, tmp_path
+) -> None:
+    fake.state.reset()
+    path = tmp_path / "one.toml"
+    path.write_text(models_toml(fake.url, max_concurrency=1))
+    one_at_a_time = namer(load_catalogue(path))
+    fake.state.answer_json(*(answer(f"Sourdough Proofing Step {n}") for n in "ABC"))
+    fake.state.delay_s = 0.2
+    try:
+        proposals = await asyncio.gather(*(one_at_a_time.propose(BREAD) for _ in range(3)))
+    finally:
+        fake.state.delay_s = 0.0
+    assert sorted(p.name for p in proposals) == [f"Sourdough Proofing Step {n}" for n in "ABC"]
+    spans = sorted((r.started, r.ended) for r in json_calls(fake))
+    assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))

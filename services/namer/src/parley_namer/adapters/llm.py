@@ -56,7 +56,8 @@ class LlmNamer:
     ``fallback``: the offline namer; ``detector``: language detection (with ``name_of`` giving
     a language's English name); ``timeout_s``: the whole attempt, retries included, seconds;
     ``deadline_s``: how long 429/5xx retries of one call may go on, seconds; ``max_tries``:
-    tries per call, the first included. Raises nothing from :meth:`propose`.
+    tries per call, the first included. At most ``spec.max_concurrency`` calls are in flight at
+    once. Raises nothing from :meth:`propose`.
     """
 
     def __init__(
@@ -79,6 +80,7 @@ class LlmNamer:
             deadline_s=deadline_s, max_attempts=max_tries, base_s=retry_base_s
         )
         self._provider = build_provider(spec)
+        self._slots = asyncio.Semaphore(spec.max_concurrency)
 
     async def propose(self, turns: Sequence[Turn], *, count: int = 1) -> Proposal:
         """Up to ``count`` distinct titles from the model, checked; else the offline namer's."""
@@ -126,15 +128,16 @@ class LlmNamer:
                 rejected=reason,
             )
             try:
-                answer = await generate_structured(
-                    self.spec,
-                    system,
-                    user,
-                    schema,
-                    schema_name="session_title" if count == 1 else "session_titles",
-                    policy=self.policy,
-                    provider=self._provider,
-                )
+                async with self._slots:  # the model's max_concurrency calls in flight
+                    answer = await generate_structured(
+                        self.spec,
+                        system,
+                        user,
+                        schema,
+                        schema_name="session_title" if count == 1 else "session_titles",
+                        policy=self.policy,
+                        provider=self._provider,
+                    )
             except ProviderError as exc:
                 usage.calls += 1
                 if exc.kind is ErrorKind.BAD_REQUEST and "JSON" in str(exc):
