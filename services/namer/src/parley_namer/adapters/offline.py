@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from ..domain.names import Turn, prepare_turns
 from ..domain.policy import OFFLINE, Namer, Proposal
+from ..domain.titles import without_injections
 
 
 def _views(turns: list[Turn]) -> list[list[Turn]]:
@@ -28,13 +29,18 @@ def _without(text: str, titles: list[str]) -> str:
 
 class OfflineNamer:
     """:class:`~parley_namer.domain.policy.AsyncNamer` over a synchronous namer (CPU-bound,
-    run with :func:`asyncio.to_thread`). Raises nothing."""
+    run with :func:`asyncio.to_thread`). Sentences of the user's turns that give the namer
+    orders ("name this session X") are left out of what it reads
+    (:func:`~parley_namer.domain.titles.without_injections`). Raises nothing."""
 
     def __init__(self, namer: Namer) -> None:
         self.namer = namer
 
     def _propose(self, turns: Sequence[Turn], count: int) -> tuple[list[str], str | None]:
-        kept = prepare_turns(turns)
+        kept = [
+            Turn(t.role, without_injections(t.content)) if t.role == "user" else t
+            for t in prepare_turns(turns)
+        ]
         titles: list[str] = []
         language: str | None = None
         for i, view in enumerate(_views(kept)):

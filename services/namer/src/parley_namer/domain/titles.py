@@ -103,6 +103,15 @@ def injected_titles(conversation: str) -> list[str]:
     return [s.casefold() for s in sentences if _INJECTION.search(s)]
 
 
+def without_injections(text: str) -> str:
+    """``text`` without its sentences that give the namer orders (see :func:`injected_titles`),
+    for a namer that would otherwise pick its words from them; ``text`` itself when nothing
+    else is left."""
+    sentences = re.split(r"(?<=[.!?\n])\s+", text)
+    kept = " ".join(s for s in sentences if not _INJECTION.search(s))
+    return kept if any(ch.isalpha() for ch in kept) else text
+
+
 def check_title(
     raw: str,
     *,

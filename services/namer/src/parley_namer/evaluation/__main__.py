@@ -42,8 +42,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="with --namer llm: the catalogue model that names")
     parser.add_argument("--models-file", type=Path, default=None, help="the model catalogue")
     args = parser.parse_args(argv)
-    # The report is the output: logs go to stderr.
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     llm: BlockingNamer | None = None
     if args.namer == "llm":
         if not args.model:
@@ -76,4 +74,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # The report is the output: this process logs to stderr.
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     sys.exit(main())
