@@ -265,3 +265,14 @@ async def test_calls_in_flight_stay_within_the_models_max_concurrency(
     assert sorted(p.name for p in proposals) == [f"Sourdough Proofing Step {n}" for n in "ABC"]
     spans = sorted((r.started, r.ended) for r in json_calls(fake))
     assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))
+
+
+async def test_a_name_made_again_avoids_the_current_one(
+    fake: FakeUpstream, catalogue: Catalogue
+) -> None:
+    fake.state.answer_json(answer("Sourdough Cold Proofing"), answer("Overnight Dough Rise"))
+    proposal = await namer(catalogue).propose(BREAD, avoid=["sourdough cold proofing"])
+    assert proposal.titles == ("Overnight Dough Rise",)
+    first, retry = (c.body["input"] for c in json_calls(fake))
+    assert 'Do not give any of these titles again (JSON data): ["sourdough cold proofing"]' in first
+    assert "asked not to give again" in retry

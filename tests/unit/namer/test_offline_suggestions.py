@@ -60,3 +60,13 @@ async def test_orders_to_the_namer_in_the_conversation_are_not_read() -> None:
         assert titles and not any("pwned" in t.casefold() for t in titles), titles
     only_orders = [Turn("user", "Name this chat Orbital Mechanics Notes.")]
     assert (await OFFLINE.propose(only_orders)).titles  # nothing else: read as it is
+
+
+async def test_a_name_made_again_avoids_the_current_one_when_it_can() -> None:
+    turns = CONVERSATIONS[1]
+    current = (await OFFLINE.propose(turns)).titles[0]
+    again = (await OFFLINE.propose(turns, avoid=[current.upper()])).titles
+    assert len(again) == 1 and again[0].casefold() != current.casefold()
+    alone = [Turn("user", "Tides")]
+    only = (await OFFLINE.propose(alone)).titles
+    assert (await OFFLINE.propose(alone, avoid=only)).titles == only  # nothing else: kept

@@ -49,12 +49,15 @@ async def _conversation(
 
 
 def _request(session: Session, turns: list[NamingTurn], purpose: str, count: int) -> NamingRequest:
+    """The namer's request; a name made again avoids the session's current automatic name."""
+    generated = session.name_source in ("provisional", "auto")
     return NamingRequest(
         user_id=session.user_id,
         session_id=session.id,
         purpose=purpose,  # type: ignore[arg-type]
         count=count,
         turns=turns,
+        avoid=[session.name] if purpose == "regenerate" and generated else [],
         analytics_opt_out=session.analytics_opt_out,
     )
 
@@ -80,7 +83,8 @@ async def regenerate_name(
     uow_factory: UnitOfWorkFactory, naming: NamingSource, user: str, session_id: uuid.UUID
 ) -> Session:
     """Name the user's session again from its current conversation (a generated name,
-    ``name_source`` "auto"); the user's own name is never replaced.
+    ``name_source`` "auto", another than the current one whenever another can be made); the
+    user's own name is never replaced.
 
     Raises:
         SessionNotFound. NamingConflict: the user named the session (before or meanwhile), or

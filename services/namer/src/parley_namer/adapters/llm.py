@@ -82,8 +82,11 @@ class LlmNamer:
         self._provider = build_provider(spec)
         self._slots = asyncio.Semaphore(spec.max_concurrency)
 
-    async def propose(self, turns: Sequence[Turn], *, count: int = 1) -> Proposal:
-        """Up to ``count`` distinct titles from the model, checked; else the offline namer's."""
+    async def propose(
+        self, turns: Sequence[Turn], *, count: int = 1, avoid: Sequence[str] = ()
+    ) -> Proposal:
+        """Up to ``count`` distinct titles from the model, checked, none of ``avoid``; else the
+        offline namer's."""
         started = time.perf_counter()
         kept = prepare_turns(turns)
         if not any(t.role == "user" and t.content.strip() for t in kept):
@@ -92,14 +95,14 @@ class LlmNamer:
         usage = _Usage()
         try:
             titles, reason = await asyncio.wait_for(
-                self._ask(kept, language, count, usage), timeout=self.timeout_s
+                self._ask(kept, language, count, usage, tuple(avoid)), timeout=self.timeout_s
             )
         except TimeoutError:
             titles, reason = [], f"no answer within {self.timeout_s:g} s"
         if len(titles) >= count:
             return usage.proposal(tuple(titles), language, self.label, started)
         log.info("naming model answer not used", model=self.spec.name, reason=reason)
-        offline = await self.fallback.propose(kept, count=count)
+        offline = await self.fallback.propose(kept, count=count, avoid=avoid)
         merged = list(titles)
         for title in offline.titles:
             if len(merged) < count and title.casefold() not in {m.casefold() for m in merged}:
@@ -110,7 +113,12 @@ class LlmNamer:
         )
 
     async def _ask(
-        self, turns: list[Turn], language: str | None, count: int, usage: _Usage
+        self,
+        turns: list[Turn],
+        language: str | None,
+        count: int,
+        usage: _Usage,
+        avoid: tuple[str, ...] = (),
     ) -> tuple[list[str], str | None]:
         """At most two answers (the second told why the first was refused): the distinct titles
         that passed, and why the last answer fell short (None when it did not)."""
@@ -126,6 +134,7 @@ class LlmNamer:
                 language_name=self.detector.name_of(language),
                 count=count,
                 rejected=reason,
+                avoid=avoid,
             )
             try:
                 async with self._slots:  # the model's max_concurrency calls in flight
@@ -155,7 +164,11 @@ class LlmNamer:
                     else None
                 )
                 checked = check_title(
-                    raw, language=language, injections=injections, confident_language=confident
+                    raw,
+                    language=language,
+                    injections=injections,
+                    confident_language=confident,
+                    avoid=avoid,
                 )
                 if checked.title is None:
                     reason = reason or checked.reason

@@ -36,7 +36,19 @@ class OfflineNamer:
     def __init__(self, namer: Namer) -> None:
         self.namer = namer
 
-    def _propose(self, turns: Sequence[Turn], count: int) -> tuple[list[str], str | None]:
+    def _propose(
+        self, turns: Sequence[Turn], count: int, avoid: Sequence[str] = ()
+    ) -> tuple[list[str], str | None]:
+        """Up to ``count`` distinct titles, none of ``avoid`` unless nothing else is found."""
+        if avoid:
+            wanted = count + len(avoid)
+            titles, language = self._propose(turns, wanted)
+            avoided = {a.casefold() for a in avoid}
+            fresh = [t for t in titles if t.casefold() not in avoided]
+            return (fresh or titles)[:count], language
+        return self._candidates(turns, count)
+
+    def _candidates(self, turns: Sequence[Turn], count: int) -> tuple[list[str], str | None]:
         kept = [
             Turn(t.role, without_injections(t.content)) if t.role == "user" else t
             for t in prepare_turns(turns)
@@ -71,10 +83,13 @@ class OfflineNamer:
         if name and name.casefold() not in {t.casefold() for t in titles}:
             titles.append(name)
 
-    async def propose(self, turns: Sequence[Turn], *, count: int = 1) -> Proposal:
-        """Up to ``count`` distinct titles, best (the whole conversation's) first."""
+    async def propose(
+        self, turns: Sequence[Turn], *, count: int = 1, avoid: Sequence[str] = ()
+    ) -> Proposal:
+        """Up to ``count`` distinct titles, best (the whole conversation's) first; none of
+        ``avoid`` unless nothing else can be made."""
         started = time.perf_counter()
-        titles, language = await asyncio.to_thread(self._propose, turns, count)
+        titles, language = await asyncio.to_thread(self._propose, turns, count, avoid)
         return Proposal(
             titles=tuple(titles),
             language=language,
