@@ -9,8 +9,10 @@ in the same stream, with the reason, the subject and the delivery count as heade
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 
+import asyncpg
 import structlog
 from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
@@ -29,6 +31,7 @@ from .delivery import (
     Outcome,
     Rejected,
     Step,
+    Unavailable,
     needs_waits,
     next_step,
 )
@@ -41,14 +44,46 @@ from .uow import AlreadyProcessed, SessionGone, prior_state
 log = structlog.get_logger(__name__)
 
 
+#: Errors that mean the service's database is out of reach for now, not that the event is bad:
+#: a refused, reset or lost connection, a server starting, stopping or recovering (SQLSTATE
+#: classes 08 and 57). Found anywhere in an exception's chain (a store may wrap them).
+DATABASE_UNREACHABLE: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.InterfaceError,
+)
+
+#: Most events whose outage deliveries one consumer remembers (the oldest are forgotten).
+MAX_REMEMBERED_OUTAGES = 10_000
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc``, or an exception it was raised from or during, is one of
+    :data:`DATABASE_UNREACHABLE`."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, DATABASE_UNREACHABLE):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 @dataclass
 class Settler:
-    """Handles and settles the deliveries of one consumer (``spec``) with ``settings``."""
+    """Handles and settles the deliveries of one consumer (``spec``) with ``settings``.
+
+    It remembers, per event, how many deliveries met a database outage (in memory, so a
+    restarted process counts them as failures again), so that an outage does not spend the
+    event's failure budget."""
 
     spec: ConsumerSpec
     settings: RuntimeSettings
     subjects: Subjects
     broker: NatsBroker
+    _outages: dict[uuid.UUID, int] = field(default_factory=dict)
 
     async def run(
         self, handler: EventHandler, event: Event, msg: Msg, ctx: HandlerContext
@@ -68,7 +103,12 @@ class Settler:
             outcome = await self._outcome(handler, event, ctx)
             span.set_attribute("parley.outcome", type(outcome).__name__)
         waits = await self._waits(ctx, event) if needs_waits(outcome) else 0
-        step = next_step(outcome, delivery, waits, self.policy)
+        outages = self._outages.pop(event.event_id, 0)
+        step = next_step(outcome, delivery, waits, self.policy, outages)
+        if isinstance(outcome, Unavailable) and isinstance(step, Nak):
+            if len(self._outages) >= MAX_REMEMBERED_OUTAGES:
+                del self._outages[next(iter(self._outages))]
+            self._outages[event.event_id] = outages + 1
         try:
             await self._apply(step, outcome, event, msg, ctx)
         finally:
@@ -102,6 +142,13 @@ class Settler:
         except Unprocessable as exc:
             return Rejected(str(exc))
         except Exception as exc:
+            if database_unreachable(exc):
+                log.warning(
+                    "database unavailable; event redelivered later",
+                    error=f"{type(exc).__name__}: {exc}"[:300],
+                    delivery=ctx.delivery,
+                )
+                return Unavailable(f"{type(exc).__name__}: {exc}"[:500])
             # The traceback once, on the delivery that is the last try when nothing waited.
             log.warning(
                 "event failed",

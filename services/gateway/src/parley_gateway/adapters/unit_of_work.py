@@ -53,6 +53,14 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
 )
 
 
+#: Client-state errors asyncpg raises when the server goes away in the middle of a statement
+#: ("the underlying connection is closed", "cannot switch to state …").
+LOST_MIDWAY: tuple[type[BaseException], ...] = (
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
+
+
 def over(
     transaction: AbstractAsyncContextManager[Transaction],
 ) -> AbstractAsyncContextManager[PostgresUnitOfWork]:
@@ -65,10 +73,29 @@ def over(
 
     @asynccontextmanager
     async def scope() -> AsyncIterator[PostgresUnitOfWork]:
+        bug: BaseException | None = None
         try:
             async with transaction as opened:
-                yield PostgresUnitOfWork(opened)
+                try:
+                    yield PostgresUnitOfWork(opened)
+                except LOST_MIDWAY as exc:
+                    # asyncpg reports a server gone mid-statement as a client-state error; on a
+                    # connection that is still open the same error is a bug: raise it as it is.
+                    if not opened.conn.is_closed():
+                        bug = exc
+                        raise
+                    raise StorageUnavailable(
+                        f"the database connection was lost: {type(exc).__name__}"
+                    ) from exc
         except UNREACHABLE as exc:
             raise StorageUnavailable(f"the database is unavailable: {type(exc).__name__}") from exc
+        except LOST_MIDWAY as exc:
+            if exc is bug:
+                raise
+            # Raised by the transaction's own commit or rollback: its connection is closed or
+            # was cut while closing.
+            raise StorageUnavailable(
+                f"the database connection was lost: {type(exc).__name__}"
+            ) from exc
 
     return scope()
