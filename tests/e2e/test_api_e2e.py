@@ -71,13 +71,19 @@ async def test_a_name_the_user_chose_is_never_overwritten(stack: Stack, alice: C
     assert (after["name"], after["name_source"]) == ("Budget", "user")
     db = await stack.db()
     try:
-        # The namer did propose a name for the session created with a name (it cannot know):
-        # the gateway's compare-and-set on the name's source kept the user's.
-        proposed = await db.fetchval(
-            "SELECT name FROM namer.naming_state WHERE session_id = $1 AND status = 'named'",
+        # A session created with a name says so on message.created: the namer never tries it
+        # (and were it to, the gateway's compare-and-set on the name's source keeps the user's).
+        assert (
+            await db.fetchval(
+                "SELECT status FROM namer.naming_state WHERE session_id = $1",
+                uuid.UUID(chosen["id"]),
+            )
+            == "user"
+        )
+        assert not await db.fetchval(
+            "SELECT count(*) FROM namer.naming_attempts WHERE session_id = $1",
             uuid.UUID(chosen["id"]),
         )
-        assert proposed and proposed != "Trip to Japan"
         # The renamed session was never named automatically: session.renamed stopped the namer.
         assert (
             await db.fetchval(

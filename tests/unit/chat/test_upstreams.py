@@ -1,4 +1,4 @@
-"""The chat service's domain rule and its offline upstream adapters."""
+"""The chat service's offline upstream adapters."""
 
 from __future__ import annotations
 
@@ -7,19 +7,11 @@ import uuid
 import pytest
 from parley_chat.adapters.echo import EchoUpstream
 from parley_chat.adapters.replay import ReplayUpstream
-from parley_chat.domain.ordering import decide
 from parley_chat.domain.upstream import UpstreamError
 from parley_runtime.conversations import read_conversations
 from realdata import DATA_DIR
 
 DATA = DATA_DIR / "sharegpt_conversations.jsonl"
-
-
-def test_turns_are_answered_one_after_the_other() -> None:
-    assert decide(0, 1) == "answer"
-    assert decide(2, 3) == "answer"
-    assert decide(3, 3) == "duplicate"
-    assert decide(1, 3) == "wait"
 
 
 async def test_echo_says_it_is_offline_and_streams_the_whole_reply() -> None:
@@ -72,12 +64,3 @@ async def test_replay_answers_each_turn_with_the_recorded_answer() -> None:
         await replay.send(
             upstream_id=upstream_id, content="more", turn=999, history=[], on_delta=sink
         )
-
-
-def test_a_turn_given_up_early_is_settled_with_its_predecessor() -> None:
-    from parley_chat.domain.ordering import advance
-
-    assert advance(0, 1, set()) == 1
-    assert advance(1, 3, set()) is None  # turn 2 is still open
-    assert advance(1, 2, {3}) == 3  # turn 3 was given up: settled with turn 2
-    assert advance(1, 2, {3, 5}) == 3

@@ -20,7 +20,17 @@ from .events import (
     utcnow,
 )
 from .live import ReplyDelta, SessionChange, SessionChangeKind
-from .queries import Trace, TraceCursor, TracePage, TraceQuery
+from .queries import (
+    NamingAnalytics,
+    NamingAnalyticsQuery,
+    NamingAnswer,
+    NamingRequest,
+    NamingTurn,
+    Trace,
+    TraceCursor,
+    TracePage,
+    TraceQuery,
+)
 from .subjects import StreamSpec, Subjects
 
 __all__ = [
@@ -28,6 +38,11 @@ __all__ = [
     "AnyEvent",
     "Event",
     "MessageCreated",
+    "NamingAnalytics",
+    "NamingAnalyticsQuery",
+    "NamingAnswer",
+    "NamingRequest",
+    "NamingTurn",
     "ReplyCompleted",
     "ReplyDelta",
     "ReplyFailed",

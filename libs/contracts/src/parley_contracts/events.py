@@ -126,13 +126,19 @@ class ReplyFailed(Event):
 
 
 class SessionNamed(Event):
-    """The namer proposes ``name`` for the session (applied only if the user has not named it)."""
+    """The namer proposes ``name`` for the session (applied only if the user has not named it).
+
+    ``source``: ``provisional`` (from the first user message at once; replaces only the default
+    name, ``attempt`` 0) or ``auto`` (generated from the first exchanges; replaces a default or
+    provisional name, ``attempt`` ≥ 1).
+    """
 
     entity: ClassVar[str] = "session"
     event_type: Literal["session.named"] = "session.named"
     name: str = Field(min_length=1, max_length=200)
-    attempt: int = Field(ge=1)
+    attempt: int = Field(ge=0)
     language: str | None = None
+    source: Literal["provisional", "auto"] = "auto"
 
 
 class SessionRenamed(Event):

@@ -36,7 +36,8 @@ class ReplyDelta(BaseModel):
 class SessionChange(BaseModel):
     """A change of session ``session_id`` of ``user_id``; ``event`` says which kind.
 
-    ``session.created``/``session.named``: ``name``; ``session.updated``: ``name``,
+    ``session.created``: ``name``; ``session.named``: ``name`` and ``name_source``
+    (``provisional`` or ``auto``); ``session.updated``: ``name``,
     ``name_source`` and ``is_archived`` after an edit, or ``message_count`` and
     ``last_message_at`` after a message; ``session.tagged``: ``session_tag`` and ``tags``;
     ``session.deleted``: nothing more.

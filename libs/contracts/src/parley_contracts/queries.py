@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,3 +57,78 @@ class TracePage(BaseModel):
 
     items: list[Trace]
     next_cursor: TraceCursor | None = None
+
+
+class NamingTurn(BaseModel):
+    """One message of the conversation to name: ``role`` ``user`` or ``assistant``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=100_000)
+
+
+class NamingRequest(BaseModel):
+    """Ask the namer for names of a session's conversation (``turns``: its first messages, in
+    order, as the gateway stores them).
+
+    ``purpose``: ``suggest`` (``count`` distinct candidates, nothing changes) or ``regenerate``
+    (one new name, which the namer records as the session's; the gateway applies it).
+    ``avoid``: titles not to propose again (a regenerated name differs from the current one
+    whenever another can be made).
+    ``analytics_opt_out``: the session keeps its content out of analytics rows.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    user_id: str = Field(min_length=1, max_length=200)
+    session_id: uuid.UUID
+    purpose: Literal["suggest", "regenerate"]
+    count: int = Field(default=1, ge=1, le=5)
+    turns: list[NamingTurn] = Field(max_length=6)
+    avoid: list[str] = Field(default_factory=list, max_length=5)
+    analytics_opt_out: bool = False
+
+
+class NamingAnswer(BaseModel):
+    """The namer's answer to a :class:`NamingRequest`: ``titles`` best first (empty: nothing to
+    name yet), the conversation's ``language`` (ISO 639-1), who made them (``namer``:
+    ``offline`` or ``llm:<model>``) and the attempt's number for the session."""
+
+    titles: list[str]
+    language: str | None = None
+    namer: str
+    attempt: int = Field(ge=1)
+
+
+class NamingAnalyticsQuery(BaseModel):
+    """Ask the namer for the naming analytics of one user's sessions."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    user_id: str = Field(min_length=1, max_length=200)
+
+
+class NamingAnalytics(BaseModel):
+    """Naming attempts of a user's sessions, summed up.
+
+    ``attempts``: every attempt (automatic, suggestions, regenerate); ``sessions``: sessions
+    with at least one; ``success_rate``: share (0-1) of attempts that produced a title;
+    ``attempts_per_session``: mean; ``latency_ms_p50``/``p95``: nearest-rank percentiles,
+    milliseconds; ``words_mean``/``words_median``: words of the titles produced;
+    ``languages``: attempts per conversation language; ``namers``: attempts per namer;
+    ``outcomes``: attempts per outcome; ``fallbacks``: attempts where a model's answer was not
+    used; ``input_tokens``/``output_tokens``: summed over model calls.
+    """
+
+    sessions: int
+    attempts: int
+    success_rate: float | None
+    attempts_per_session: float | None
+    latency_ms_p50: int | None
+    latency_ms_p95: int | None
+    words_mean: float | None
+    words_median: float | None
+    languages: dict[str, int]
+    namers: dict[str, int]
+    outcomes: dict[str, int]
+    fallbacks: int
+    input_tokens: int
+    output_tokens: int

@@ -11,6 +11,7 @@ No NATS, no database: services use these from their adapters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .base import (
@@ -20,6 +21,7 @@ from .base import (
     ErrorKind,
     Provider,
     ProviderError,
+    StructuredAnswer,
     Turn,
     Usage,
     classify_sdk_error,
@@ -40,6 +42,7 @@ __all__ = [
     "Provider",
     "ProviderError",
     "RetryPolicy",
+    "StructuredAnswer",
     "Turn",
     "Usage",
     "build_provider",
@@ -47,6 +50,7 @@ __all__ = [
     "classify_sdk_error",
     "classify_status",
     "generate_json",
+    "generate_structured",
     "load_catalogue",
     "parse_retry_after",
 ]
@@ -97,16 +101,50 @@ async def generate_json(
         ProviderError: the call failed for good, or the answer is not a JSON object.
         KeyError: ``model`` names no model of the catalogue.
     """
+    answer = await generate_structured(
+        model,
+        system,
+        user,
+        json_schema,
+        schema_name=schema_name,
+        catalogue=catalogue,
+        policy=policy,
+    )
+    return answer.value
+
+
+async def generate_structured(
+    model: ModelSpec | str,
+    system: str,
+    user: str,
+    json_schema: dict[str, Any],
+    *,
+    schema_name: str = "answer",
+    catalogue: Catalogue | None = None,
+    policy: RetryPolicy | None = None,
+    provider: Provider | None = None,
+    on_retry: Callable[[int, Exception, float], None] | None = None,
+) -> StructuredAnswer:
+    """:func:`generate_json` with the token usage and raw text of the call that succeeded.
+
+    ``provider``: an already built client of ``model`` (default: one built for this call);
+    ``on_retry(attempt, error, delay_s)`` is told of each retry (429, 5xx, timeouts).
+
+    Raises:
+        ProviderError: the call failed for good, or the answer is not a JSON object.
+        KeyError: ``model`` names no model of the catalogue.
+    """
     if isinstance(model, str):
         spec = (catalogue or load_catalogue()).get(model)
         if spec is None:
             raise KeyError(f"model {model!r} is not in the catalogue")
     else:
         spec = model
-    provider = build_provider(spec)
+    client = provider or build_provider(spec)
     return await call_with_retries(
-        lambda: provider.generate_json(
+        lambda: client.generate_structured(
             system=system, user=user, json_schema=json_schema, schema_name=schema_name
         ),
         policy or RetryPolicy(deadline_s=30.0),
+        on_retry=on_retry,
     )

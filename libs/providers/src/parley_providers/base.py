@@ -61,6 +61,16 @@ class Completion:
     last_byte_at: float = field(default_factory=time.time)
 
 
+@dataclass(frozen=True)
+class StructuredAnswer:
+    """The answer of one structured-output call: the JSON object ``value``, the ``usage`` the
+    provider reported and the raw ``text`` it was parsed from."""
+
+    value: dict[str, Any]
+    usage: Usage = field(default_factory=Usage)
+    text: str = ""
+
+
 class ErrorKind(StrEnum):
     """What went wrong upstream, as far as a caller needs to know to react."""
 
@@ -180,5 +190,15 @@ class Provider(Protocol):
 
         Raises:
             ProviderError: classified failure, or BAD_REQUEST when the answer is not a JSON object.
+        """
+        ...
+
+    async def generate_structured(
+        self, *, system: str, user: str, json_schema: dict[str, Any], schema_name: str
+    ) -> StructuredAnswer:
+        """:meth:`generate_json` with the call's token usage and raw text.
+
+        Raises:
+            ProviderError: as :meth:`generate_json`.
         """
         ...

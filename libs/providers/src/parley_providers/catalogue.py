@@ -1,7 +1,7 @@
 """The model catalogue: which models exist and who answers each (a TOML file).
 
-The file (``PARLEY_MODELS_FILE``, else the bundled ``models.toml``) holds ``default_model`` and one
-``[[models]]`` table per model::
+The file (``PARLEY_MODELS_FILE``, else the bundled ``models.toml``) holds ``default_model``, an
+optional ``naming_model`` (the model that names sessions) and one ``[[models]]`` table per model::
 
     [[models]]
     name = "gpt-4.1-mini"          # what sessions name
@@ -76,11 +76,13 @@ class ModelSpec(BaseModel):
 
 
 class Catalogue(BaseModel):
-    """The models, by name, and the default for a session created without one."""
+    """The models, by name, the default for a session created without one, and the model that
+    names sessions (``naming_model``; None: sessions are named offline)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     default_model: str = "echo-1"
+    naming_model: str | None = None
     models: tuple[ModelSpec, ...]
 
     def get(self, name: str) -> ModelSpec | None:
@@ -108,7 +110,8 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: it is not TOML, a model is malformed, names repeat, or the default is unknown.
+        ValueError: it is not TOML, a model is malformed, names repeat, or the default (or the
+            naming model) is unknown.
     """
     chosen = Path(path or os.environ.get("PARLEY_MODELS_FILE") or bundled_path())
     try:
@@ -121,4 +124,6 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
         raise ValueError(f"{chosen}: model names repeat")
     if catalogue.get(catalogue.default_model) is None:
         raise ValueError(f"{chosen}: default_model {catalogue.default_model!r} is not listed")
+    if catalogue.naming_model is not None and catalogue.get(catalogue.naming_model) is None:
+        raise ValueError(f"{chosen}: naming_model {catalogue.naming_model!r} is not listed")
     return catalogue

@@ -19,6 +19,7 @@ from .base import (
     DeltaSink,
     ErrorKind,
     ProviderError,
+    StructuredAnswer,
     Turn,
     Usage,
     classify_sdk_error,
@@ -121,6 +122,15 @@ class GeminiProvider:
         self, *, system: str, user: str, json_schema: dict[str, Any], schema_name: str
     ) -> dict[str, Any]:
         """One stored-nowhere interaction whose ``response_format`` is the schema."""
+        answer = await self.generate_structured(
+            system=system, user=user, json_schema=json_schema, schema_name=schema_name
+        )
+        return answer.value
+
+    async def generate_structured(
+        self, *, system: str, user: str, json_schema: dict[str, Any], schema_name: str
+    ) -> StructuredAnswer:
+        """:meth:`generate_json` with the interaction's usage and raw text."""
         try:
             result = await self._client.interactions.create(
                 model=self.spec.upstream_model,
@@ -135,7 +145,12 @@ class GeminiProvider:
             )
         except Exception as exc:
             raise classify_sdk_error(exc) from exc
-        return parse_json_object(getattr(result, "output_text", None) or "")
+        text = getattr(result, "output_text", None) or ""
+        used = getattr(result, "usage", None)
+        usage = Usage(
+            getattr(used, "total_input_tokens", None), getattr(used, "total_output_tokens", None)
+        )
+        return StructuredAnswer(parse_json_object(text), usage, text)
 
 
 def parse_json_object(text: str) -> dict[str, Any]:

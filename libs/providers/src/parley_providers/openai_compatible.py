@@ -11,7 +11,15 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from .base import Completion, Delta, DeltaSink, Turn, Usage, classify_sdk_error
+from .base import (
+    Completion,
+    Delta,
+    DeltaSink,
+    StructuredAnswer,
+    Turn,
+    Usage,
+    classify_sdk_error,
+)
 from .catalogue import ModelSpec
 from .gemini import parse_json_object
 
@@ -88,6 +96,15 @@ class OpenAICompatibleProvider:
         self, *, system: str, user: str, json_schema: dict[str, Any], schema_name: str
     ) -> dict[str, Any]:
         """One chat completion whose ``response_format`` is the strict JSON schema."""
+        answer = await self.generate_structured(
+            system=system, user=user, json_schema=json_schema, schema_name=schema_name
+        )
+        return answer.value
+
+    async def generate_structured(
+        self, *, system: str, user: str, json_schema: dict[str, Any], schema_name: str
+    ) -> StructuredAnswer:
+        """:meth:`generate_json` with the completion's usage and raw text."""
         try:
             completion = await self._client.chat.completions.create(
                 model=self.spec.upstream_model,
@@ -99,4 +116,9 @@ class OpenAICompatibleProvider:
             )
         except Exception as exc:
             raise classify_sdk_error(exc) from exc
-        return parse_json_object(completion.choices[0].message.content or "")
+        used = completion.usage
+        usage = Usage(
+            getattr(used, "prompt_tokens", None), getattr(used, "completion_tokens", None)
+        )
+        text = completion.choices[0].message.content or ""
+        return StructuredAnswer(parse_json_object(text), usage, text)

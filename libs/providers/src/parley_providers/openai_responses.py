@@ -18,6 +18,7 @@ from .base import (
     DeltaSink,
     ErrorKind,
     ProviderError,
+    StructuredAnswer,
     Turn,
     Usage,
     classify_sdk_error,
@@ -106,6 +107,15 @@ class OpenAIProvider:
         self, *, system: str, user: str, json_schema: dict[str, Any], schema_name: str
     ) -> dict[str, Any]:
         """One unstored response whose ``text.format`` is the strict JSON schema."""
+        answer = await self.generate_structured(
+            system=system, user=user, json_schema=json_schema, schema_name=schema_name
+        )
+        return answer.value
+
+    async def generate_structured(
+        self, *, system: str, user: str, json_schema: dict[str, Any], schema_name: str
+    ) -> StructuredAnswer:
+        """:meth:`generate_json` with the response's usage and raw text."""
         try:
             response = await self._client.responses.create(
                 model=self.spec.upstream_model,
@@ -123,4 +133,9 @@ class OpenAIProvider:
             )
         except Exception as exc:
             raise classify_sdk_error(exc) from exc
-        return parse_json_object(response.output_text)
+        usage = Usage(
+            getattr(response.usage, "input_tokens", None),
+            getattr(response.usage, "output_tokens", None),
+        )
+        text = response.output_text
+        return StructuredAnswer(parse_json_object(text), usage, text)

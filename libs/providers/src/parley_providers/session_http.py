@@ -24,6 +24,7 @@ from .base import (
     DeltaSink,
     ErrorKind,
     ProviderError,
+    StructuredAnswer,
     Turn,
     Usage,
     classify_sdk_error,
@@ -114,6 +115,18 @@ class SessionHttpProvider:
         self, *, system: str, user: str, json_schema: dict[str, Any], schema_name: str
     ) -> dict[str, Any]:
         """Not offered: a session server has no structured output.
+
+        Raises:
+            ProviderError: always, BAD_REQUEST.
+        """
+        raise ProviderError(
+            "session-http servers offer no structured output", kind=ErrorKind.BAD_REQUEST
+        )
+
+    async def generate_structured(
+        self, *, system: str, user: str, json_schema: dict[str, Any], schema_name: str
+    ) -> StructuredAnswer:
+        """Not offered, as :meth:`generate_json`.
 
         Raises:
             ProviderError: always, BAD_REQUEST.

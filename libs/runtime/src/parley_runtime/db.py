@@ -56,8 +56,10 @@ async def ensure_database(database_url: str) -> None:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
             try:
                 await conn.execute(f'CREATE DATABASE "{name}"')
-            except asyncpg.DuplicateDatabaseError:
-                pass  # created by a concurrent starter
+            except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+                # Created by a concurrent starter: PostgreSQL reports the race either way
+                # (the catalogue's unique index fires when both pass the existence check).
+                pass
     finally:
         await conn.close()
 
@@ -72,6 +74,21 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     transactions, sets no session variables after connecting (only ``SET LOCAL``), and the one
     connection that LISTENs removes its listeners before it is released.
     """
+
+
+async def ensure_schema(database_url: str, schema: str) -> None:
+    """Create ``schema`` in the database of ``database_url`` if it does not exist yet.
+
+    Raises:
+        OSError, asyncpg.PostgresError: the server cannot be reached or refuses the connection.
+    """
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    except asyncpg.UniqueViolationError:
+        pass  # another replica created it at the same moment
+    finally:
+        await conn.close()
 
 
 async def create_pool(
@@ -91,13 +108,7 @@ async def create_pool(
     Raises:
         OSError, asyncpg.PostgresError: the server cannot be reached or refuses the connection.
     """
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    except asyncpg.UniqueViolationError:
-        pass  # another replica created it at the same moment
-    finally:
-        await conn.close()
+    await ensure_schema(database_url, schema)
     pool = await asyncpg.create_pool(
         database_url,
         min_size=min_size,

@@ -20,7 +20,7 @@ from parley_contracts import StreamSpec, Subjects
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .bus import ConsumerSpec, EventConsumer, create_broker, ensure_stream
-from .db import create_pool, ensure_database
+from .db import create_pool, ensure_database, ensure_schema
 from .logging import configure_logging
 from .migrations import apply_migrations
 from .outbox import OutboxRelay
@@ -131,6 +131,20 @@ class Service:
         """A unit of work on the service's schema (no inbox mark): state and outbox together."""
         return unit_of_work(self.pool, self.subjects, self.schema)
 
+    async def prepare_database(self) -> list[str]:
+        """Create the database and the service's schema if missing, then apply its pending
+        migrations; returns the ids applied now. Safe with many replicas starting at once.
+
+        Raises:
+            OSError, asyncpg.PostgresError, psycopg.Error: the server is unreachable, refuses,
+                or a migration fails.
+        """
+        s = self.settings
+        await ensure_database(s.database_url)
+        await ensure_schema(s.database_url, self.schema)
+        folders = [self.migrations] if self.migrations else []
+        return await apply_migrations(s.database_url, self.schema, *folders)
+
     async def start(self) -> None:
         """Connect to PostgreSQL and NATS, migrate, declare the stream, start consumers and relay.
 
@@ -138,7 +152,7 @@ class Service:
             OSError, asyncpg.PostgresError, nats.errors.Error: a server is unreachable or refuses.
         """
         s = self.settings
-        await ensure_database(s.database_url)
+        await self.prepare_database()
         self._pool = await create_pool(
             s.database_url,
             self.schema,
@@ -146,8 +160,6 @@ class Service:
             max_size=s.db_pool_max,
             command_timeout_s=s.db_command_timeout_s,
         )
-        folders = [self.migrations] if self.migrations else []
-        await apply_migrations(s.database_url, self.schema, *folders)
         # Wait counts matter only while their events are being redelivered.
         await self.pool.execute(
             "DELETE FROM delivery_waits WHERE updated_at < now() - interval '1 day'"
@@ -158,7 +170,7 @@ class Service:
             self.broker.subscriber(subject, queue=self.name, max_workers=workers)(handler)
         await self.broker.connect()
         js = self.broker.connection.jetstream()
-        await ensure_stream(js, StreamSpec.for_prefix(s.stream, s.prefix))
+        await ensure_stream(js, StreamSpec.for_prefix(s.stream, s.prefix, s.stream_replicas))
         for consumer in self.consumers:
             await consumer.ensure(js)
         await self.broker.start()

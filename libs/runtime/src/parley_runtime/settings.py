@@ -23,6 +23,8 @@ class RuntimeSettings(BaseSettings):
     server; None waits forever. A handler that fails because the database is out of reach is
     tried again in place (its delivery kept in progress, pauses doubling from 0.5 s to 5 s) for
     up to ``db_outage_wait_s``: an outage spends none of an event's deliveries.
+    ``stream_replicas``: copies of the stream in a NATS cluster (every service declares the
+    stream with it at start, so all must agree).
     An event that waits for an earlier one (``RetryLater``) may be redelivered up to
     ``max_wait_deliveries`` times, with a delay doubling up to 15 s.
     """
@@ -39,6 +41,7 @@ class RuntimeSettings(BaseSettings):
     )
     prefix: str = "parley"
     stream: str = "PARLEY"
+    stream_replicas: int = Field(default=1, ge=1, le=5)
     env: Literal["dev", "prod"] = "dev"
     log_level: str = "INFO"
     max_deliver: int = Field(default=5, ge=1, le=100)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 
 import structlog
 from faststream.nats import NatsBroker
@@ -31,6 +32,7 @@ from .delivery import (
     Outcome,
     Rejected,
     Step,
+    Unavailable,
     needs_waits,
     next_step,
 )
@@ -46,14 +48,23 @@ log = structlog.get_logger(__name__)
 OUTAGE_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 5.0)
 
 
+#: Most events whose outage deliveries one consumer remembers (the oldest are forgotten).
+MAX_REMEMBERED_OUTAGES = 10_000
+
+
 @dataclass
 class Settler:
-    """Handles and settles the deliveries of one consumer (``spec``) with ``settings``."""
+    """Handles and settles the deliveries of one consumer (``spec``) with ``settings``.
+
+    It remembers, per event, how many deliveries met a database outage (in memory, so a
+    restarted process counts them as failures again), so that an outage does not spend the
+    event's failure budget."""
 
     spec: ConsumerSpec
     settings: RuntimeSettings
     subjects: Subjects
     broker: NatsBroker
+    _outages: dict[uuid.UUID, int] = field(default_factory=dict)
 
     async def run(self, handler: EventHandler, event: Event, msg: Msg, ctx: HandlerContext) -> None:
         """Handle one delivery inside its consumer span, then apply the policy's step to it."""
@@ -72,7 +83,12 @@ class Settler:
             outcome = await self._through_outage(outcome, handler, event, ctx)
             span.set_attribute("parley.outcome", type(outcome).__name__)
         waits = await self._waits(ctx, event) if needs_waits(outcome) else 0
-        step = next_step(outcome, delivery, waits, self.policy)
+        outages = self._outages.pop(event.event_id, 0)
+        step = next_step(outcome, delivery, waits, self.policy, outages)
+        if isinstance(outcome, Unavailable) and isinstance(step, Nak):
+            if len(self._outages) >= MAX_REMEMBERED_OUTAGES:
+                del self._outages[next(iter(self._outages))]
+            self._outages[event.event_id] = outages + 1
         try:
             await self._apply(step, outcome, event, msg, ctx)
         finally:
@@ -85,12 +101,12 @@ class Settler:
         self, outcome: Outcome, handler: EventHandler, event: Event, ctx: HandlerContext
     ) -> Outcome:
         """While the handler fails because the database is out of reach, try it again in place
-        (the consumer keeps the delivery in progress) for up to ``db_outage_wait_s`` seconds:
-        an outage then spends none of the event's deliveries, which a redelivery every backoff
-        would, and which the wait count (kept in that database) could not tell from failures."""
+        (the consumer keeps the delivery in progress) for up to ``db_outage_wait_s`` seconds, so
+        a short outage spends none of the event's deliveries. A longer one ends as
+        :class:`Unavailable`, redelivered without counting as a failure."""
         deadline = time.monotonic() + self.settings.db_outage_wait_s
         tries = 0
-        while isinstance(outcome, Failed) and outcome.unreachable:
+        while isinstance(outcome, Unavailable):
             pause = OUTAGE_PAUSES_S[min(tries, len(OUTAGE_PAUSES_S) - 1)]
             if time.monotonic() + pause > deadline:
                 break
@@ -125,16 +141,18 @@ class Settler:
         except Unprocessable as exc:
             return Rejected(str(exc))
         except Exception as exc:
-            unreachable = database_unreachable(exc)
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            if database_unreachable(exc):
+                log.warning("database unavailable", error=error, delivery=ctx.delivery)
+                return Unavailable(error)
             # The traceback once, on the delivery that is the last try when nothing waited.
             log.warning(
                 "event failed",
-                error=f"{type(exc).__name__}: {exc}"[:500],
+                error=error,
                 delivery=ctx.delivery,
-                database_unreachable=unreachable,
-                exc_info=ctx.delivery >= self.settings.max_deliver and not unreachable,
+                exc_info=ctx.delivery >= self.settings.max_deliver,
             )
-            return Failed(f"{type(exc).__name__}: {exc}", unreachable=unreachable)
+            return Failed(error)
         return Handled()
 
     async def _apply(

@@ -35,8 +35,8 @@ from parley_runtime import (
 
 from .adapters import store
 from .adapters.providers import ModelRouter, UnknownModel
-from .answering import Answer, TurnAnswerer
-from .domain.ordering import decide
+from .application.answering import Answer, TurnAnswerer
+from .domain.turns import TurnLedger
 from .domain.upstream import UpstreamAI, UpstreamError, user_reason
 
 log = structlog.get_logger(__name__)
@@ -71,8 +71,8 @@ class ChatHandlers:
         async with store.session_lock(ctx.pool, event.session_id) as held:
             if not held:
                 raise RetryLater("another call for this session is in flight", self.order_wait_s)
-            row = await store.get_upstream(ctx.pool, event.session_id)
-            self._check_order(event, row)
+            ledger = await store.load(ctx.pool, event.session_id)
+            self._check_order(event, ledger)
             subject = ctx.subjects.live_reply(event.session_id)
             nc = ctx.broker.connection
 
@@ -83,31 +83,43 @@ class ChatHandlers:
             started = time.perf_counter()
             try:
                 async with self.router.slot(event.model):
-                    answer = await self.answerer.answer(event, upstream, ctx.pool, row, on_delta)
+                    answer = await self.answerer.answer(event, upstream, ctx.pool, ledger, on_delta)
             except UpstreamError as exc:
                 log.warning("upstream failed for good", kind=exc.kind, error=str(exc)[:300])
                 raise Unprocessable(user_reason(exc)) from exc
             latency_ms = int((time.perf_counter() - started) * 1000)
-            await self._complete(event, ctx, upstream, row, answer, latency_ms)
+            await self._complete(event, ctx, upstream, answer, latency_ms)
 
-    def _check_order(self, event: MessageCreated, row: dict | None) -> None:
-        decision = decide(row["last_turn"] if row else 0, event.turn)
-        if row is not None and event.turn in row["failed_turns"]:
-            decision = "duplicate"  # given up already; its reply.failed is out
+    def _check_order(self, event: MessageCreated, ledger: TurnLedger | None) -> None:
+        """Go on only with the session's next turn (the ledger's rule).
+
+        Raises:
+            AlreadyProcessed: the turn is settled already (answered, or given up: its
+                ``reply.failed`` is out).
+            RetryLater: an earlier turn is not settled yet.
+        """
+        ledger = ledger or self._new_ledger(event, None)
+        decision = ledger.decide(event.turn)
         if decision == "duplicate":
             raise AlreadyProcessed(f"turn {event.turn} is already settled")
         if decision == "wait":
             raise RetryLater(
-                f"turn {event.turn} waits for turn {(row or {}).get('last_turn', 0) + 1}",
-                self.order_wait_s,
+                f"turn {event.turn} waits for turn {ledger.next_turn}", self.order_wait_s
             )
+
+    def _new_ledger(self, event: MessageCreated, upstream: UpstreamAI | None) -> TurnLedger:
+        return TurnLedger(
+            session_id=event.session_id,
+            user_id=event.user_id,
+            provider=upstream.provider if upstream else "unknown",
+            model=upstream.model if upstream else event.model,
+        )
 
     async def _complete(
         self,
         event: MessageCreated,
         ctx: HandlerContext,
         upstream: UpstreamAI,
-        row: dict | None,
         answer: Answer,
         latency_ms: int,
     ) -> None:
@@ -115,15 +127,11 @@ class ChatHandlers:
         publish ``reply.completed``, in one transaction."""
         reply = answer.reply
         async with ctx.unit_of_work(event) as uow:
-            if not await self._settle(uow, event, upstream, answered=True):
+            ledger = await self._ledger(uow, event, upstream)
+            if not ledger.settle(event.turn, answered=True):
                 raise AlreadyProcessed(f"turn {event.turn} was settled by another delivery")
-            stored = await store.get_upstream(uow.conn, event.session_id)
-            if answer.upstream_id and (
-                answer.opened or (stored or {}).get("upstream_id") != answer.upstream_id
-            ):
-                await store.save_head(
-                    uow.conn, event.session_id, answer.upstream_id, opened=answer.opened
-                )
+            ledger.continue_on(answer.upstream_id, opened=answer.opened)
+            await store.save(uow.conn, ledger)
             await store.append_transcript(
                 uow.conn, event.session_id, event.turn, event.content, reply.content
             )
@@ -158,23 +166,12 @@ class ChatHandlers:
             retries=answer.retries,
         )
 
-    async def _settle(
-        self,
-        uow: UnitOfWork,
-        event: MessageCreated,
-        upstream: UpstreamAI | None,
-        *,
-        answered: bool,
-    ) -> bool:
-        return await store.settle_turn(
-            uow.conn,
-            session_id=event.session_id,
-            user_id=event.user_id,
-            provider=upstream.provider if upstream else "unknown",
-            model=upstream.model if upstream else event.model,
-            turn=event.turn,
-            answered=answered,
-        )
+    async def _ledger(
+        self, uow: UnitOfWork, event: MessageCreated, upstream: UpstreamAI | None
+    ) -> TurnLedger:
+        """The session's ledger, locked for this transaction (a new one on its first turn)."""
+        ledger = await store.load(uow.conn, event.session_id, for_update=True)
+        return ledger or self._new_ledger(event, upstream)
 
     async def on_give_up(self, event: object, reason: str, ctx: HandlerContext) -> None:
         """A message that will not be answered: settle its turn and publish ``reply.failed``."""
@@ -185,10 +182,12 @@ class ChatHandlers:
         except UnknownModel:
             upstream = None
         async with ctx.transaction() as uow:
-            if not await self._settle(uow, event, upstream, answered=False):
+            ledger = await self._ledger(uow, event, upstream)
+            if not ledger.settle(event.turn, answered=False):
                 # answered meanwhile (another delivery), or failed already
                 log.info("give-up of a settled turn ignored", turn=event.turn)
                 return
+            await store.save(uow.conn, ledger)
             await uow.publish(
                 ReplyFailed(
                     event_id=derive_id(event.event_id, "reply.failed"),

@@ -11,11 +11,12 @@ import structlog
 from fastapi import FastAPI
 from parley_runtime import Service
 
+from .adapters.naming import NatsNamingSource
 from .adapters.notifications import GatewayNotifications
 from .adapters.reply_watch import NatsReplyWatcher
 from .adapters.traces import NatsTraceSource
 from .adapters.unit_of_work import over
-from .api import auth, events, messages, models, problems, sessions, traces
+from .api import auth, contract, events, messages, models, naming, problems, sessions, traces
 from .api.deps import Gateway
 from .api.edge import BodyLimit, ErrorBoundary
 from .application import replies
@@ -74,6 +75,9 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
         ),
         session_events=notifications.feed,
         traces=NatsTraceSource(service.broker, service.subjects, settings.query_timeout_s),
+        naming=NatsNamingSource(
+            service.broker, service.subjects, settings.query_timeout_s, settings.naming_timeout_s
+        ),
     )
     service.add_readiness_check("notifications", lambda: notifications.listening)
 
@@ -99,7 +103,7 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     app.state.gateway = gateway  # what api/deps.py hands to routes through Depends
     app.state.settings = settings  # also read directly by small routers wired with one line
     app.state.service = service
-    for api in (auth, sessions, messages, events, traces):
+    for api in (auth, sessions, messages, events, traces, naming, contract):
         app.include_router(api.router)
     models.install(app, settings)
     mount_ui(app)

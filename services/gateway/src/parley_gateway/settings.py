@@ -47,6 +47,7 @@ class GatewaySettings(RuntimeSettings):
     max_metadata_bytes: int = 16_384
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     query_timeout_s: float = 5.0
+    naming_timeout_s: float = Field(default=40.0, gt=0)  # suggestions and regenerate
     idempotency_ttl_s: float = Field(default=24 * 3600, gt=0)
     reply_deadline_s: float = Field(default=15 * 60, gt=0)
     maintenance_s: float = Field(default=60.0, gt=0)

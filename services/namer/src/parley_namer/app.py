@@ -1,15 +1,17 @@
-"""Wiring of the namer: the namer chosen by configuration, and its consumer."""
+"""Wiring of the namer: the namer chosen by configuration, its consumer and its responders."""
 
 from __future__ import annotations
 
-import asyncio
 from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
+from parley_contracts import NamingAnalytics, NamingAnalyticsQuery, NamingAnswer, NamingRequest
 from parley_runtime import Service
 
-from .adapters.extractive import ExtractiveNamer
+from .adapters.choice import build_namers
+from .adapters.metrics import observe
+from .application.naming import Naming
 from .consumers import NamerHandlers
 from .domain.names import Turn
 from .settings import NamerSettings
@@ -18,17 +20,37 @@ MIGRATIONS = Path(str(resources.files("parley_namer") / "migrations"))
 
 
 def build(settings: NamerSettings | None = None) -> tuple[Service, FastAPI]:
-    """The namer service and its ASGI app (health endpoints; lifespan runs the service)."""
+    """The namer service and its ASGI app (health endpoints; lifespan runs the service).
+
+    Responders: ``<prefix>.query.namer.names`` (suggestions, regenerate) and
+    ``<prefix>.query.namer.analytics``.
+
+    Raises:
+        ValueError: the naming configuration names no usable model (see
+            :func:`~parley_namer.adapters.choice.build_namers`).
+    """
     settings = settings or NamerSettings()
-    namer = ExtractiveNamer()
-    handlers = NamerHandlers(namer, attempt_timeout_s=settings.attempt_timeout_s)
+    namer, offline = build_namers(settings)
+    naming = Naming(namer, offline, observe, attempt_timeout_s=settings.attempt_timeout_s + 5)
+    handlers = NamerHandlers(naming)
     service = Service(
         "namer", settings, migrations=MIGRATIONS, consumers=[handlers.consumer_spec()]
     )
 
+    async def names(request: NamingRequest) -> NamingAnswer:
+        """Suggestions or a regenerated name for the gateway."""
+        return await naming.answer(service.unit_of_work, request)
+
+    async def analytics(query: NamingAnalyticsQuery) -> NamingAnalytics:
+        """The asking user's naming analytics."""
+        return await naming.analytics(service.pool, query.user_id)
+
+    service.add_responder(service.subjects.query("namer", "names"), names)
+    service.add_responder(service.subjects.query("namer", "analytics"), analytics)
+
     @service.on_start
     async def _warm_up(_: Service) -> None:
         # Load the language models now, not on the first session's name.
-        await asyncio.to_thread(namer.propose, [Turn("user", "How do I sort a list in Python?")])
+        await offline.propose([Turn("user", "How do I sort a list in Python?")])
 
     return service, service.asgi()

@@ -55,9 +55,16 @@ class FakeUpstream:
             await self._task
 
 
-def models_toml(url: str, *, max_concurrency: int = 4, timeout_s: float = 10.0) -> str:
+def models_toml(
+    url: str,
+    *,
+    max_concurrency: int = 4,
+    timeout_s: float = 10.0,
+    naming_model: str | None = None,
+) -> str:
     """A catalogue whose four real-provider models all point at the fake at ``url`` (keys are
-    read from ``FAKE_API_KEY``), plus ``echo-1`` as the default."""
+    read from ``FAKE_API_KEY``), plus ``echo-1`` as the default; ``naming_model`` names
+    sessions (None: none does)."""
     entries = [
         ("fake-gemini", "gemini", url),
         ("fake-openai", "openai", f"{url}/v1"),
@@ -66,6 +73,7 @@ def models_toml(url: str, *, max_concurrency: int = 4, timeout_s: float = 10.0) 
     ]
     lines = [
         'default_model = "echo-1"',
+        *([f'naming_model = "{naming_model}"'] if naming_model else []),
         "",
         "[[models]]",
         'name = "echo-1"',

@@ -7,7 +7,9 @@
   ``POST /v1/chat/completions`` JSON or SSE chunks ending ``data: [DONE]``;
 - session-http: ``POST /session/scenario``, ``POST /session/chat``;
 - control: ``GET /_fake/requests``, ``POST /_fake/fail {status, count, retry_after, api}``,
-  ``POST /_fake/lose {upstream_id?}``, ``POST /_fake/delay {delay_s, delta_delay_s}``,
+  ``POST /_fake/lose {upstream_id?}``,
+  ``POST /_fake/json {answers: [raw text, ...]}`` (the next structured-output answers),
+  ``POST /_fake/delay {delay_s, delta_delay_s}``,
   ``POST /_fake/reset``.
 """
 
@@ -24,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .state import FakeState, Recorded, reply_text, sample_json, words
+from .state import FakeState, Recorded, reply_text, words
 
 _ERROR_STATUS = {404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 
@@ -84,7 +86,7 @@ def build_app(state: FakeState) -> Starlette:
         body = record.body
         if body.get("response_format"):
             record.action = "json"
-            text = json.dumps(sample_json(body["response_format"].get("schema", {})))
+            text = state.next_json(body["response_format"].get("schema", {}))
             record.ended = time.time()
             return JSONResponse(_interaction(state.new_id("int"), text, body))
         previous = body.get("previous_interaction_id")
@@ -160,7 +162,7 @@ def build_app(state: FakeState) -> Starlette:
         body = record.body
         if (body.get("text") or {}).get("format", {}).get("type") == "json_schema":
             record.action = "json"
-            text = json.dumps(sample_json(body["text"]["format"].get("schema", {})))
+            text = state.next_json(body["text"]["format"].get("schema", {}))
             record.ended = time.time()
             return JSONResponse(_response(state.new_id("resp"), text, body, "completed"))
         conversation = body.get("conversation")
@@ -228,7 +230,7 @@ def build_app(state: FakeState) -> Starlette:
         created, model = int(time.time()), body.get("model", "fake")
         if (body.get("response_format") or {}).get("type") == "json_schema":
             record.action = "json"
-            text = json.dumps(sample_json(body["response_format"]["json_schema"].get("schema", {})))
+            text = state.next_json(body["response_format"]["json_schema"].get("schema", {}))
         else:
             users = [m for m in body.get("messages", []) if m.get("role") == "user"]
             text = reply_text("chat", None, len(users), users[-1]["content"] if users else "")
@@ -340,6 +342,8 @@ def build_app(state: FakeState) -> Starlette:
         elif action == "delay":
             state.delay_s = float(body.get("delay_s", 0))
             state.delta_delay_s = float(body.get("delta_delay_s", 0))
+        elif action == "json":
+            state.answer_json(*[str(text) for text in body.get("answers", [])])
         elif action == "reset":
             state.reset()
         else:

@@ -4,6 +4,7 @@ to produce."""
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,8 @@ class FakeState:
         #: upstream id (conversation, interaction, session) -> (root session id, turns answered)
         self.sessions: dict[str, tuple[str, int]] = {}
         self.lost: set[str] = set()
+        #: raw texts the next structured-output calls answer with, in order (then sample JSON)
+        self.json_answers: list[str] = []
         self._ids = itertools.count(1)
 
     def new_id(self, prefix: str) -> str:
@@ -69,15 +72,28 @@ class FakeState:
         """Answer the next ``count`` requests (of ``api``, or any) with ``status``."""
         self.failures.append(Failure(status, count, retry_after, api))
 
+    def answer_json(self, *texts: str) -> None:
+        """Answer the next structured-output calls (any API) with these raw texts, in order:
+        JSON or not, matching the schema or not (to test how callers check answers)."""
+        self.json_answers.extend(texts)
+
+    def next_json(self, schema: dict[str, Any]) -> str:
+        """The raw text of the next structured-output answer: a planned one, else a sample
+        matching ``schema``."""
+        if self.json_answers:
+            return self.json_answers.pop(0)
+        return json.dumps(sample_json(schema))
+
     def lose(self, upstream_id: str | None = None) -> None:
         """Forget one upstream session (its root), or all of them: the next use gets 404."""
         roots = {root for root, _ in self.sessions.values()}
         self.lost |= {upstream_id} if upstream_id else roots
 
     def reset(self) -> None:
-        """Forget requests, failures and delays (the sessions stay)."""
+        """Forget requests, failures, planned answers and delays (the sessions stay)."""
         self.requests.clear()
         self.failures.clear()
+        self.json_answers.clear()
         self.delay_s = self.delta_delay_s = 0.0
 
     def planned_failure(self, api: str) -> Failure | None:

@@ -1,28 +1,53 @@
-"""Upstream sessions and transcripts in the chat schema (asyncpg)."""
+"""Turn ledgers (table ``upstream_sessions``) and transcripts in the chat schema (asyncpg)."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import asyncpg
 
-from ..domain.ordering import advance
+from ..domain.turns import TurnLedger
 from ..domain.upstream import TranscriptTurn
 
 
-async def get_upstream(
+async def load(
     conn: asyncpg.Connection | asyncpg.Pool, session_id: uuid.UUID, *, for_update: bool = False
-) -> dict[str, Any] | None:
-    """The upstream session row of a Parley session, or None."""
+) -> TurnLedger | None:
+    """The turn ledger of a Parley session, or None when the chat service has none yet;
+    ``for_update`` locks its row until the transaction ends."""
     row = await conn.fetchrow(
-        "SELECT * FROM upstream_sessions WHERE session_id = $1"
+        "SELECT session_id, user_id, provider, model, upstream_id, opened_count, last_turn,"
+        " failed_turns, replies FROM upstream_sessions WHERE session_id = $1"
         + (" FOR UPDATE" if for_update else ""),
         session_id,
     )
-    return dict(row) if row else None
+    if row is None:
+        return None
+    fields = dict(row)
+    fields["failed_turns"] = set(fields["failed_turns"])
+    return TurnLedger(**fields)
+
+
+async def save(conn: asyncpg.Connection, ledger: TurnLedger) -> None:
+    """Store ``ledger`` (insert or replace its row)."""
+    await conn.execute(
+        "INSERT INTO upstream_sessions (session_id, user_id, provider, model, upstream_id,"
+        " opened_count, last_turn, failed_turns, replies) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+        " $8, $9) ON CONFLICT (session_id) DO UPDATE SET upstream_id = EXCLUDED.upstream_id,"
+        " opened_count = EXCLUDED.opened_count, last_turn = EXCLUDED.last_turn,"
+        " failed_turns = EXCLUDED.failed_turns, replies = EXCLUDED.replies, updated_at = now()",
+        ledger.session_id,
+        ledger.user_id,
+        ledger.provider,
+        ledger.model,
+        ledger.upstream_id,
+        ledger.opened_count,
+        ledger.last_turn,
+        sorted(ledger.failed_turns),
+        ledger.replies,
+    )
 
 
 async def save_opened(
@@ -33,14 +58,16 @@ async def save_opened(
     provider: str,
     model: str,
     upstream_id: str,
-) -> dict[str, Any]:
-    """Record a newly opened upstream session (counting how often one was opened)."""
+) -> int:
+    """Record a newly opened upstream session at once, outside the reply's transaction (the
+    session's advisory lock is held); returns how often one was opened for it."""
     row = await conn.fetchrow(
         "INSERT INTO upstream_sessions (session_id, user_id, provider, model, upstream_id,"
         " opened_count) VALUES ($1, $2, $3, $4, $5, 1)"
         " ON CONFLICT (session_id) DO UPDATE SET upstream_id = EXCLUDED.upstream_id,"
         " provider = EXCLUDED.provider, model = EXCLUDED.model,"
-        " opened_count = upstream_sessions.opened_count + 1, updated_at = now() RETURNING *",
+        " opened_count = upstream_sessions.opened_count + 1, updated_at = now()"
+        " RETURNING opened_count",
         session_id,
         user_id,
         provider,
@@ -48,55 +75,7 @@ async def save_opened(
         upstream_id,
     )
     assert row is not None
-    return dict(row)
-
-
-async def settle_turn(
-    conn: asyncpg.Connection,
-    *,
-    session_id: uuid.UUID,
-    user_id: str,
-    provider: str,
-    model: str,
-    turn: int,
-    answered: bool,
-) -> bool:
-    """Settle ``turn`` (answered or given up); False if it was settled already.
-
-    A turn settles when it is the next one after ``last_turn``; later turns given up before then
-    are remembered in ``failed_turns`` and settled as soon as their predecessors are. A given-up
-    turn that is not next is recorded there (True: this call settled its fate).
-    """
-    row = await get_upstream(conn, session_id, for_update=True)
-    if row is None:
-        await conn.execute(
-            "INSERT INTO upstream_sessions (session_id, user_id, provider, model) VALUES"
-            " ($1, $2, $3, $4)",
-            session_id,
-            user_id,
-            provider,
-            model,
-        )
-        row = {"last_turn": 0, "failed_turns": []}
-    failed = set(row["failed_turns"])
-    if turn <= row["last_turn"] or turn in failed:
-        return False
-    last = advance(row["last_turn"], turn, failed)
-    if last is None:
-        if answered:
-            return False
-        failed.add(turn)
-    else:
-        failed = {t for t in failed if t > last}
-    await conn.execute(
-        "UPDATE upstream_sessions SET last_turn = $2, failed_turns = $3, replies = replies + $4,"
-        " updated_at = now() WHERE session_id = $1",
-        session_id,
-        last if last is not None else row["last_turn"],
-        sorted(failed),
-        1 if answered else 0,
-    )
-    return True
+    return int(row["opened_count"])
 
 
 async def append_transcript(
@@ -126,20 +105,6 @@ async def erase_session(conn: asyncpg.Connection, session_id: uuid.UUID) -> None
     """Erase everything the chat service keeps of a session."""
     await conn.execute("DELETE FROM transcript WHERE session_id = $1", session_id)
     await conn.execute("DELETE FROM upstream_sessions WHERE session_id = $1", session_id)
-
-
-async def save_head(
-    conn: asyncpg.Connection, session_id: uuid.UUID, upstream_id: str, *, opened: bool
-) -> None:
-    """Store the upstream session to continue next (in the reply's transaction); ``opened``
-    counts it as a newly opened upstream session."""
-    await conn.execute(
-        "UPDATE upstream_sessions SET upstream_id = $2, opened_count = opened_count + $3,"
-        " updated_at = now() WHERE session_id = $1",
-        session_id,
-        upstream_id,
-        1 if opened else 0,
-    )
 
 
 def lock_key(session_id: uuid.UUID) -> int:

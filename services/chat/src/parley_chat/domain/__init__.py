@@ -1,1 +1,1 @@
-"""The chat service's domain: the upstream AI port and the ordering rule of turns."""
+"""The chat service's domain: the upstream AI port and the turn ledger of a session."""

@@ -1,5 +1,8 @@
 """What routes get through FastAPI ``Depends``: the gateway's settings and ports, held by one
-:class:`Gateway` that the app builds (tests may override any provider)."""
+:class:`Gateway` that the app builds (tests may override any provider).
+
+The providers are ``async def`` although they do not await: FastAPI runs a plain ``def``
+dependency in its thread pool, a thread hop per dependency and request on the hot path."""
 
 from __future__ import annotations
 
@@ -9,7 +12,13 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from ..domain.idempotency import RequestKey, fingerprint
-from ..domain.ports import ReplyWatcher, SessionEvents, TraceSource, UnitOfWorkFactory
+from ..domain.ports import (
+    NamingSource,
+    ReplyWatcher,
+    SessionEvents,
+    TraceSource,
+    UnitOfWorkFactory,
+)
 from ..settings import GatewaySettings
 
 
@@ -22,36 +31,42 @@ class Gateway:
     replies: ReplyWatcher
     session_events: SessionEvents
     traces: TraceSource
+    naming: NamingSource
 
 
-def gateway(request: Request) -> Gateway:
+async def gateway(request: Request) -> Gateway:
     """The :class:`Gateway` of the running app."""
     return request.app.state.gateway
 
 
-def get_settings(gw: Annotated[Gateway, Depends(gateway)]) -> GatewaySettings:
+async def get_settings(gw: Annotated[Gateway, Depends(gateway)]) -> GatewaySettings:
     """The gateway's settings."""
     return gw.settings
 
 
-def get_unit_of_work(gw: Annotated[Gateway, Depends(gateway)]) -> UnitOfWorkFactory:
+async def get_unit_of_work(gw: Annotated[Gateway, Depends(gateway)]) -> UnitOfWorkFactory:
     """Opens the gateway's units of work."""
     return gw.unit_of_work
 
 
-def get_replies(gw: Annotated[Gateway, Depends(gateway)]) -> ReplyWatcher:
+async def get_replies(gw: Annotated[Gateway, Depends(gateway)]) -> ReplyWatcher:
     """Opens reply watches."""
     return gw.replies
 
 
-def get_session_events(gw: Annotated[Gateway, Depends(gateway)]) -> SessionEvents:
+async def get_session_events(gw: Annotated[Gateway, Depends(gateway)]) -> SessionEvents:
     """The session changes of this replica's users."""
     return gw.session_events
 
 
-def get_traces(gw: Annotated[Gateway, Depends(gateway)]) -> TraceSource:
+async def get_traces(gw: Annotated[Gateway, Depends(gateway)]) -> TraceSource:
     """Asks the owner of LLM traces."""
     return gw.traces
+
+
+def get_naming(gw: Annotated[Gateway, Depends(gateway)]) -> NamingSource:
+    """Asks the owner of naming."""
+    return gw.naming
 
 
 Settings = Annotated[GatewaySettings, Depends(get_settings)]
@@ -59,6 +74,7 @@ Uow = Annotated[UnitOfWorkFactory, Depends(get_unit_of_work)]
 Replies = Annotated[ReplyWatcher, Depends(get_replies)]
 Feed = Annotated[SessionEvents, Depends(get_session_events)]
 Traces = Annotated[TraceSource, Depends(get_traces)]
+Naming = Annotated[NamingSource, Depends(get_naming)]
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 

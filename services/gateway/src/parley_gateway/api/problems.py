@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Match
 
 from ..domain.idempotency import IdempotencyKeyReused
 from ..domain.ports import OwnerUnavailable, StorageUnavailable
-from ..domain.sessions import RuleViolation, SessionNotFound
+from ..domain.sessions import NamingConflict, RuleViolation, SessionNotFound
 
 
 class SessionMissing(NotFoundProblem):
@@ -85,6 +85,14 @@ class ServiceUnavailable(StatusProblem):
     status = 503
 
 
+class NamingNotPossible(StatusProblem):
+    """409: naming cannot run on the session as it is (its user named it, or there is nothing
+    to name yet)."""
+
+    title = "Naming conflict"
+    status = 409
+
+
 class DatabaseUnavailable(StatusProblem):
     """503: the database did not answer in time or is out of reach; retry after a moment
     (``Retry-After``, seconds)."""
@@ -107,6 +115,7 @@ DOMAIN_PROBLEMS: dict[type[Exception], type[Problem]] = {
     IdempotencyKeyReused: KeyReused,
     RuleViolation: InvalidInput,
     OwnerUnavailable: ServiceUnavailable,
+    NamingConflict: NamingNotPossible,
     StorageUnavailable: DatabaseUnavailable,
 }
 

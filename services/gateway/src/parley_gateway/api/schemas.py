@@ -173,3 +173,13 @@ class TraceList(BaseModel):
 
     items: list[Trace]
     next_cursor: str | None
+
+
+class NameSuggestions(BaseModel):
+    """Distinct names proposed for a session (up to 3, best first; apply one with ``PATCH``),
+    the conversation's ``language`` (ISO 639-1) and who made them (``namer``: ``offline`` or
+    ``llm:<model>``)."""
+
+    titles: list[str]
+    language: str | None = None
+    namer: str

@@ -77,9 +77,10 @@ async def forget_idempotency_keys(uow_factory: UnitOfWorkFactory, ttl_s: float) 
 
 
 async def apply_auto_name(uow: UnitOfWork, event: SessionNamed) -> bool:
-    """Take the namer's name unless the user named the session; returns whether it did."""
+    """Take the namer's name (provisional: over the default name only; generated: unless the
+    user named the session); returns whether it did."""
     session = await uow.sessions.get(event.session_id, for_update=True)
-    if session is None or not session.apply_auto_name(event.name):
+    if session is None or not session.apply_auto_name(event.name, event.source):
         return False
     await uow.sessions.save(session)
     await uow.announce(
@@ -88,6 +89,7 @@ async def apply_auto_name(uow: UnitOfWork, event: SessionNamed) -> bool:
             user_id=session.user_id,
             session_id=session.id,
             name=session.name,
+            name_source=session.name_source,
         )
     )
     return True

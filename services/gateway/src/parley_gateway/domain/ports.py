@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from parley_contracts import Event, ReplyDelta, SessionChange, TracePage, TraceQuery
+from parley_contracts import (
+    Event,
+    NamingAnalytics,
+    NamingAnalyticsQuery,
+    NamingAnswer,
+    NamingRequest,
+    ReplyDelta,
+    SessionChange,
+    TracePage,
+    TraceQuery,
+)
 
 from .idempotency import EarlierUse
 from .messages import Message
@@ -196,6 +206,26 @@ class TraceSource(Protocol):
 
         Raises:
             OwnerUnavailable: the owner did not answer in time.
+        """
+        ...
+
+
+class NamingSource(Protocol):
+    """Asks the namer, which owns naming, for names and for naming analytics."""
+
+    async def names(self, request: NamingRequest) -> NamingAnswer:
+        """Suggestions or a regenerated name for a conversation.
+
+        Raises:
+            OwnerUnavailable: the namer did not answer in time.
+        """
+        ...
+
+    async def analytics(self, query: NamingAnalyticsQuery) -> NamingAnalytics:
+        """The naming analytics of a user's sessions.
+
+        Raises:
+            OwnerUnavailable: the namer did not answer in time.
         """
         ...
 

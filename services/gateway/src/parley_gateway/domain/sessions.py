@@ -31,6 +31,11 @@ class SessionNotFound(LookupError):
     """No such session for this user (another user's session looks exactly the same)."""
 
 
+class NamingConflict(RuntimeError):
+    """Naming cannot run on the session as it is now (its user named it, or there is nothing
+    to name yet); the message says which."""
+
+
 def check_content(content: str, max_chars: int) -> str:
     """Return the message content if it is acceptable.
 
@@ -122,9 +127,31 @@ class Session:
         """Whether an automatic name may replace the current one (never a user's choice)."""
         return self.name_source in AUTO_REPLACEABLE
 
-    def apply_auto_name(self, name: str) -> bool:
-        """Take the namer's ``name`` if :meth:`accepts_auto_name`; returns whether it did."""
-        if not self.accepts_auto_name():
+    def accepts_provisional_name(self) -> bool:
+        """Whether a provisional name may replace the current one (only the default name: a
+        provisional name never replaces a generated one, however late it comes)."""
+        return self.name_source == "default"
+
+    def apply_auto_name(self, name: str, source: Literal["provisional", "auto"] = "auto") -> bool:
+        """Take the namer's ``name``: a generated one (``auto``) if :meth:`accepts_auto_name`, a
+        ``provisional`` one if :meth:`accepts_provisional_name`; returns whether it did."""
+        allowed = (
+            self.accepts_provisional_name() if source == "provisional" else self.accepts_auto_name()
+        )
+        if not allowed:
+            return False
+        self.name, self.name_source = name, source
+        self._touch()
+        return True
+
+    def accepts_regenerated_name(self) -> bool:
+        """Whether the user may ask for a new generated name (any name but the user's own)."""
+        return self.name_source != "user"
+
+    def apply_regenerated_name(self, name: str) -> bool:
+        """Take a name generated again at the user's request, unless the user named the
+        session; returns whether it did."""
+        if not self.accepts_regenerated_name():
             return False
         self.name, self.name_source = name, "auto"
         self._touch()

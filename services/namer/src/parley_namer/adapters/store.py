@@ -73,8 +73,17 @@ async def record_attempt(
     language: str | None,
     detail: str | None,
     duration_ms: int,
+    user_id: str | None = None,
+    purpose: str = "auto",
+    namer: str = "offline",
+    words: int | None = None,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+    model_calls: int = 0,
+    fallback_reason: str | None = None,
 ) -> int:
-    """Count an attempt on the state and record it; returns the attempt number."""
+    """Count an attempt on the state and record it; returns the attempt number (the state must
+    exist)."""
     attempt = await conn.fetchval(
         "UPDATE naming_state SET attempts = attempts + 1, updated_at = now()"
         " WHERE session_id = $1 RETURNING attempts",
@@ -82,7 +91,9 @@ async def record_attempt(
     )
     await conn.execute(
         "INSERT INTO naming_attempts (session_id, attempt, trigger_turn, outcome, name, language,"
-        " detail, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        " detail, duration_ms, user_id, purpose, namer, words, input_tokens, output_tokens,"
+        " model_calls, fallback_reason)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         session_id,
         attempt,
         trigger_turn,
@@ -91,8 +102,45 @@ async def record_attempt(
         language,
         detail,
         duration_ms,
+        user_id,
+        purpose,
+        namer,
+        words,
+        input_tokens,
+        output_tokens,
+        model_calls,
+        fallback_reason,
     )
     return int(attempt)
+
+
+async def set_analytics_opt_out(
+    conn: asyncpg.Connection, session_id: uuid.UUID, user_id: str, opt_out: bool, status: str
+) -> None:
+    """Record the session's analytics opt-out and initial naming status (``user`` when created
+    with a name of its user)."""
+    await conn.execute(
+        "INSERT INTO naming_state (session_id, user_id, status, analytics_opt_out)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (session_id) DO UPDATE SET"
+        " analytics_opt_out = EXCLUDED.analytics_opt_out,"
+        " status = CASE WHEN EXCLUDED.status = 'user' THEN 'user' ELSE naming_state.status END",
+        session_id,
+        user_id,
+        status,
+        opt_out,
+    )
+
+
+async def attempt_rows(
+    conn: asyncpg.Connection | asyncpg.Pool, user_id: str
+) -> list[dict[str, Any]]:
+    """Every naming attempt of ``user_id``'s sessions (the figures analytics sum up)."""
+    rows = await conn.fetch(
+        "SELECT session_id, purpose, namer, outcome, language, words, duration_ms, input_tokens,"
+        " output_tokens, model_calls, fallback_reason FROM naming_attempts WHERE user_id = $1",
+        user_id,
+    )
+    return [dict(r) for r in rows]
 
 
 async def set_named(

@@ -7,6 +7,7 @@ Attempt 1 follows the first reply (message 2); a failed attempt is retried after
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from .names import MAX_EXCHANGES, Turn
@@ -20,6 +21,68 @@ class Namer(Protocol):
     def propose_with_language(self, turns: Sequence[Turn]) -> tuple[str | None, str | None]:
         """A short name for the conversation (None when none can be made yet) and the ISO 639-1
         code of the language it is in (None when unknown)."""
+        ...
+
+
+OFFLINE = "offline"
+"""The :attr:`Proposal.namer` of the offline namer."""
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What one naming attempt produced, and what it cost.
+
+    ``titles``: the names, best first (one for a name, up to ``count`` suggestions; empty when
+    none can be made yet); ``language``: ISO 639-1 code of the conversation; ``namer``:
+    ``"offline"`` or ``"llm:<model>"``, whoever made ``titles``; ``latency_ms``: the whole
+    attempt, milliseconds; ``input_tokens``/``output_tokens``: summed over the model calls
+    (None: no call, or not reported); ``model_calls``: answers asked of a model (a retry
+    with the reason counts); ``fallback_reason``: why a model's answers were not used (None
+    when they were, or no model was asked).
+    """
+
+    titles: tuple[str, ...]
+    language: str | None
+    namer: str
+    latency_ms: int = 0
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    model_calls: int = 0
+    fallback_reason: str | None = None
+
+    @property
+    def name(self) -> str | None:
+        """The best title, or None."""
+        return self.titles[0] if self.titles else None
+
+
+class AsyncNamer(Protocol):
+    """Proposes names for a conversation without blocking the event loop (the LLM namer, or the
+    offline namer run in a worker thread)."""
+
+    async def propose(
+        self, turns: Sequence[Turn], *, count: int = 1, avoid: Sequence[str] = ()
+    ) -> Proposal:
+        """Up to ``count`` distinct titles for the first exchanges ``turns``, none of ``avoid``
+        (compared case-folded) unless nothing else can be made. Raises nothing: failures become
+        a :class:`Proposal` without titles or from a fallback."""
+        ...
+
+
+class LanguageDetector(Protocol):
+    """Tells the language of a text (ISO 639-1 codes)."""
+
+    def detect(self, text: str) -> str | None:
+        """The language of ``text``, or None when it cannot tell."""
+        ...
+
+    def contradicts(self, text: str, expected: str) -> str | None:
+        """Another language that ``text`` (a short title) is surely in, rather than
+        ``expected``; None when it may be in ``expected``."""
+        ...
+
+    def name_of(self, code: str | None) -> str | None:
+        """The English name of a language code (``"fr"`` → ``"french"``), or None."""
         ...
 
 

@@ -22,8 +22,9 @@ from parley_contracts import MessageCreated
 from parley_providers import RetryPolicy, call_with_retries
 from parley_runtime.tracing import set_reply_attributes, upstream_call
 
-from .adapters import store
-from .domain.upstream import (
+from ..adapters import store
+from ..domain.turns import TurnLedger
+from ..domain.upstream import (
     DeltaSink,
     UpstreamAI,
     UpstreamError,
@@ -58,10 +59,11 @@ class TurnAnswerer:
         event: MessageCreated,
         upstream: UpstreamAI,
         pool: asyncpg.Pool,
-        row: dict[str, Any] | None,
+        ledger: TurnLedger | None,
         on_delta: DeltaSink,
     ) -> Answer:
-        """Answer ``event`` on the stored upstream session ``row`` (None or no id: open one),
+        """Answer ``event`` on the upstream session of the session's ``ledger`` (None, or no
+        upstream id yet: open one),
         inside one GenAI client span (``chat {model}``) that carries the upstream session as
         ``gen_ai.conversation.id`` and the reply's token usage.
 
@@ -72,7 +74,7 @@ class TurnAnswerer:
         with upstream_call(
             provider=upstream.provider, model=upstream.model, session_id=str(event.session_id)
         ) as span:
-            answer = await self._answer(event, upstream, pool, row, on_delta)
+            answer = await self._answer(event, upstream, pool, ledger, on_delta)
             set_reply_attributes(
                 span,
                 conversation_id=answer.upstream_id,
@@ -89,7 +91,7 @@ class TurnAnswerer:
         event: MessageCreated,
         upstream: UpstreamAI,
         pool: asyncpg.Pool,
-        row: dict[str, Any] | None,
+        ledger: TurnLedger | None,
         on_delta: DeltaSink,
     ) -> Answer:
         started = time.monotonic()
@@ -117,7 +119,7 @@ class TurnAnswerer:
                 call, policy, on_retry=note_retry, retry_on=UpstreamError
             )
 
-        current = row["upstream_id"] if row else None
+        current = ledger.upstream_id if ledger else None
         opened = False
         history = await store.transcript(pool, event.session_id) if upstream.stateless else []
         if current is None:
@@ -160,7 +162,7 @@ class TurnAnswerer:
             history=history,
         )
         if upstream_id is not None:  # named before the first reply: keep it at once
-            row = await store.save_opened(
+            opened_count = await store.save_opened(
                 pool,
                 session_id=event.session_id,
                 user_id=event.user_id,
@@ -169,6 +171,6 @@ class TurnAnswerer:
                 upstream_id=upstream_id,
             )
             log.info(
-                "upstream session created", upstream_id=upstream_id, opened=row["opened_count"]
+                "upstream session created", upstream_id=upstream_id, opened=opened_count
             )
         return upstream_id

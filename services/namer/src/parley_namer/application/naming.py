@@ -1,0 +1,275 @@
+"""The namer's use cases: keep the first exchanges, a provisional name at once, a generated name
+after the replies of turns 1-3 (until one is made), suggestions and regenerate on request, and
+naming analytics. Entrypoints (the consumer, the request responders) only call these.
+
+Every attempt (automatic, suggestions, regenerate) is recorded with who named, the language,
+words, latency, tokens, outcome and fallback reason; a session that opted out of analytics keeps
+its content (names, details) out of those rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import asyncpg
+import structlog
+from parley_contracts import (
+    MessageCreated,
+    NamingAnalytics,
+    NamingAnswer,
+    NamingRequest,
+    ReplyCompleted,
+    SessionCreated,
+    SessionDeleted,
+    SessionNamed,
+    SessionRenamed,
+    derive_id,
+)
+from parley_runtime import HandlerContext, RetryLater, UnitOfWork
+
+from ..adapters import store
+from ..domain.analytics import summarise, without_content
+from ..domain.names import MAX_EXCHANGES, Turn, prepare_turns
+from ..domain.policy import AsyncNamer, Proposal, should_attempt
+
+log = structlog.get_logger(__name__)
+
+#: ``observe(purpose, outcome, proposal, duration_ms)``: metrics of one attempt.
+Observe = Callable[[str, str, Proposal | None, int], None]
+#: Opens a unit of work of the namer's schema.
+UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+
+
+class Naming:
+    """Naming with ``namer`` (the configured one) and ``offline`` (provisional names).
+
+    ``attempt_timeout_s``: the most one attempt may take, seconds (the namer's own timeouts come
+    first; this bounds what is left).
+    """
+
+    def __init__(
+        self,
+        namer: AsyncNamer,
+        offline: AsyncNamer,
+        observe: Observe,
+        *,
+        attempt_timeout_s: float = 20.0,
+    ) -> None:
+        self.namer = namer
+        self.offline = offline
+        self.observe = observe
+        self.attempt_timeout_s = attempt_timeout_s
+
+    # -- events ------------------------------------------------------------------------
+
+    async def session_created(self, ctx: HandlerContext, event: SessionCreated) -> None:
+        """Remember the session's analytics opt-out, and a name its user gave at creation."""
+        status = "user" if event.name_source == "user" else "pending"
+        async with ctx.unit_of_work(event) as uow:
+            await store.set_analytics_opt_out(
+                uow.conn, event.session_id, event.user_id, event.analytics_opt_out, status
+            )
+
+    async def message_created(self, ctx: HandlerContext, event: MessageCreated) -> None:
+        """Keep a user message of the first exchanges; after the first one, publish a
+        provisional name made from it at once (offline)."""
+        provisional = None
+        if event.turn == 1:
+            provisional = await self.offline.propose([Turn("user", event.content)])
+        async with ctx.unit_of_work(event) as uow:
+            await store.ensure_state(uow.conn, event.session_id, event.user_id)
+            if event.turn <= MAX_EXCHANGES:
+                await store.add_exchange(
+                    uow.conn, event.session_id, event.turn, "user", event.content
+                )
+            if provisional is None or provisional.name is None:
+                return
+            state = await store.get_state(uow.conn, event.session_id, for_update=True)
+            if state is None or state["status"] != "pending" or state["attempts"]:
+                return
+            await uow.publish(
+                SessionNamed(
+                    event_id=derive_id(event.event_id, "session.named.provisional"),
+                    correlation_id=event.correlation_id,
+                    session_id=event.session_id,
+                    user_id=event.user_id,
+                    name=provisional.name,
+                    attempt=0,
+                    language=provisional.language,
+                    source="provisional",
+                )
+            )
+
+    async def reply_completed(self, ctx: HandlerContext, event: ReplyCompleted) -> None:
+        """Keep the reply; after turns 1, 2 and 3 try to name a session still unnamed.
+
+        Raises:
+            RetryLater: the user message of this reply has not been kept yet.
+        """
+        state = await store.get_state(ctx.pool, event.session_id)
+        proposal: Proposal | None = None
+        outcome = detail = None
+        started = time.perf_counter()
+        if should_attempt(state["status"] if state else "pending", event.turn):
+            kept = await store.exchanges(ctx.pool, event.session_id)
+            if (event.turn, "user") not in kept:
+                raise RetryLater("the user message of this reply has not been seen yet")
+            kept[(event.turn, "assistant")] = Turn(role="assistant", content=event.content)
+            proposal, outcome, detail = await self._attempt(prepare_turns(store.in_order(kept)))
+        duration_ms = int((time.perf_counter() - started) * 1000)
+
+        async with ctx.unit_of_work(event) as uow:
+            await store.ensure_state(uow.conn, event.session_id, event.user_id)
+            if event.turn <= MAX_EXCHANGES:
+                await store.add_exchange(
+                    uow.conn, event.session_id, event.turn, "assistant", event.content
+                )
+            if outcome is None:
+                return
+            current = await store.get_state(uow.conn, event.session_id, for_update=True)
+            if current is not None and current["status"] != "pending":
+                outcome, detail = "superseded", f"session became {current['status']} meanwhile"
+            attempt = await self._record(
+                uow.conn, event.session_id, event.user_id, current, "auto", event.turn,
+                outcome, proposal, detail, duration_ms,
+            )  # fmt: skip
+            name = proposal.name if proposal else None
+            if outcome != "named" or name is None or proposal is None:
+                log.info("no name yet", attempt=attempt, outcome=outcome, turn=event.turn)
+                return
+            await store.set_named(uow.conn, event.session_id, name, proposal.language)
+            await uow.publish(
+                SessionNamed(
+                    event_id=derive_id(event.event_id, "session.named"),
+                    correlation_id=event.correlation_id,
+                    session_id=event.session_id,
+                    user_id=event.user_id,
+                    name=name,
+                    attempt=attempt,
+                    language=proposal.language,
+                )
+            )
+        log.info("session named", name=name, attempt=attempt, namer=proposal.namer)
+
+    async def session_renamed(self, ctx: HandlerContext, event: SessionRenamed) -> None:
+        """The user chose a name: stop naming this session automatically."""
+        async with ctx.unit_of_work(event) as uow:
+            await store.set_user_named(uow.conn, event.session_id, event.user_id, event.name)
+
+    async def session_deleted(self, ctx: HandlerContext, event: SessionDeleted) -> None:
+        """Erase what the namer keeps of the session."""
+        async with ctx.unit_of_work(event) as uow:
+            await store.erase_session(uow.conn, event.session_id)
+            await uow.forget_session(event.session_id)
+
+    # -- requests ----------------------------------------------------------------------
+
+    async def answer(self, unit_of_work: UnitOfWorkFactory, request: NamingRequest) -> NamingAnswer:
+        """Suggestions (``count`` distinct titles; nothing changes) or a regenerated name (the
+        session's name from now on, unless its user named it), recorded as an attempt;
+        ``unit_of_work`` opens the transaction that records it (after the namer answered)."""
+        turns = [Turn(t.role, t.content) for t in request.turns]
+        count = request.count if request.purpose == "suggest" else 1
+        started = time.perf_counter()
+        proposal, outcome, detail = await self._attempt(
+            prepare_turns(turns), count=count, avoid=request.avoid
+        )
+        if outcome == "named" and request.purpose == "suggest":
+            outcome = "suggested"
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        async with unit_of_work() as uow:
+            return await self._answered(uow, request, proposal, outcome, detail, duration_ms)
+
+    async def _answered(
+        self,
+        uow: UnitOfWork,
+        request: NamingRequest,
+        proposal: Proposal | None,
+        outcome: str,
+        detail: str | None,
+        duration_ms: int,
+    ) -> NamingAnswer:
+        """Record a requested attempt; a regenerated name becomes the session's."""
+        await store.ensure_state(uow.conn, request.session_id, request.user_id)
+        state = await store.get_state(uow.conn, request.session_id, for_update=True)
+        if state is not None and request.analytics_opt_out:
+            state = {**state, "analytics_opt_out": True}
+        titles = list(proposal.titles) if proposal and outcome in ("named", "suggested") else []
+        if request.purpose == "regenerate" and titles and state and state["status"] == "user":
+            outcome, detail, titles = "superseded", "the user named the session", []
+        attempt = await self._record(
+            uow.conn, request.session_id, request.user_id, state, request.purpose, 0,
+            outcome, proposal, detail, duration_ms,
+        )  # fmt: skip
+        if request.purpose == "regenerate" and titles and proposal is not None:
+            await store.set_named(uow.conn, request.session_id, titles[0], proposal.language)
+        return NamingAnswer(
+            titles=titles,
+            language=proposal.language if proposal else None,
+            namer=proposal.namer if proposal else "unknown",
+            attempt=attempt,
+        )
+
+    async def analytics(self, pool: asyncpg.Pool, user_id: str) -> NamingAnalytics:
+        """The naming analytics of ``user_id``'s sessions."""
+        return NamingAnalytics(**summarise(await store.attempt_rows(pool, user_id)))
+
+    # -- internals ---------------------------------------------------------------------
+
+    async def _attempt(
+        self, turns: list[Turn], *, count: int = 1, avoid: Sequence[str] = ()
+    ) -> tuple[Proposal | None, str, str | None]:
+        """One attempt: the proposal, its outcome (``named``, ``no_name``, ``error``) and the
+        error's text."""
+        try:
+            proposal = await asyncio.wait_for(
+                self.namer.propose(turns, count=count, avoid=avoid),
+                timeout=self.attempt_timeout_s,
+            )
+        except Exception as exc:  # an attempt that fails is retried at the next milestone
+            detail = f"{type(exc).__name__}: {exc}"
+            log.warning("naming attempt failed", error=detail)
+            return None, "error", detail
+        return proposal, ("named" if proposal.titles else "no_name"), None
+
+    async def _record(
+        self,
+        conn: asyncpg.Connection,
+        session_id: uuid.UUID,
+        user_id: str,
+        state: dict[str, Any] | None,
+        purpose: str,
+        trigger_turn: int,
+        outcome: str,
+        proposal: Proposal | None,
+        detail: str | None,
+        duration_ms: int,
+    ) -> int:
+        """Record one attempt (without content for a session that opted out) and count it."""
+        opt_out = bool(state and state.get("analytics_opt_out"))
+        name = proposal.name if proposal and outcome in ("named", "suggested") else None
+        reason = proposal.fallback_reason if proposal else None
+        self.observe(purpose, outcome, proposal, duration_ms)
+        return await store.record_attempt(
+            conn,
+            session_id,
+            trigger_turn=trigger_turn,
+            outcome=outcome,
+            name=None if opt_out else name,
+            language=proposal.language if proposal else None,
+            detail=None if opt_out else detail,
+            duration_ms=duration_ms,
+            user_id=user_id,
+            purpose=purpose,
+            namer=proposal.namer if proposal else "unknown",
+            words=len(name.split()) if name else None,
+            input_tokens=proposal.input_tokens if proposal else None,
+            output_tokens=proposal.output_tokens if proposal else None,
+            model_calls=proposal.model_calls if proposal else 0,
+            fallback_reason=without_content(reason) if opt_out else reason,
+        )

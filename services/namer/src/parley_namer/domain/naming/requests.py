@@ -1,0 +1,200 @@
+"""What a request is about: the words after its opening ("Can you write me a ...") and before
+its next clause, in the sentence that asks something (role-play and preambles skipped)."""
+
+from __future__ import annotations
+
+import re
+
+from .lexicon import (
+    BOUNDARY_WORDS,
+    FILLER_WORDS,
+    LEAD_NOUNS_OF,
+    LEAD_WORDS,
+    PREAMBLES,
+    RUSSIAN_IMPERATIVE,
+    TRAILING_WORDS,
+)
+
+MAX_TOPIC_WORDS = 8
+"""Most words of a topic taken from a request."""
+
+_SENTENCES = re.compile(r"(?<=[.!?？。])\s+|\n+|;\s+")
+_LABEL = re.compile(r"^[\w ]{1,24}:\s+")  # "Title: ...", "Question 1: ..."
+_PREPOSITIONS = frozenset("of in for on with to about from by at into over under".split())
+
+_PREAMBLE = re.compile(rf"^(?:{PREAMBLES})", re.IGNORECASE)
+_TASK_AFTER = re.compile(
+    r"\b(?:and|then|to)\s+(?:then\s+)?(?=(?:write|create|give|provide|tell|explain|generate|make"
+    r"|help|suggest|design|draft|compose|answer|list|describe|come|craft|build|implement|develop"
+    r"|prepare|plan|produce|summarize|summarise|translate|analyze|analyse|review|rewrite)\b)",
+    re.IGNORECASE,
+)
+_IMPERATIVE = re.compile(RUSSIAN_IMPERATIVE)
+_NUMBERING = re.compile(  # 1.2.2 19.19 3) a) [1] (28)
+    r"\(?\d+(?:\.\d+)*[.):]|\d+(?:\.\d+)+|\(?[A-Za-z][.)]|\[\d+\]|\(\d+\)"
+)
+_EDGE = re.compile(r"^[^\w#+.]+|[^\w#+)]+$")
+_MAX_SENTENCES = 6
+_ROLE = re.compile(
+    r"^(?:i\s+want\s+you\s+to\s+|please\s+)?(?:act\s+(?:as|like)|pretend\s+to\s+be"
+    r"|(?:(?:pretend|imagine)\s+(?:that\s+)?)?(?:you\s+are|you're|youre))\s+(?:an?\s+|the\s+)?",
+    re.IGNORECASE,
+)
+# "on the problem of", "the topic of": words that only announce what follows them
+_WEAK_OF = re.compile(
+    r"\b(?:the\s+)?(?:problem|topic|subject|issue|theme|matter)\s+of\s+", re.IGNORECASE
+)
+_QUOTES = "\"'“”‘’«»„"
+_COPULAS = frozenset("is are was were".split())
+
+
+def _bare(word: str) -> str:
+    return _EDGE.sub("", word).casefold()
+
+
+_SUBJECTS = frozenset(
+    "i we i'm i've i'd my our im ive je j'ai nous yo tengo ich wir io eu я мы у".split()
+)
+_ME = frozenset("me us myself ourselves".split())
+_DETERMINERS = frozenset(
+    "a an the my our some this these des un une le la les mon ma mes el una mi ein eine einen "
+    "mein meine uno il um uma".split()
+)
+
+
+def _strip_lead(words: list[str]) -> list[str]:
+    """``words`` after the opening of a request (lead words, "list of" ...); a sentence that
+    starts with its subject ("I run a blog ...") starts after its first determiner."""
+    i = 0
+    if words and _bare(words[0]) in _SUBJECTS:
+        i = _after_determiner(words, 1) or 0
+    subject_first = i > 0
+    while i < len(words) and not subject_first:  # after "I have a", a noun phrase starts
+        bare = _bare(words[i])
+        numbering = _NUMBERING.fullmatch(words[i]) is not None or (
+            i == 0
+            and words[i].isdigit()
+            and i + 1 < len(words)
+            and words[i + 1].lstrip("\"'“‘«(")[:1].isupper()
+        )
+        if bare in LEAD_WORDS or not bare or numbering or (i == 0 and _IMPERATIVE.match(bare)):
+            i += 1
+        elif bare in LEAD_NOUNS_OF and i + 1 < len(words) and _bare(words[i + 1]) == "of":
+            i += 2
+        elif bare == "of" and i > 0:
+            i += 1
+        elif bare == "talk" and i + 1 < len(words) and _bare(words[i + 1]) == "about":
+            i += 2
+        else:
+            break
+    # "how can I receive some data ...": after a subject, a verb and its determiner go too.
+    stripped = {_bare(w) for w in words[:i]}
+    if not subject_first and stripped & (_SUBJECTS | {"you", "u"}) and i < len(words):
+        # "how can I receive some data", "can u accept a struct": an unknown verb and its
+        # determiner (right after it when the subject is "you") open the request too.
+        i = _after_determiner(words, i + 1, within=1) or i
+    return words[i:]
+
+
+def _after_determiner(words: list[str], start: int, within: int = 5) -> int | None:
+    """Index after the first determiner among ``within`` words from ``start``, or None."""
+    for j, word in enumerate(words[start : start + within], start=start):
+        if _bare(word) in _DETERMINERS:
+            return j + 1
+    return None
+
+
+def _until_boundary(words: list[str], stopwords: frozenset[str]) -> list[str]:
+    """The words before the next clause: a boundary word, a comma or sentence mark after a
+    word, "and"/"or" before a request verb or a pronoun; at most :data:`MAX_TOPIC_WORDS`."""
+    kept: list[str] = []
+    for i, word in enumerate(words):
+        bare = _bare(word)
+        if bare in _COPULAS and len(kept) == 1:  # "which journal is similar to ..."
+            continue
+        relative = bare in {"that", "which", "who"} and len(kept) <= 2
+        if kept and bare in BOUNDARY_WORDS and not relative:
+            break
+        if kept and bare in {"and", "or", "y", "et", "und", "e", "и"}:
+            following = _bare(words[i + 1]) if i + 1 < len(words) else ""
+            if following in LEAD_WORDS or following in BOUNDARY_WORDS or not following:
+                break
+        following = _bare(words[i + 1]) if i + 1 < len(words) else ""
+        if kept and bare in {"for", "to"} and following in _ME:  # "dialogue for me as ..."
+            break
+        if kept and bare == "by" and following.endswith("ing"):  # "... by filling in what"
+            break
+        if "," in word.strip(","):  # "country,year,disease": a list written without spaces
+            kept.append(word.split(",")[0])
+            break
+        kept.append(word)
+        if re.search(r"[,;:!?)(\"]$|[.]$", word) or len(kept) > MAX_TOPIC_WORDS:
+            break
+    if len(kept) > MAX_TOPIC_WORDS:
+        cuts = [j for j in range(4, MAX_TOPIC_WORDS + 1) if _bare(kept[j]) in _PREPOSITIONS]
+        kept = kept[: cuts[-1]] if cuts else kept[:MAX_TOPIC_WORDS]
+    return kept
+
+
+def _trim_tail(words: list[str], stopwords: frozenset[str]) -> list[str]:
+    """``words`` without function words (:data:`~.lexicon.TRAILING_WORDS`), request words,
+    symbols or an English participle ("dedicated") at their end."""
+    while len(words) > 1 and _dangling(words):
+        words = words[:-1]
+    while words and (
+        _bare(words[-1]) in TRAILING_WORDS
+        or _bare(words[-1]) in FILLER_WORDS
+        or not any(ch.isalnum() for ch in words[-1])
+    ):
+        words = words[:-1]
+    return words
+
+
+def _dangling(words: list[str]) -> bool:
+    last = _bare(words[-1])
+    return len(words) >= 2 and len(last) > 4 and last.endswith("ed") and not last.endswith("eed")
+
+
+def topic(text: str, stopwords: frozenset[str]) -> str | None:
+    """The topic of a request written with spaces between words, in its own words, or None.
+
+    Sentences are read in order (at most 6); one that sets a role or announces material
+    ("You are a ...", "Act as ...", "Ignore ...", "Here is ...", :data:`~.lexicon.PREAMBLES`)
+    is skipped unless it goes on to a task within 8 words ("Act as a chef and write a menu"
+    gives "menu"); a role of two words or more names the conversation ("I want you to act as a
+    linux terminal": "linux terminal").
+    In the first sentence left, the opening of the request is removed (:data:`~.lexicon.
+    LEAD_WORDS`: "Can you please write me a"), then the words up to the next clause are kept
+    (:data:`~.lexicon.BOUNDARY_WORDS`, punctuation, at most 6 words) without stopwords at
+    their end. None when no sentence has a word that is not a stopword.
+    """
+    single: str | None = None
+    for sentence in _SENTENCES.split(text.strip())[:_MAX_SENTENCES]:
+        sentence = _WEAK_OF.sub("", _LABEL.sub("", sentence.strip(), count=1))
+        preamble = _PREAMBLE.match(sentence)
+        if preamble is not None:
+            task = _TASK_AFTER.search(sentence, preamble.end())
+            if task is not None and len(sentence[preamble.end() : task.start()].split()) > 8:
+                task = None  # a task asked far from the role belongs to another clause
+            role = _ROLE.match(sentence)
+            if task is None and role is not None:
+                found = _phrase(sentence[role.end() :], stopwords)
+                if found is not None and len(found.split()) >= 2:
+                    return found  # "I want you to act as a linux terminal": the role
+            if task is None:
+                continue
+            sentence = sentence[task.end() :]
+        found = _phrase(sentence, stopwords)
+        if found is not None:
+            if len(found.split()) >= 2 or len(sentence.split()) > 2:
+                return found
+            single = single or found  # "Hello Professor." names less than the next sentence
+    return single
+
+
+def _phrase(sentence: str, stopwords: frozenset[str]) -> str | None:
+    """The topic words of one sentence, or None when none is a content word."""
+    words = _trim_tail(_until_boundary(_strip_lead(sentence.split()), stopwords), stopwords)
+    if any(_bare(w) not in stopwords and any(ch.isalpha() for ch in w) for w in words):
+        return " ".join(w.strip(_QUOTES).rstrip(',;:!?."') for w in words)
+    return None
