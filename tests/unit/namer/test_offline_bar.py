@@ -39,4 +39,3 @@ def test_the_offline_namer_reaches_the_bar_on_real_data(namer: ExtractiveNamer, 
     assert result["pct_in_language"] >= 98.0
     # CPU time of the calls: the wall clock of a shared test machine measures its load.
     assert result["cpu_p95_ms"] <= 50.0
-

@@ -80,6 +80,7 @@ LEAD_WORDS = frozenset(
     sử dụng
     diketahui buatkan buat tolong jelaskan apa itu bagaimana
     napiši napisi sastavi objasni mi
+    θέλω θελω ένα ενα εν γράψε γραψε μου να πες εξήγησε εξηγησε
     """.split()
 )
 """Words a request opens with in the major languages: politeness, request verbs, question
@@ -96,6 +97,7 @@ BOUNDARY_WORDS = frozenset(
     is are was were has have had do does did can could would will shall should may might must
     que qui quoi dont où quand parce si mais porque cuando donde pero dass weil wenn aber
     damit che perché quando dove ma что чтобы который которая которые если когда потому но
+    που ότι οτι επειδή
     """.split()
 )
 """Words that open a new clause: a title made from a request ends before them."""

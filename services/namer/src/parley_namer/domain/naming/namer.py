@@ -27,6 +27,7 @@ _SECOND_MAX = 3.0
 _LONGER = 6
 _FIRST_SENTENCE = re.compile(r"[^\n.!?]*")
 _WIDEN_FROM = 3
+_LONG_WORD = 12
 _SENTENCE_END = re.compile(r"[.!?\n]")
 _DEFINITION = re.compile(  # "what is argocd", "What is the thyroid for?": the whole sentence
     r"\s*(?:what\s+is|what's|whats|what\s+are)\s+(?:(?:a|an|the)\s+)?[^\s.?!]+"
@@ -49,6 +50,16 @@ def _weak(asked: str | None) -> bool:
 
 
 _CODE_WORDS = frozenset("code script program function snippet".split())
+
+
+def _stands_alone(word: str, user_text: str) -> bool:
+    """Whether a one-word name needs no second phrase: the user wrote nothing else ("hooks"),
+    or it is a long plain word, such as a compound ("Fantasygeschichte"), not an adverb or a
+    participle."""
+    if len(user_text.split()) <= 2:
+        return True
+    plain = word.isalpha() and not word.casefold().endswith(("ly", "ed", "ing"))
+    return plain and len(word) >= _LONG_WORD
 
 
 def _cut_from(name: str, message: str) -> bool:
@@ -210,7 +221,7 @@ class KeyphraseNamer:
             name = asked
         if len(name.split()) == 2:
             name = self._widened(name, phrases, first_message, script)
-        if len(name.split()) == 1:
+        if len(name.split()) == 1 and not _stands_alone(name, user_text):
             if all_phrases is None:
                 all_phrases = self._phrases(own_lines, language)
             replies = self._phrases(self._in_language(assistant_text, language), language)

@@ -19,7 +19,11 @@ from .lexicon import (
 MAX_TOPIC_WORDS = 8
 """Most words of a topic taken from a request."""
 
-_SENTENCES = re.compile(r"(?<=[.!?？。])\s+|\n+|;\s+")
+_SENTENCES = re.compile(
+    r"(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<!\bMr\.)(?<!\bDr\.)(?<!\bSt\.)"
+    r"(?<=[.!?？。])\s+|\n+|;\s+"
+)
+_ASIDE = re.compile(r"\s*\([^()]{0,60}\)")  # "(using flask)", "(ML:BB)": an aside, not a topic
 _LABEL = re.compile(r"^[\w ]{1,24}:\s+")  # "Title: ...", "Question 1: ..."
 _PREPOSITIONS = frozenset("of in for on with to about from by at into over under".split())
 
@@ -176,6 +180,7 @@ def topic(text: str, stopwords: frozenset[str]) -> str | None:
     single: str | None = None
     for sentence in _SENTENCES.split(text.strip())[:_MAX_SENTENCES]:
         sentence = _WEAK_OF.sub("", _LABEL.sub("", sentence.strip(), count=1))
+        sentence = _ASIDE.sub("", sentence)
         preamble = _PREAMBLE.match(sentence)
         if preamble is not None:
             task = _TASK_AFTER.search(sentence, preamble.end())
