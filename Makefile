@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := .venv
 
 PROJECT_FILES := uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 
-.PHONY: install browser run test test-unit test-integration test-e2e lint bench replay clean
+.PHONY: install browser run test test-unit test-integration test-e2e lint bench replay asyncapi clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -44,6 +44,9 @@ test-e2e: install browser ## the whole stack through the HTTP API
 lint: install
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync lint-imports
+
+asyncapi: install ## regenerate docs/asyncapi.yaml (the event contract) from libs/contracts
+	$(UV) run --frozen --no-sync parley asyncapi --output docs/asyncapi.yaml
 
 replay: install ## drive a running gateway with real conversations: make replay LIMIT=50
 	$(UV) run --frozen --no-sync parley replay ../shared/data/sharegpt_conversations.jsonl --limit $(or $(LIMIT),50)

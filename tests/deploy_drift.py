@@ -8,9 +8,10 @@ committed files are clean and prove, on a broken copy, that a drift is caught.
 from __future__ import annotations
 
 import re
+import tomllib
 from typing import Any
 
-from deploy_facts import ServiceFacts, image_env, services
+from deploy_facts import ROOT, ServiceFacts, image_env, services
 from parley_runtime.probe import candidate_ports
 from pydantic import ValidationError
 
@@ -55,6 +56,12 @@ def check_containerfile(text: str) -> list[str]:
             problems.append(f"Containerfile: {facts.name}'s port is not in EXPOSE {exposed}")
     if "parley-probe" not in text:
         problems.append("Containerfile: no HEALTHCHECK with parley-probe")
+    # Every workspace package the services need is rebuilt from its sources (see the file).
+    rebuilt = set(re.findall(r"--reinstall-package (\S+)", text))
+    for pyproject in [*ROOT.glob("services/*/pyproject.toml"), *ROOT.glob("libs/*/pyproject.toml")]:
+        name = tomllib.loads(pyproject.read_text())["project"]["name"]
+        if name != "parley-cli" and name not in rebuilt:
+            problems.append(f"Containerfile: {name} is not rebuilt from its sources")
     return problems
 
 

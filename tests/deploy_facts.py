@@ -123,26 +123,28 @@ def services() -> dict[str, ServiceFacts]:
 @cache
 def routes(name: str) -> frozenset[str]:
     """The HTTP paths service ``name``'s app serves (its build, not started)."""
-    app = _built(name)[1]
+    app = built(name)[1]
     return frozenset(getattr(route, "path", "") for route in app.routes)
 
 
 @cache
 def durables(name: str) -> frozenset[str]:
     """The durable JetStream consumers service ``name`` runs."""
-    return frozenset(consumer.spec.durable for consumer in _built(name)[0].consumers)
+    return frozenset(consumer.spec.durable for consumer in built(name)[0].consumers)
 
 
 @cache
-def _built(name: str) -> tuple[Any, Any]:
+def built(name: str) -> tuple[Any, Any]:
+    """Service ``name`` and its app, built with default settings (offline upstream), not started."""
     module = __import__(f"parley_{name}.app", fromlist=["build"])
     facts = next(f for f in services().values() if f.name == name)
     with mock.patch.dict(os.environ, {"PARLEY_UPSTREAM": "echo"}, clear=True):
         return module.build(facts.settings_cls())
 
 
-def image_env(containerfile: str) -> dict[str, str]:
-    """The ``ENV`` of the Containerfile's final stage (``KEY=value`` forms)."""
+def image_env(containerfile: str, *, everything: bool = False) -> dict[str, str]:
+    """The ``ENV`` of the Containerfile's final stage (``KEY=value`` forms): the services'
+    settings only, or ``everything``."""
     stage = containerfile.rsplit("\nFROM ", 1)[-1]
     logical = stage.replace("\\\n", " ")
     env: dict[str, str] = {}
@@ -151,4 +153,6 @@ def image_env(containerfile: str) -> dict[str, str]:
             for pair in line[4:].split():
                 key, _, value = pair.partition("=")
                 env[key] = value
+    if everything:
+        return env
     return {k: v for k, v in env.items() if k.startswith(("PARLEY_", "NATS_", "DATABASE_"))}

@@ -1,6 +1,7 @@
-"""The Parley stack for tests: real NATS JetStream and PostgreSQL (embedded unless ``NATS_URL`` /
-``DATABASE_URL`` name others), a fresh database, stream and subject prefix per run, and the four
-services started in this process (the gateway behind a real uvicorn HTTP server).
+"""The Parley stack for tests: real NATS JetStream and PostgreSQL (embedded, or in containers with
+``PARLEY_TEST_SERVERS=containers``, unless ``NATS_URL`` / ``DATABASE_URL`` name others), a fresh
+database, stream and subject prefix per run, and the four services started in this process (the
+gateway behind a real uvicorn HTTP server).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import asyncpg
 import httpx
 import uvicorn
+from containers import server_mode, start_nats_container, start_postgres_container
 from parley_runtime.db import with_database
 from parley_runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 
@@ -35,13 +37,20 @@ class Servers:
         """Start (or name) NATS and PostgreSQL; pick a fresh database, stream and prefix."""
         run = uuid.uuid4().hex[:10]
         stoppers: list[Callable[[], None]] = []
+        in_containers = server_mode() == "containers"
         nats_url = os.environ.get("NATS_URL")
-        if not nats_url:
+        if not nats_url and in_containers:
+            nats_url, stop = start_nats_container()
+            stoppers.append(stop)
+        elif not nats_url:
             nats = EmbeddedNats(workdir / "nats").start()
             stoppers.append(nats.stop)
             nats_url = nats.url
         database_url = os.environ.get("DATABASE_URL")
-        if not database_url:
+        if not database_url and in_containers:
+            database_url, stop = start_postgres_container()
+            stoppers.append(stop)
+        elif not database_url:
             pg = EmbeddedPostgres(workdir / "pg").start()
             stoppers.append(pg.stop)
             database_url = pg.url("postgres")

@@ -63,11 +63,12 @@ async def test_suggestions_are_distinct_and_applied_with_a_rename(alice: Client)
 async def test_regenerate_names_again_and_refuses_a_user_named_session(alice: Client) -> None:
     sid = (await alice.create_session())["id"]
     await alice.post(sid, LISBON)
-    await alice.wait_for(sid, lambda s: s["name_source"] == "auto")
+    first = await alice.wait_for(sid, lambda s: s["name_source"] == "auto")
     async with EventLog(alice) as log:
         r = await alice.request("POST", f"/api/sessions/{sid}/name:regenerate")
         assert r.status_code == 200, r.text
         assert r.json()["name_source"] == "auto" and r.json()["name"]
+        assert r.json()["name"] != first["name"]  # another name, since another can be made
         await log.until(lambda lg: bool(lg.of(sid, "session.named")))
     assert log.of(sid, "session.named")[0]["name"] == r.json()["name"]
 

@@ -4,6 +4,7 @@ fallback."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
@@ -11,7 +12,6 @@ from collections.abc import AsyncIterator
 import pytest
 from parley_cli.fake_upstream import FakeUpstream, Recorded, models_toml
 from parley_namer.adapters.extractive import ExtractiveNamer
-from parley_namer.adapters.language import LinguaDetector
 from parley_namer.adapters.llm import LlmNamer
 from parley_namer.adapters.offline import OfflineNamer
 from parley_namer.domain.names import Turn
@@ -25,8 +25,9 @@ FRENCH = [
     Turn("user", "Comment préparer une pâte à crêpes sans grumeaux pour le petit déjeuner ?"),
     Turn("assistant", "Mélangez la farine et les œufs, puis ajoutez le lait petit à petit."),
 ]
-DETECTOR = LinguaDetector()
-OFFLINE = OfflineNamer(ExtractiveNamer())
+EXTRACTIVE = ExtractiveNamer()
+DETECTOR = EXTRACTIVE.detector
+OFFLINE = OfflineNamer(EXTRACTIVE)
 
 
 @pytest.fixture(scope="module")
@@ -246,3 +247,32 @@ async def test_suggestions_short_of_three_are_topped_up_offline_distinct(
     proposal = await namer(catalogue).propose(BREAD, count=3)
     assert proposal.titles[0] == "Sourdough Proofing"
     assert len({t.casefold() for t in proposal.titles}) == len(proposal.titles) == 3
+
+
+async def test_calls_in_flight_stay_within_the_models_max_concurrency(
+    fake: FakeUpstream, tmp_path
+) -> None:
+    fake.state.reset()
+    path = tmp_path / "one.toml"
+    path.write_text(models_toml(fake.url, max_concurrency=1))
+    one_at_a_time = namer(load_catalogue(path))
+    fake.state.answer_json(*(answer(f"Sourdough Proofing Step {n}") for n in "ABC"))
+    fake.state.delay_s = 0.2
+    try:
+        proposals = await asyncio.gather(*(one_at_a_time.propose(BREAD) for _ in range(3)))
+    finally:
+        fake.state.delay_s = 0.0
+    assert sorted(p.name for p in proposals) == [f"Sourdough Proofing Step {n}" for n in "ABC"]
+    spans = sorted((r.started, r.ended) for r in json_calls(fake))
+    assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))
+
+
+async def test_a_name_made_again_avoids_the_current_one(
+    fake: FakeUpstream, catalogue: Catalogue
+) -> None:
+    fake.state.answer_json(answer("Sourdough Cold Proofing"), answer("Overnight Dough Rise"))
+    proposal = await namer(catalogue).propose(BREAD, avoid=["sourdough cold proofing"])
+    assert proposal.titles == ("Overnight Dough Rise",)
+    first, retry = (c.body["input"] for c in json_calls(fake))
+    assert 'Do not give any of these titles again (JSON data): ["sourdough cold proofing"]' in first
+    assert "asked not to give again" in retry

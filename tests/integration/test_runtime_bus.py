@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from parley_contracts import SessionDeleted, SessionRenamed, Subjects
 from parley_runtime import (
     ConsumerSpec,
@@ -22,6 +23,7 @@ from parley_runtime import (
     RetryLater,
     RuntimeSettings,
     Service,
+    settlement,
 )
 from parley_runtime.bus import EventHandler, GiveUpHook
 from stack import Servers, settled
@@ -44,7 +46,9 @@ async def probe(
         RuntimeSettings(**servers.env(**options)),
         consumers=[
             ConsumerSpec(
-                durable=durable, handlers=Handlers().on(SessionDeleted, handler), on_give_up=on_give_up
+                durable=durable,
+                handlers=Handlers().on(SessionDeleted, handler),
+                on_give_up=on_give_up,
             )
         ],
     )
@@ -239,3 +243,35 @@ async def test_an_event_of_a_deleted_session_is_refused_by_its_inbox_mark(
     assert entered == [1]  # handled once, settled as dropped: no redelivery
     assert written == []
     assert marks == 0
+
+
+async def test_a_database_outage_is_waited_out_in_place_and_spends_no_delivery(
+    servers: Servers, js
+) -> None:
+    """A handler failing because the database is out of reach (here: 6 times, more than
+    ``max_deliver``) is tried again in place: handled on its first delivery, nothing
+    dead-lettered. Other failures still spend deliveries (the test above)."""
+    event = SessionDeleted(session_id=uuid.uuid4(), user_id="frank")
+    tries: list[int] = []
+    given_up: list[str] = []
+
+    async def database_restarting(got: SessionDeleted, ctx: HandlerContext) -> None:
+        if got.session_id != event.session_id:
+            return
+        tries.append(ctx.delivery)
+        if len(tries) <= 3:
+            raise ConnectionRefusedError(111, "Connection refused")
+        if len(tries) <= 6:
+            raise asyncpg.CannotConnectNowError("the database system is starting up")
+
+    async def on_give_up(got: SessionDeleted, reason: str, ctx: HandlerContext) -> None:
+        given_up.append(reason)
+
+    settlement.OUTAGE_PAUSES_S, pauses = (0.05, 0.1), settlement.OUTAGE_PAUSES_S
+    try:
+        async with probe(servers, js, database_restarting, on_give_up=on_give_up) as (svc, _):
+            await publish(svc, event)
+    finally:
+        settlement.OUTAGE_PAUSES_S = pauses
+    assert tries == [1] * 7
+    assert given_up == []

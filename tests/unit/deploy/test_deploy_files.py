@@ -155,8 +155,10 @@ def test_a_containerfile_with_an_unknown_command_or_setting_fails() -> None:
     broken = text.replace('CMD ["parley-gateway"]', 'CMD ["parley-api"]').replace(
         "PARLEY_ENV=prod", "PARLEY_ENVIRONMENT=prod"
     )
+    broken = broken.replace("--reinstall-package parley-providers ", "")
     problems = check_containerfile(broken)
     assert any("parley-api" in p for p in problems)
+    assert "Containerfile: parley-providers is not rebuilt from its sources" in problems
     assert "Containerfile: ENV PARLEY_ENVIRONMENT is no service's setting" in problems
 
 
@@ -178,6 +180,9 @@ def test_prod_relies_on_what_the_nats_and_postgres_values_provide() -> None:
     assert (major, minor) >= (2, 10)
     settings = next(d for d in docs if d["kind"] == "ConfigMap" and "NATS_URL" in d["data"])
     assert settings["data"]["NATS_URL"] == "nats://nats.nats.svc.cluster.local:4222"
+    assert (
+        1 < int(settings["data"]["PARLEY_STREAM_REPLICAS"]) <= nats["config"]["cluster"]["replicas"]
+    )
     for scaled in (d for d in docs if d["kind"] == "ScaledObject"):
         endpoint = scaled["spec"]["triggers"][0]["metadata"]["natsServerMonitoringEndpoint"]
         assert (

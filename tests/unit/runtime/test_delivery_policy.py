@@ -15,6 +15,7 @@ from parley_runtime.delivery import (
     Nak,
     NotReady,
     Rejected,
+    Unavailable,
     needs_waits,
     next_step,
 )
@@ -106,3 +107,32 @@ def test_every_outcome_and_delivery_has_a_step() -> None:
                 assert isinstance(step, Ack | Nak | DeadLetter)
                 if isinstance(step, Nak):
                     assert 0 < step.delay_s <= 15.0
+
+
+@pytest.mark.parametrize("delivery", range(1, POLICY.server_max_deliver - 1))
+def test_a_database_outage_is_redelivered_with_a_growing_delay_never_dead_lettered_early(
+    delivery,
+) -> None:
+    outages = delivery - 1
+    step = next_step(Unavailable("ConnectionRefusedError"), delivery, None, POLICY, outages)
+    assert isinstance(step, Nak) and not step.count_wait and step.label == "unavailable"
+    assert step.delay_s == min(2.0**outages, 15.0)
+
+
+def test_an_outage_at_the_servers_last_delivery_is_dead_lettered() -> None:
+    last = POLICY.server_max_deliver - 1
+    step = next_step(Unavailable("CannotConnectNowError"), last, None, POLICY, last - 1)
+    assert step == DeadLetter("database unavailable: CannotConnectNowError")
+
+
+def test_deliveries_spent_in_an_outage_do_not_count_as_failures() -> None:
+    # Delivery 12 after 9 outage deliveries and 1 wait: this is the second failure, not the 12th.
+    step = next_step(Failed("ValueError: x"), 12, 1, POLICY, outages=9)
+    assert step == Nak(POLICY.backoff(2), count_wait=False, label="retried")
+    # Without the outage count, the same delivery would be dead-lettered.
+    assert next_step(Failed("ValueError: x"), 12, 1, POLICY) == DeadLetter("ValueError: x")
+
+
+def test_an_outage_needs_no_wait_count() -> None:
+    assert not needs_waits(Unavailable("lost"))
+

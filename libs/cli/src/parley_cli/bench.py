@@ -74,9 +74,7 @@ async def drive(
     replies per second, CPU ms per reply per process). With ``profile_dir``, each service
     process is recorded with py-spy during the measured window (:mod:`parley_cli.profile`) and
     the report lists the flame graphs (``profiles``) and any recorder that wrote none."""
-    profiler = (
-        Profiler(profile_dir, stack.data_dir, stack.runner_pid) if profile_dir else None
-    )
+    profiler = Profiler(profile_dir, stack.data_dir, stack.runner_pid) if profile_dir else None
     flame_graphs: list[Path] = []
     profile_problems: dict[str, str] = {}
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=REQUEST_TIMEOUT_S) as http:
@@ -154,7 +152,9 @@ def render(report: dict[str, Any]) -> str:
         "CPU ms per reply: " + " ".join(f"{k}={v:.1f}" for k, v in cpu_ms.items()),
     ]
     lines += [f"flame graph: {path}" for path in report.get("profiles", [])]
-    lines += [f"  no flame graph {p}: {why}" for p, why in report.get("profile_problems", {}).items()]
+    lines += [
+        f"  no flame graph {p}: {why}" for p, why in report.get("profile_problems", {}).items()
+    ]
     lines += [f"  failure: {f}" for f in report["failure_examples"]]
     return "\n".join(lines)
 

@@ -55,7 +55,10 @@ async def _prepare(nats_url: str, database_url: str) -> None:
     await ensure_database(database_url)
     nc = await nats.connect(nats_url)
     try:
-        await ensure_stream(nc.jetstream(), StreamSpec.for_prefix(settings.stream, settings.prefix))
+        await ensure_stream(
+            nc.jetstream(),
+            StreamSpec.for_prefix(settings.stream, settings.prefix, settings.stream_replicas),
+        )
     finally:
         await nc.close()
 

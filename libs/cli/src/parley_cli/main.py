@@ -7,6 +7,7 @@
   file and print how each session was named and tagged.
 * ``parley overhead`` — the chat service's overhead per reply (upstream's last byte to the reply
   visible at the gateway) for each provider, against the fake upstream at zero latency.
+* ``parley asyncapi`` — write the AsyncAPI 3.0 document of the events (docs/asyncapi.yaml).
 * ``parley names eval FILE`` — name every conversation of a file with a namer and print the
   measures of the names (words, generic, language, verbatim prefixes, latency) and a sample.
 * ``parley fake-upstream --port N`` — the fake upstream AI server (Gemini, OpenAI, chat
@@ -117,7 +118,21 @@ def main(argv: list[str] | None = None) -> int:
     fake.add_argument("--port", type=int, default=8090, help="port on 127.0.0.1 (8090)")
     fake.add_argument("--delay", type=float, default=0.0, help="seconds before each answer (0)")
 
+    contract = commands.add_parser("asyncapi", help="write the AsyncAPI document of the events")
+    contract.add_argument(
+        "--output", type=Path, default=Path("docs/asyncapi.yaml"), help="(docs/asyncapi.yaml)"
+    )
+    contract.add_argument("--prefix", default="parley", help="subject prefix (parley)")
+    contract.add_argument("--stream", default="PARLEY", help="stream name (PARLEY)")
+    contract.add_argument(
+        "--check", action="store_true", help="exit 1 if the file is not up to date; write nothing"
+    )
+
     args = parser.parse_args(argv)
+    if args.command == "asyncapi":
+        from .asyncapi import write_asyncapi
+
+        return write_asyncapi(args.output, args.prefix, args.stream, check=args.check)
     if args.command == "overhead":
         from .overhead import run_overhead
 

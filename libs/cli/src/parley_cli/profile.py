@@ -64,9 +64,7 @@ class Profiler:
             svg = self.out_dir / f"{role}-{proc.pid}.svg"
             command = [exe, "record", "--pid", str(proc.pid), "--output", str(svg)]
             command += ["--format", "flamegraph", "--rate", str(RATE_HZ), "--nonblocking"]
-            recorder = subprocess.Popen(
-                command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-            )
+            recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             self._recorders.append((svg, recorder))
         return [svg for svg, _ in self._recorders]
 

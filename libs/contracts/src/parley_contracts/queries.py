@@ -73,6 +73,8 @@ class NamingRequest(BaseModel):
 
     ``purpose``: ``suggest`` (``count`` distinct candidates, nothing changes) or ``regenerate``
     (one new name, which the namer records as the session's; the gateway applies it).
+    ``avoid``: titles not to propose again (a regenerated name differs from the current one
+    whenever another can be made).
     ``analytics_opt_out``: the session keeps its content out of analytics rows.
     """
 
@@ -82,6 +84,7 @@ class NamingRequest(BaseModel):
     purpose: Literal["suggest", "regenerate"]
     count: int = Field(default=1, ge=1, le=5)
     turns: list[NamingTurn] = Field(max_length=6)
+    avoid: list[str] = Field(default_factory=list, max_length=5)
     analytics_opt_out: bool = False
 
 

@@ -76,18 +76,27 @@ class StreamSpec:
     """The one JetStream stream that holds all events (limits retention, file storage).
 
     ``duplicate_window_s``: JetStream de-duplication window on ``Nats-Msg-Id``, in seconds;
-    ``max_age_s``: how long events are kept, in seconds.
+    ``max_age_s``: how long events are kept, in seconds; ``replicas``: copies of the stream kept
+    by a NATS cluster (1 on a single server).
     """
 
     name: str
     subjects: tuple[str, ...]
     duplicate_window_s: float = 600.0
     max_age_s: float = 14 * 24 * 3600.0
+    replicas: int = 1
 
     @classmethod
-    def for_prefix(cls, name: str, prefix: str) -> StreamSpec:
-        """The stream ``name`` holding every subject of ``prefix``."""
+    def for_prefix(cls, name: str, prefix: str, replicas: int = 1) -> StreamSpec:
+        """The stream ``name`` holding every subject of ``prefix``, kept in ``replicas`` copies.
+
+        Raises:
+            ValueError: a name or prefix that is not one subject token, or replicas not 1 to 5.
+        """
+        if not 1 <= replicas <= 5:
+            raise ValueError(f"stream replicas must be 1 to 5, got {replicas}")
         return cls(
             name=_check_token(name, "stream name"),
             subjects=tuple(Subjects(prefix).stream_subjects()),
+            replicas=replicas,
         )

@@ -52,7 +52,7 @@ def create_broker(settings: RuntimeSettings, name: str) -> NatsBroker:
 
 async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> None:
     """Create the stream of ``spec``, or update it to ``spec`` if it exists (limits retention,
-    file storage, de-duplication window)."""
+    file storage, de-duplication window, replicas)."""
     config = StreamConfig(
         name=spec.name,
         subjects=list(spec.subjects),
@@ -60,6 +60,7 @@ async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> None:
         storage=StorageType.FILE,
         duplicate_window=spec.duplicate_window_s,
         max_age=spec.max_age_s,
+        num_replicas=spec.replicas,
     )
     try:
         await js.stream_info(spec.name)

@@ -6,6 +6,31 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+#: Errors that mean the database is out of reach for now, not that a statement is wrong: a
+#: statement past the pool's ``command_timeout``, a refused or lost connection, a server
+#: starting up, shutting down or recovering from a crash (SQLSTATE classes 08 and 57).
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is out of reach: it, or an error it was raised from or
+    while handling, is :data:`UNREACHABLE`; or it is asyncpg's report of a connection the server
+    closed under an operation (an ``InterfaceError`` "...connection is closed", or the
+    ``InternalClientError`` of a protocol left mid-operation by a lost connection)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (*UNREACHABLE, asyncpg.InternalClientError)):
+            return True
+        if isinstance(seen, asyncpg.InterfaceError) and "connection is closed" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
 
 def database_name(database_url: str) -> str:
     """The database a ``postgresql://`` URL names (``postgres`` when it names none)."""

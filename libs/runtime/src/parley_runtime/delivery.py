@@ -2,9 +2,10 @@
 
 Pure functions and values, no I/O: :func:`next_step` maps the outcome of a handling
 (:class:`Handled`, :class:`Duplicate`, :class:`Dropped`, :class:`NotReady`,
-:class:`Rejected`, :class:`Failed`), the delivery count and the deliveries spent waiting to one
-step: :class:`Ack`, :class:`Nak` (redeliver after a delay) or :class:`DeadLetter`. The bus
-(:mod:`parley_runtime.settlement`) applies the step to the JetStream message.
+:class:`Unavailable`, :class:`Rejected`, :class:`Failed`), the delivery count and the deliveries
+spent waiting or in an outage to one step: :class:`Ack`, :class:`Nak` (redeliver after a
+delay) or :class:`DeadLetter`. The bus (:mod:`parley_runtime.settlement`) applies the step to
+the JetStream message.
 
 The rules:
 
@@ -12,9 +13,13 @@ The rules:
 * not ready (an earlier event of the session is missing): redeliver after a delay that doubles
   with each wait (from the handler's delay, at most 15 s) and count the wait; dead-letter once
   ``max_wait_deliveries`` waits are spent;
+* unavailable (the service's own database is out of reach): redeliver after a delay that doubles
+  with each outage delivery (from 1 s, at most 15 s), without spending the failure budget: an
+  outage is not the event's fault, and a few seconds of it must not dead-letter every event in
+  flight;
 * rejected (it can never succeed): dead-letter at once;
-* failed: redeliver after the backoff of its failure count (deliveries less waits; 1 when the wait
-  count is unknown); dead-letter on the ``max_deliver``-th failure;
+* failed: redeliver after the backoff of its failure count (deliveries less waits and outage
+  deliveries; 1 when the wait count is unknown); dead-letter on the ``max_deliver``-th failure;
 * whatever the outcome, a delivery at the server's own limit less one is the last the server
   makes: it is dead-lettered rather than dropped silently by the server.
 """
@@ -24,6 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MAX_WAIT_DELAY_S = 15.0
+#: Seconds before the first redelivery of an event that met a database outage.
+OUTAGE_DELAY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,13 @@ class NotReady:
 
 
 @dataclass(frozen=True)
+class Unavailable:
+    """The service's database was out of reach (refused, lost or shutting down)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Rejected:
     """The event can never be handled by this consumer."""
 
@@ -96,7 +110,7 @@ class Failed:
     error: str
 
 
-Outcome = Handled | Duplicate | Dropped | NotReady | Rejected | Failed
+Outcome = Handled | Duplicate | Dropped | NotReady | Unavailable | Rejected | Failed
 
 
 # Steps.
@@ -136,11 +150,18 @@ def needs_waits(outcome: Outcome) -> bool:
     return isinstance(outcome, NotReady | Failed)
 
 
-def next_step(outcome: Outcome, delivery: int, waits: int | None, policy: DeliveryPolicy) -> Step:
+def next_step(
+    outcome: Outcome,
+    delivery: int,
+    waits: int | None,
+    policy: DeliveryPolicy,
+    outages: int = 0,
+) -> Step:
     """The step for ``outcome`` on the ``delivery``-th delivery (1-based).
 
     ``waits`` is how many earlier deliveries were spent waiting (``NotReady``) on any replica,
-    ``None`` when it could not be read (then a failure counts as the first).
+    ``None`` when it could not be read (then a failure counts as the first); ``outages`` how many
+    earlier deliveries met a database outage (``Unavailable``), as this replica saw them.
     """
     match outcome:
         case Handled():
@@ -157,8 +178,13 @@ def next_step(outcome: Outcome, delivery: int, waits: int | None, policy: Delive
                 return DeadLetter(f"still not ready: {reason}")
             delay = min(delay_s * 2 ** (spent - 1), MAX_WAIT_DELAY_S)
             return Nak(delay, count_wait=True, label="waiting")
+        case Unavailable(reason):
+            if policy.is_last(delivery):
+                return DeadLetter(f"database unavailable: {reason}")
+            delay = min(OUTAGE_DELAY_S * 2**outages, MAX_WAIT_DELAY_S)
+            return Nak(delay, count_wait=False, label="unavailable")
         case Failed(error):
-            failures = delivery - waits if waits is not None else 1
+            failures = max(1, delivery - waits - outages) if waits is not None else 1
             if failures >= policy.max_deliver or policy.is_last(delivery):
                 return DeadLetter(error)
             return Nak(policy.backoff(failures), count_wait=False, label="retried")

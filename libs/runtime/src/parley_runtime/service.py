@@ -170,7 +170,7 @@ class Service:
             self.broker.subscriber(subject, queue=self.name, max_workers=workers)(handler)
         await self.broker.connect()
         js = self.broker.connection.jetstream()
-        await ensure_stream(js, StreamSpec.for_prefix(s.stream, s.prefix))
+        await ensure_stream(js, StreamSpec.for_prefix(s.stream, s.prefix, s.stream_replicas))
         for consumer in self.consumers:
             await consumer.ensure(js)
         await self.broker.start()

@@ -20,7 +20,11 @@ class RuntimeSettings(BaseSettings):
     letters.
     ``db_command_timeout_s`` bounds every statement (and every new connection) of the service's
     pool: past it the statement fails with ``TimeoutError`` instead of hanging on a frozen
-    server; None waits forever.
+    server; None waits forever. A handler that fails because the database is out of reach is
+    tried again in place (its delivery kept in progress, pauses doubling from 0.5 s to 5 s) for
+    up to ``db_outage_wait_s``: an outage spends none of an event's deliveries.
+    ``stream_replicas``: copies of the stream in a NATS cluster (every service declares the
+    stream with it at start, so all must agree).
     An event that waits for an earlier one (``RetryLater``) may be redelivered up to
     ``max_wait_deliveries`` times, with a delay doubling up to 15 s.
     """
@@ -37,6 +41,7 @@ class RuntimeSettings(BaseSettings):
     )
     prefix: str = "parley"
     stream: str = "PARLEY"
+    stream_replicas: int = Field(default=1, ge=1, le=5)
     env: Literal["dev", "prod"] = "dev"
     log_level: str = "INFO"
     max_deliver: int = Field(default=5, ge=1, le=100)
@@ -50,6 +55,7 @@ class RuntimeSettings(BaseSettings):
     db_pool_min: int = Field(default=1, ge=0)
     db_pool_max: int = Field(default=10, ge=1)
     db_command_timeout_s: float | None = Field(default=30.0, gt=0)
+    db_outage_wait_s: float = Field(default=60.0, ge=0)
     outbox_poll_s: float = Field(default=1.0, gt=0)
     health_host: str = "127.0.0.1"
     health_port: int | None = None

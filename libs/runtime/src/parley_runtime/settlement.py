@@ -8,14 +8,17 @@ in the same stream, with the reason, the subject and the delivery count as heade
 
 from __future__ import annotations
 
+import asyncio
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 
 import structlog
 from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
 from parley_contracts import Event, Subjects
 
+from .db import database_unreachable
 from .delivery import (
     Ack,
     DeadLetter,
@@ -29,6 +32,7 @@ from .delivery import (
     Outcome,
     Rejected,
     Step,
+    Unavailable,
     needs_waits,
     next_step,
 )
@@ -40,19 +44,29 @@ from .uow import AlreadyProcessed, SessionGone, prior_state
 
 log = structlog.get_logger(__name__)
 
+#: Pauses, in seconds, between tries in place while the database is out of reach.
+OUTAGE_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 5.0)
+
+
+#: Most events whose outage deliveries one consumer remembers (the oldest are forgotten).
+MAX_REMEMBERED_OUTAGES = 10_000
+
 
 @dataclass
 class Settler:
-    """Handles and settles the deliveries of one consumer (``spec``) with ``settings``."""
+    """Handles and settles the deliveries of one consumer (``spec``) with ``settings``.
+
+    It remembers, per event, how many deliveries met a database outage (in memory, so a
+    restarted process counts them as failures again), so that an outage does not spend the
+    event's failure budget."""
 
     spec: ConsumerSpec
     settings: RuntimeSettings
     subjects: Subjects
     broker: NatsBroker
+    _outages: dict[uuid.UUID, int] = field(default_factory=dict)
 
-    async def run(
-        self, handler: EventHandler, event: Event, msg: Msg, ctx: HandlerContext
-    ) -> None:
+    async def run(self, handler: EventHandler, event: Event, msg: Msg, ctx: HandlerContext) -> None:
         """Handle one delivery inside its consumer span, then apply the policy's step to it."""
         delivery = ctx.delivery
         started = time.perf_counter()
@@ -66,9 +80,15 @@ class Settler:
             headers=msg.headers,
         ) as span:
             outcome = await self._outcome(handler, event, ctx)
+            outcome = await self._through_outage(outcome, handler, event, ctx)
             span.set_attribute("parley.outcome", type(outcome).__name__)
         waits = await self._waits(ctx, event) if needs_waits(outcome) else 0
-        step = next_step(outcome, delivery, waits, self.policy)
+        outages = self._outages.pop(event.event_id, 0)
+        step = next_step(outcome, delivery, waits, self.policy, outages)
+        if isinstance(outcome, Unavailable) and isinstance(step, Nak):
+            if len(self._outages) >= MAX_REMEMBERED_OUTAGES:
+                del self._outages[next(iter(self._outages))]
+            self._outages[event.event_id] = outages + 1
         try:
             await self._apply(step, outcome, event, msg, ctx)
         finally:
@@ -76,6 +96,25 @@ class Settler:
             HANDLING.labels(self.spec.durable, event.event_type).observe(
                 time.perf_counter() - started
             )
+
+    async def _through_outage(
+        self, outcome: Outcome, handler: EventHandler, event: Event, ctx: HandlerContext
+    ) -> Outcome:
+        """While the handler fails because the database is out of reach, try it again in place
+        (the consumer keeps the delivery in progress) for up to ``db_outage_wait_s`` seconds, so
+        a short outage spends none of the event's deliveries. A longer one ends as
+        :class:`Unavailable`, redelivered without counting as a failure."""
+        deadline = time.monotonic() + self.settings.db_outage_wait_s
+        tries = 0
+        while isinstance(outcome, Unavailable):
+            pause = OUTAGE_PAUSES_S[min(tries, len(OUTAGE_PAUSES_S) - 1)]
+            if time.monotonic() + pause > deadline:
+                break
+            log.info("database out of reach; handling again in place", pause_s=pause)
+            await asyncio.sleep(pause)
+            tries += 1
+            outcome = await self._outcome(handler, event, ctx)
+        return outcome
 
     async def reject(self, msg: Msg, reason: str) -> None:
         """Dead-letter a delivery that does not validate and end its redeliveries."""
@@ -102,14 +141,18 @@ class Settler:
         except Unprocessable as exc:
             return Rejected(str(exc))
         except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            if database_unreachable(exc):
+                log.warning("database unavailable", error=error, delivery=ctx.delivery)
+                return Unavailable(error)
             # The traceback once, on the delivery that is the last try when nothing waited.
             log.warning(
                 "event failed",
-                error=f"{type(exc).__name__}: {exc}",
+                error=error,
                 delivery=ctx.delivery,
                 exc_info=ctx.delivery >= self.settings.max_deliver,
             )
-            return Failed(f"{type(exc).__name__}: {exc}")
+            return Failed(error)
         return Handled()
 
     async def _apply(

@@ -35,7 +35,7 @@ from parley_runtime import (
 
 from .adapters import store
 from .adapters.providers import ModelRouter, UnknownModel
-from .answering import Answer, TurnAnswerer
+from .application.answering import Answer, TurnAnswerer
 from .domain.turns import TurnLedger
 from .domain.upstream import UpstreamAI, UpstreamError, user_reason
 

@@ -16,7 +16,7 @@ from .adapters.notifications import GatewayNotifications
 from .adapters.reply_watch import NatsReplyWatcher
 from .adapters.traces import NatsTraceSource
 from .adapters.unit_of_work import over
-from .api import auth, events, messages, models, naming, problems, sessions, traces
+from .api import auth, contract, events, messages, models, naming, problems, sessions, traces
 from .api.deps import Gateway
 from .api.edge import BodyLimit, ErrorBoundary
 from .application import replies
@@ -103,7 +103,7 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     app.state.gateway = gateway  # what api/deps.py hands to routes through Depends
     app.state.settings = settings  # also read directly by small routers wired with one line
     app.state.service = service
-    for api in (auth, sessions, messages, events, traces, naming):
+    for api in (auth, sessions, messages, events, traces, naming, contract):
         app.include_router(api.router)
     models.install(app, settings)
     mount_ui(app)

@@ -7,13 +7,16 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-import asyncpg
+import structlog
 from parley_contracts import Event, SessionChange
 from parley_runtime import UnitOfWork as Transaction
+from parley_runtime.db import database_unreachable
 
 from ..domain.ports import StorageUnavailable
 from .notifications import REPLY_CHANNEL, SESSION_CHANNEL
 from .repositories import PostgresIdempotencyKeys, PostgresMessages, PostgresSessions
+
+log = structlog.get_logger(__name__)
 
 
 class PostgresUnitOfWork:
@@ -42,17 +45,6 @@ class PostgresUnitOfWork:
         )
 
 
-#: Errors that mean the database is out of reach for now, not that the request is wrong: a
-#: statement past the pool's ``command_timeout``, a refused or lost connection, a server
-#: starting up, shutting down or recovering from a crash (SQLSTATE classes 08 and 57).
-UNREACHABLE: tuple[type[BaseException], ...] = (
-    TimeoutError,
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-)
-
-
 def over(
     transaction: AbstractAsyncContextManager[Transaction],
 ) -> AbstractAsyncContextManager[PostgresUnitOfWork]:
@@ -60,7 +52,8 @@ def over(
     ``unit_of_work()`` or a handler's ``ctx.unit_of_work(event)``).
 
     Raises:
-        StorageUnavailable: from an :data:`UNREACHABLE` error of the database (chained).
+        StorageUnavailable: the database is out of reach (see
+        :func:`parley_runtime.db.database_unreachable`; chained).
     """
 
     @asynccontextmanager
@@ -68,7 +61,10 @@ def over(
         try:
             async with transaction as opened:
                 yield PostgresUnitOfWork(opened)
-        except UNREACHABLE as exc:
+        except Exception as exc:
+            if not database_unreachable(exc):
+                raise
+            log.warning("database unavailable", error=f"{type(exc).__name__}: {exc}"[:300])
             raise StorageUnavailable(f"the database is unavailable: {type(exc).__name__}") from exc
 
     return scope()

@@ -34,6 +34,8 @@ SESSION_LINKS = {
         ("DeleteSession", "deleteSession"),
         ("PostMessage", "postMessage"),
         ("ListMessages", "listMessages"),
+        ("SuggestNames", "suggestNames"),
+        ("RegenerateName", "regenerateName"),
     )
 }
 

@@ -23,6 +23,8 @@ log = structlog.get_logger(__name__)
 
 #: Messages of a conversation a namer reads (its first 3 exchanges).
 NAMING_MESSAGES = 6
+#: Characters of each message a namer reads (the rest is not sent).
+NAMING_CHARS = 500
 #: Suggestions offered at once.
 SUGGESTIONS = 3
 
@@ -30,7 +32,7 @@ SUGGESTIONS = 3
 async def _conversation(
     uow_factory: UnitOfWorkFactory, user: str, session_id: uuid.UUID
 ) -> tuple[Session, list[NamingTurn]]:
-    """The user's session and its first messages.
+    """The user's session and its first messages, each cut to what a namer reads.
 
     Raises:
         SessionNotFound. NamingConflict: no user message yet.
@@ -38,19 +40,24 @@ async def _conversation(
     async with uow_factory() as uow:
         session = await load(uow, session_id, user, lock=False)
         messages = await uow.messages.page(session_id, limit=NAMING_MESSAGES)
-    turns = [NamingTurn(role=m.role, content=m.content) for m in messages if m.content]
+    turns = [
+        NamingTurn(role=m.role, content=m.content[:NAMING_CHARS]) for m in messages if m.content
+    ]
     if not any(t.role == "user" for t in turns):
         raise NamingConflict("the session has no message to name yet")
     return session, turns
 
 
 def _request(session: Session, turns: list[NamingTurn], purpose: str, count: int) -> NamingRequest:
+    """The namer's request; a name made again avoids the session's current automatic name."""
+    generated = session.name_source in ("provisional", "auto")
     return NamingRequest(
         user_id=session.user_id,
         session_id=session.id,
         purpose=purpose,  # type: ignore[arg-type]
         count=count,
         turns=turns,
+        avoid=[session.name] if purpose == "regenerate" and generated else [],
         analytics_opt_out=session.analytics_opt_out,
     )
 
@@ -76,7 +83,8 @@ async def regenerate_name(
     uow_factory: UnitOfWorkFactory, naming: NamingSource, user: str, session_id: uuid.UUID
 ) -> Session:
     """Name the user's session again from its current conversation (a generated name,
-    ``name_source`` "auto"); the user's own name is never replaced.
+    ``name_source`` "auto", another than the current one whenever another can be made); the
+    user's own name is never replaced.
 
     Raises:
         SessionNotFound. NamingConflict: the user named the session (before or meanwhile), or

@@ -8,7 +8,6 @@ from parley_providers import ModelSpec, load_catalogue
 from ..domain.policy import AsyncNamer
 from ..settings import NamerSettings
 from .extractive import ExtractiveNamer
-from .language import LinguaDetector
 from .llm import LlmNamer
 from .offline import OfflineNamer
 
@@ -43,7 +42,8 @@ def build_namers(settings: NamerSettings) -> tuple[AsyncNamer, OfflineNamer]:
     Raises:
         ValueError: ``llm`` without a naming model, or a naming model that cannot name.
     """
-    offline = OfflineNamer(ExtractiveNamer())
+    extractive = ExtractiveNamer()
+    offline = OfflineNamer(extractive)
     if settings.namer == "extractive":
         return offline, offline
     spec = naming_model(settings)
@@ -57,7 +57,7 @@ def build_namers(settings: NamerSettings) -> tuple[AsyncNamer, OfflineNamer]:
     namer = LlmNamer(
         spec,
         offline,
-        LinguaDetector(),
+        extractive.detector,  # one set of language models for both namers
         timeout_s=settings.attempt_timeout_s,
         deadline_s=settings.llm_deadline_s,
         max_tries=settings.llm_max_tries,

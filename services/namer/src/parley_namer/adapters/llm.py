@@ -56,7 +56,8 @@ class LlmNamer:
     ``fallback``: the offline namer; ``detector``: language detection (with ``name_of`` giving
     a language's English name); ``timeout_s``: the whole attempt, retries included, seconds;
     ``deadline_s``: how long 429/5xx retries of one call may go on, seconds; ``max_tries``:
-    tries per call, the first included. Raises nothing from :meth:`propose`.
+    tries per call, the first included. At most ``spec.max_concurrency`` calls are in flight at
+    once. Raises nothing from :meth:`propose`.
     """
 
     def __init__(
@@ -79,9 +80,13 @@ class LlmNamer:
             deadline_s=deadline_s, max_attempts=max_tries, base_s=retry_base_s
         )
         self._provider = build_provider(spec)
+        self._slots = asyncio.Semaphore(spec.max_concurrency)
 
-    async def propose(self, turns: Sequence[Turn], *, count: int = 1) -> Proposal:
-        """Up to ``count`` distinct titles from the model, checked; else the offline namer's."""
+    async def propose(
+        self, turns: Sequence[Turn], *, count: int = 1, avoid: Sequence[str] = ()
+    ) -> Proposal:
+        """Up to ``count`` distinct titles from the model, checked, none of ``avoid``; else the
+        offline namer's."""
         started = time.perf_counter()
         kept = prepare_turns(turns)
         if not any(t.role == "user" and t.content.strip() for t in kept):
@@ -90,14 +95,14 @@ class LlmNamer:
         usage = _Usage()
         try:
             titles, reason = await asyncio.wait_for(
-                self._ask(kept, language, count, usage), timeout=self.timeout_s
+                self._ask(kept, language, count, usage, tuple(avoid)), timeout=self.timeout_s
             )
         except TimeoutError:
             titles, reason = [], f"no answer within {self.timeout_s:g} s"
         if len(titles) >= count:
             return usage.proposal(tuple(titles), language, self.label, started)
         log.info("naming model answer not used", model=self.spec.name, reason=reason)
-        offline = await self.fallback.propose(kept, count=count)
+        offline = await self.fallback.propose(kept, count=count, avoid=avoid)
         merged = list(titles)
         for title in offline.titles:
             if len(merged) < count and title.casefold() not in {m.casefold() for m in merged}:
@@ -108,7 +113,12 @@ class LlmNamer:
         )
 
     async def _ask(
-        self, turns: list[Turn], language: str | None, count: int, usage: _Usage
+        self,
+        turns: list[Turn],
+        language: str | None,
+        count: int,
+        usage: _Usage,
+        avoid: tuple[str, ...] = (),
     ) -> tuple[list[str], str | None]:
         """At most two answers (the second told why the first was refused): the distinct titles
         that passed, and why the last answer fell short (None when it did not)."""
@@ -124,17 +134,19 @@ class LlmNamer:
                 language_name=self.detector.name_of(language),
                 count=count,
                 rejected=reason,
+                avoid=avoid,
             )
             try:
-                answer = await generate_structured(
-                    self.spec,
-                    system,
-                    user,
-                    schema,
-                    schema_name="session_title" if count == 1 else "session_titles",
-                    policy=self.policy,
-                    provider=self._provider,
-                )
+                async with self._slots:  # the model's max_concurrency calls in flight
+                    answer = await generate_structured(
+                        self.spec,
+                        system,
+                        user,
+                        schema,
+                        schema_name="session_title" if count == 1 else "session_titles",
+                        policy=self.policy,
+                        provider=self._provider,
+                    )
             except ProviderError as exc:
                 usage.calls += 1
                 if exc.kind is ErrorKind.BAD_REQUEST and "JSON" in str(exc):
@@ -152,7 +164,11 @@ class LlmNamer:
                     else None
                 )
                 checked = check_title(
-                    raw, language=language, injections=injections, confident_language=confident
+                    raw,
+                    language=language,
+                    injections=injections,
+                    confident_language=confident,
+                    avoid=avoid,
                 )
                 if checked.title is None:
                     reason = reason or checked.reason

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from ..domain.names import Turn, prepare_turns
 from ..domain.policy import OFFLINE, Namer, Proposal
+from ..domain.titles import without_injections
 
 
 def _views(turns: list[Turn]) -> list[list[Turn]]:
@@ -28,13 +29,30 @@ def _without(text: str, titles: list[str]) -> str:
 
 class OfflineNamer:
     """:class:`~parley_namer.domain.policy.AsyncNamer` over a synchronous namer (CPU-bound,
-    run with :func:`asyncio.to_thread`). Raises nothing."""
+    run with :func:`asyncio.to_thread`). Sentences of the user's turns that give the namer
+    orders ("name this session X") are left out of what it reads
+    (:func:`~parley_namer.domain.titles.without_injections`). Raises nothing."""
 
     def __init__(self, namer: Namer) -> None:
         self.namer = namer
 
-    def _propose(self, turns: Sequence[Turn], count: int) -> tuple[list[str], str | None]:
-        kept = prepare_turns(turns)
+    def _propose(
+        self, turns: Sequence[Turn], count: int, avoid: Sequence[str] = ()
+    ) -> tuple[list[str], str | None]:
+        """Up to ``count`` distinct titles, none of ``avoid`` unless nothing else is found."""
+        if avoid:
+            wanted = count + len(avoid)
+            titles, language = self._propose(turns, wanted)
+            avoided = {a.casefold() for a in avoid}
+            fresh = [t for t in titles if t.casefold() not in avoided]
+            return (fresh or titles)[:count], language
+        return self._candidates(turns, count)
+
+    def _candidates(self, turns: Sequence[Turn], count: int) -> tuple[list[str], str | None]:
+        kept = [
+            Turn(t.role, without_injections(t.content)) if t.role == "user" else t
+            for t in prepare_turns(turns)
+        ]
         titles: list[str] = []
         language: str | None = None
         for i, view in enumerate(_views(kept)):
@@ -65,10 +83,13 @@ class OfflineNamer:
         if name and name.casefold() not in {t.casefold() for t in titles}:
             titles.append(name)
 
-    async def propose(self, turns: Sequence[Turn], *, count: int = 1) -> Proposal:
-        """Up to ``count`` distinct titles, best (the whole conversation's) first."""
+    async def propose(
+        self, turns: Sequence[Turn], *, count: int = 1, avoid: Sequence[str] = ()
+    ) -> Proposal:
+        """Up to ``count`` distinct titles, best (the whole conversation's) first; none of
+        ``avoid`` unless nothing else can be made."""
         started = time.perf_counter()
-        titles, language = await asyncio.to_thread(self._propose, turns, count)
+        titles, language = await asyncio.to_thread(self._propose, turns, count, avoid)
         return Proposal(
             titles=tuple(titles),
             language=language,

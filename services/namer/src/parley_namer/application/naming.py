@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -176,7 +176,9 @@ class Naming:
         turns = [Turn(t.role, t.content) for t in request.turns]
         count = request.count if request.purpose == "suggest" else 1
         started = time.perf_counter()
-        proposal, outcome, detail = await self._attempt(prepare_turns(turns), count=count)
+        proposal, outcome, detail = await self._attempt(
+            prepare_turns(turns), count=count, avoid=request.avoid
+        )
         if outcome == "named" and request.purpose == "suggest":
             outcome = "suggested"
         duration_ms = int((time.perf_counter() - started) * 1000)
@@ -220,13 +222,14 @@ class Naming:
     # -- internals ---------------------------------------------------------------------
 
     async def _attempt(
-        self, turns: list[Turn], *, count: int = 1
+        self, turns: list[Turn], *, count: int = 1, avoid: Sequence[str] = ()
     ) -> tuple[Proposal | None, str, str | None]:
         """One attempt: the proposal, its outcome (``named``, ``no_name``, ``error``) and the
         error's text."""
         try:
             proposal = await asyncio.wait_for(
-                self.namer.propose(turns, count=count), timeout=self.attempt_timeout_s
+                self.namer.propose(turns, count=count, avoid=avoid),
+                timeout=self.attempt_timeout_s,
             )
         except Exception as exc:  # an attempt that fails is retried at the next milestone
             detail = f"{type(exc).__name__}: {exc}"

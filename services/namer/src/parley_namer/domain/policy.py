@@ -60,9 +60,12 @@ class AsyncNamer(Protocol):
     """Proposes names for a conversation without blocking the event loop (the LLM namer, or the
     offline namer run in a worker thread)."""
 
-    async def propose(self, turns: Sequence[Turn], *, count: int = 1) -> Proposal:
-        """Up to ``count`` distinct titles for the first exchanges ``turns``. Raises nothing:
-        failures become a :class:`Proposal` without titles or from a fallback."""
+    async def propose(
+        self, turns: Sequence[Turn], *, count: int = 1, avoid: Sequence[str] = ()
+    ) -> Proposal:
+        """Up to ``count`` distinct titles for the first exchanges ``turns``, none of ``avoid``
+        (compared case-folded) unless nothing else can be made. Raises nothing: failures become
+        a :class:`Proposal` without titles or from a fallback."""
         ...
 
 

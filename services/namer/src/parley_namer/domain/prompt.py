@@ -81,12 +81,14 @@ def build_prompt(
     language_name: str | None = None,
     count: int = 1,
     rejected: str | None = None,
+    avoid: Sequence[str] = (),
 ) -> tuple[str, str]:
     """The system text and the user text of one naming call.
 
     ``language``: ISO 639-1 code detected by the caller (the model is told, not asked to guess);
     ``count``: 1 for a name, more for that many distinct suggestions; ``rejected``: why the
-    previous answer was refused, told on the one retry. Raises nothing.
+    previous answer was refused, told on the one retry; ``avoid``: titles not to give (the
+    session's current name when it is named again), passed as JSON data. Raises nothing.
     """
     system = SYSTEM.replace("{language}", language_label(language, language_name))
     ask = (
@@ -96,6 +98,9 @@ def build_prompt(
         " and each a different wording or angle."
     )
     parts = [ask, conversation_block(turns)]
+    if avoid:
+        taken = json.dumps(list(avoid), ensure_ascii=False).replace("<", "\\u003c")
+        parts.append(f"Do not give any of these titles again (JSON data): {taken}")
     if rejected:
         parts.append(f"Your previous answer was refused: {rejected}. Answer again, by the rules.")
     return system, "\n\n".join(parts)

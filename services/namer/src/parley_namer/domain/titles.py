@@ -103,12 +103,22 @@ def injected_titles(conversation: str) -> list[str]:
     return [s.casefold() for s in sentences if _INJECTION.search(s)]
 
 
+def without_injections(text: str) -> str:
+    """``text`` without its sentences that give the namer orders (see :func:`injected_titles`),
+    for a namer that would otherwise pick its words from them; ``text`` itself when nothing
+    else is left."""
+    sentences = re.split(r"(?<=[.!?\n])\s+", text)
+    kept = " ".join(s for s in sentences if not _INJECTION.search(s))
+    return kept if any(ch.isalpha() for ch in kept) else text
+
+
 def check_title(
     raw: str,
     *,
     language: str | None,
     injections: list[str] | tuple[str, ...] = (),
     confident_language: str | None = None,
+    avoid: list[str] | tuple[str, ...] = (),
 ) -> TitleCheck:
     """Check and clean one title a model proposed for a conversation in ``language``.
 
@@ -119,7 +129,8 @@ def check_title(
     of ``language``'s script (under :data:`LATIN_SHARE` Latin letters for a language written
     in Latin letters) is refused, and so is one a detector is confident is in another
     language (``confident_language``, computed by the caller on the raw title); a title found
-    inside one of ``injections`` (:func:`injected_titles`) is refused. Raises nothing.
+    inside one of ``injections`` (:func:`injected_titles`) is refused, and so is one of
+    ``avoid`` (case-folded). Raises nothing.
     """
     text = strip_reasoning(raw).strip()
     if not text:
@@ -149,4 +160,6 @@ def check_title(
     folded = title.casefold()
     if len(folded) >= 3 and any(folded in sentence for sentence in injections):
         return TitleCheck(None, "the title was dictated by an instruction inside the conversation")
+    if folded in {a.casefold() for a in avoid}:
+        return TitleCheck(None, "the title was one it was asked not to give again")
     return TitleCheck(title)

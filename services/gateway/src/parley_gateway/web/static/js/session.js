@@ -123,7 +123,7 @@ export class SessionHeader {
   async suggestNames() {
     await this.run(async () => {
       const answer = await this.api.json("POST", `/sessions/${this.session.id}/name-suggestions`, { body: {} });
-      const names = Array.isArray(answer) ? answer : (answer.suggestions || answer.names || answer.items || []);
+      const names = Array.isArray(answer) ? answer : (answer.titles || []);
       const list = $("name-suggestions");
       list.replaceChildren(...names.map((item) => {
         const name = typeof item === "string" ? item : item.name;
@@ -142,8 +142,8 @@ export class SessionHeader {
   async regenerate() {
     await this.run(async () => {
       const answer = await this.api.json("POST", `/sessions/${this.session.id}/name:regenerate`, { body: {} });
-      this.status.textContent = "A new name is on its way.";
-      if (answer && answer.id) this.onChanged(answer);
+      this.status.textContent = `Named again: ${answer.name}`;
+      this.onChanged(answer);
     }, "Regenerating…");
   }
 

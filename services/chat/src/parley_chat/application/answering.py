@@ -22,9 +22,9 @@ from parley_contracts import MessageCreated
 from parley_providers import RetryPolicy, call_with_retries
 from parley_runtime.tracing import set_reply_attributes, upstream_call
 
-from .adapters import store
-from .domain.turns import TurnLedger
-from .domain.upstream import (
+from ..adapters import store
+from ..domain.turns import TurnLedger
+from ..domain.upstream import (
     DeltaSink,
     UpstreamAI,
     UpstreamError,

@@ -1,0 +1,1 @@
+"""The chat service's use cases: answering one turn through the upstream AI."""
