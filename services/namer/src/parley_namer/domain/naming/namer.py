@@ -52,6 +52,12 @@ def _weak(asked: str | None) -> bool:
 _CODE_WORDS = frozenset("code script program function snippet".split())
 
 
+def _capitalised(word: str, text: str) -> bool:
+    """Whether ``word`` appears in ``text`` with a capital, not only at a sentence's start."""
+    pattern = rf"(?<![.!?]\s)(?<!^)\b{re.escape(word)}\b"
+    return any(m.group(0)[:1].isupper() for m in re.finditer(pattern, text, re.IGNORECASE))
+
+
 def _stands_alone(word: str, user_text: str) -> bool:
     """Whether a one-word name needs no second phrase: the user wrote nothing else ("hooks"),
     or it is a long plain word, such as a compound ("Fantasygeschichte"), not an adverb or a
@@ -163,7 +169,8 @@ class KeyphraseNamer:
         """A two-word ``name`` with the first message's next best phrase that shares no word
         with it and follows it in the same sentence: the stretch of text joining them
         when only joining words stand between ("Letter for a PhD Position"), else both in text
-        order. Unchanged if none fits."""
+        order when that phrase has two words or is a capitalised word ("Daily Cut Singapore");
+        a lone lower-case word ("lay", "due") says too little. Unchanged if none fits."""
         words = {w.casefold() for w in name.split()}
         text = " ".join(first_message.casefold().split(" "))
         start = text.find(name.casefold())
@@ -177,7 +184,8 @@ class KeyphraseNamer:
             joined = span(first_message, name, other)
             if joined is not None:
                 return joined
-            return completed(name, [other], script, flat(first_message))
+            if len(other.split()) == 2 or _capitalised(other, first_message):
+                return completed(name, [other], script, flat(first_message))
         return name
 
     def _keyphrase_name(
