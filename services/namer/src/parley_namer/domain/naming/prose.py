@@ -13,12 +13,19 @@ _FENCED_CODE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _CODE_CHARS = re.compile(r"[{}\[\]()<>=;$\\|&^~@*/]")
 _WORD_LIKE = re.compile(r"[(\"'«“]?[^\W\d_][\w'’.+#-]*[.,:;!?)\"'»”]*")
 _PROSE_SHARE = 0.6
+# A line of code: it opens with a keyword of a programming language or ends a block.
+_CODE_LINE = re.compile(
+    r"^\s*(?:def|class|return|import|from\s+\S+\s+import|const|let|var|elif|else:|public|private"
+    r"|protected|function|func|fn|print\(|#include|package|using\s+\S+;)\b|[{};]\s*$"
+)
 
 
 def _prose_lines(text: str) -> list[str]:
     kept = []
     for line in text.splitlines():
         tokens = line.split()
+        if _CODE_LINE.search(line):
+            continue
         if tokens and sum(word_like(t) for t in tokens) >= _PROSE_SHARE * len(tokens):
             line = _CODE_CHARS.sub(" ", line).rstrip()
             kept.append(line if ends_sentence(line) else f"{line}.")
@@ -34,9 +41,11 @@ def has_prose(text: str) -> bool:
 def prose(text: str) -> str:
     """The text without fenced code, code-like lines, URLs and code symbols.
 
-    A line is kept when at least 60 % of its tokens are words (or runs of a script without
-    spaces), and ends a sentence so that no keyphrase spans two lines. When no line is kept
-    (a message of code only), the whole text is used, code symbols removed. Raises nothing.
+    A line is kept when it is not code (it neither opens with a keyword such as ``def`` or
+    ``return`` nor ends with ``{``, ``}`` or ``;``) and at least 60 % of its tokens are words
+    (or runs of a script without spaces), and ends a sentence so that no keyphrase spans two
+    lines. When no line is kept (a message of code only), the whole text is used, code
+    symbols removed. Raises nothing.
     """
     text = URL.sub(" ", _FENCED_CODE.sub("\n", text)).replace("\u2019", "'")
     kept_text = "\n".join(_prose_lines(text))

@@ -8,6 +8,7 @@ import re
 from .lexicon import (
     BOUNDARY_WORDS,
     FILLER_WORDS,
+    GENERIC_ROLE_WORDS,
     LEAD_NOUNS_OF,
     LEAD_WORDS,
     PREAMBLES,
@@ -18,7 +19,11 @@ from .lexicon import (
 MAX_TOPIC_WORDS = 8
 """Most words of a topic taken from a request."""
 
-_SENTENCES = re.compile(r"(?<=[.!?？。])\s+|\n+|;\s+")
+_SENTENCES = re.compile(
+    r"(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<!\bMr\.)(?<!\bDr\.)(?<!\bSt\.)"
+    r"(?<=[.!?？。])\s+|\n+|;\s+"
+)
+_ASIDE = re.compile(r"\s*\([^()]{0,60}\)")  # "(using flask)", "(ML:BB)": an aside, not a topic
 _LABEL = re.compile(r"^[\w ]{1,24}:\s+")  # "Title: ...", "Question 1: ..."
 _PREPOSITIONS = frozenset("of in for on with to about from by at into over under".split())
 
@@ -55,6 +60,7 @@ def _bare(word: str) -> str:
 _SUBJECTS = frozenset(
     "i we i'm i've i'd my our im ive je j'ai nous yo tengo ich wir io eu я мы у".split()
 )
+_GREETINGS = frozenset("hi hello hey".split())
 _ME = frozenset("me us myself ourselves".split())
 _DETERMINERS = frozenset(
     "a an the my our some this these des un une le la les mon ma mes el una mi ein eine einen "
@@ -77,7 +83,9 @@ def _strip_lead(words: list[str]) -> list[str]:
             and i + 1 < len(words)
             and words[i + 1].lstrip("\"'“‘«(")[:1].isupper()
         )
-        if bare in LEAD_WORDS or not bare or numbering or (i == 0 and _IMPERATIVE.match(bare)):
+        greeting = bare in _GREETINGS and i > 0  # "a Hello World program": a name, not a greeting
+        lead = bare in LEAD_WORDS and not greeting
+        if lead or not bare or numbering or (i == 0 and _IMPERATIVE.match(bare)):
             i += 1
         elif bare in LEAD_NOUNS_OF and i + 1 < len(words) and _bare(words[i + 1]) == "of":
             i += 2
@@ -161,8 +169,9 @@ def topic(text: str, stopwords: frozenset[str]) -> str | None:
     Sentences are read in order (at most 6); one that sets a role or announces material
     ("You are a ...", "Act as ...", "Ignore ...", "Here is ...", :data:`~.lexicon.PREAMBLES`)
     is skipped unless it goes on to a task within 8 words ("Act as a chef and write a menu"
-    gives "menu"); a role of two words or more names the conversation ("I want you to act as a
-    linux terminal": "linux terminal").
+    gives "menu"); a role of two words or more that is not generic names the conversation
+    ("I want you to act as a linux terminal": "linux terminal"; "You are a helpful assistant"
+    is skipped).
     In the first sentence left, the opening of the request is removed (:data:`~.lexicon.
     LEAD_WORDS`: "Can you please write me a"), then the words up to the next clause are kept
     (:data:`~.lexicon.BOUNDARY_WORDS`, punctuation, at most 6 words) without stopwords at
@@ -171,6 +180,7 @@ def topic(text: str, stopwords: frozenset[str]) -> str | None:
     single: str | None = None
     for sentence in _SENTENCES.split(text.strip())[:_MAX_SENTENCES]:
         sentence = _WEAK_OF.sub("", _LABEL.sub("", sentence.strip(), count=1))
+        sentence = _ASIDE.sub("", sentence)
         preamble = _PREAMBLE.match(sentence)
         if preamble is not None:
             task = _TASK_AFTER.search(sentence, preamble.end())
@@ -179,7 +189,7 @@ def topic(text: str, stopwords: frozenset[str]) -> str | None:
             role = _ROLE.match(sentence)
             if task is None and role is not None:
                 found = _phrase(sentence[role.end() :], stopwords)
-                if found is not None and len(found.split()) >= 2:
+                if found is not None and len(found.split()) >= 2 and not _generic_role(found):
                     return found  # "I want you to act as a linux terminal": the role
             if task is None:
                 continue
@@ -190,6 +200,12 @@ def topic(text: str, stopwords: frozenset[str]) -> str | None:
                 return found
             single = single or found  # "Hello Professor." names less than the next sentence
     return single
+
+
+def _generic_role(role: str) -> bool:
+    """A role that says nothing of the conversation ("helpful assistant", "professional
+    writer"): every word of it is one of :data:`~.lexicon.GENERIC_ROLE_WORDS`."""
+    return all(_bare(w) in GENERIC_ROLE_WORDS for w in role.split())
 
 
 def _phrase(sentence: str, stopwords: frozenset[str]) -> str | None:
