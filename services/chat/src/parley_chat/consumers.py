@@ -21,6 +21,7 @@ from parley_contracts import (
     ReplyFailed,
     SessionDeleted,
     derive_id,
+    storable,
 )
 from parley_providers import Catalogue
 from parley_runtime import (
@@ -126,6 +127,7 @@ class ChatHandlers:
         """Settle the turn, store the upstream session to continue and the transcript, and
         publish ``reply.completed``, in one transaction."""
         reply = answer.reply
+        content = storable(reply.content)  # an upstream's NUL or lone surrogate becomes U+FFFD
         async with ctx.unit_of_work(event) as uow:
             ledger = await self._ledger(uow, event, upstream)
             if not ledger.settle(event.turn, answered=True):
@@ -133,7 +135,7 @@ class ChatHandlers:
             ledger.continue_on(answer.upstream_id, opened=answer.opened)
             await store.save(uow.conn, ledger)
             await store.append_transcript(
-                uow.conn, event.session_id, event.turn, event.content, reply.content
+                uow.conn, event.session_id, event.turn, event.content, content
             )
             await uow.publish(
                 ReplyCompleted(
@@ -144,7 +146,7 @@ class ChatHandlers:
                     message_id=derive_id(event.message_id, "reply.message"),
                     reply_to=event.message_id,
                     turn=event.turn,
-                    content=reply.content,
+                    content=content,
                     prompt=event.content,
                     model=upstream.model,
                     provider=upstream.provider,
