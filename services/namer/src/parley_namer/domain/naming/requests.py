@@ -23,6 +23,10 @@ _SENTENCES = re.compile(
     r"(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<!\bMr\.)(?<!\bDr\.)(?<!\bSt\.)"
     r"(?<=[.!?？。])\s+|\n+|;\s+"
 )
+_INTERJECTIONS = re.compile(
+    r"^(?:(?:ok|okay|now|so|well|alright|great|thanks|thank\s+you|hi|hello|hey)\b[,!.]?\s+)+",
+    re.IGNORECASE,
+)
 _ASIDE = re.compile(r"\s*\([^()]{0,60}\)")  # "(using flask)", "(ML:BB)": an aside, not a topic
 _LABEL = re.compile(r"^[\w ]{1,24}:\s+")  # "Title: ...", "Question 1: ..."
 _PREPOSITIONS = frozenset("of in for on with to about from by at into over under".split())
@@ -41,8 +45,10 @@ _NUMBERING = re.compile(  # 1.2.2 19.19 3) a) [1] (28)
 _EDGE = re.compile(r"^[^\w#+.]+|[^\w#+)]+$")
 _MAX_SENTENCES = 6
 _ROLE = re.compile(
-    r"^(?:i\s+want\s+you\s+to\s+|please\s+)?(?:act\s+(?:as|like)|pretend\s+to\s+be"
-    r"|(?:(?:pretend|imagine)\s+(?:that\s+)?)?(?:you\s+are|you're|youre))\s+(?:an?\s+|the\s+)?",
+    r"^(?:i\s+(?:will|am\s+going\s+to|'m\s+going\s+to)\s+(?:give|provide|send|share)\s+you"
+    r"(?:\s+with)?\s+(?:an?\s+|the\s+)?|"
+    r"(?:i\s+want\s+you\s+to\s+|please\s+)?(?:act\s+(?:as|like)|pretend\s+to\s+be"
+    r"|(?:(?:pretend|imagine)\s+(?:that\s+)?)?(?:you\s+are|you're|youre))\s+(?:an?\s+|the\s+)?)",
     re.IGNORECASE,
 )
 # "on the problem of", "the topic of": words that only announce what follows them
@@ -121,7 +127,7 @@ def _until_boundary(words: list[str], stopwords: frozenset[str]) -> list[str]:
         if bare in _COPULAS and len(kept) == 1:  # "which journal is similar to ..."
             continue
         relative = bare in {"that", "which", "who"} and len(kept) <= 2
-        if kept and bare in BOUNDARY_WORDS and not relative:
+        if kept and (bare in BOUNDARY_WORDS and not relative or word in {"-", "–", "—"}):
             break
         if kept and bare in {"and", "or", "y", "et", "und", "e", "и"}:
             following = _bare(words[i + 1]) if i + 1 < len(words) else ""
@@ -180,7 +186,7 @@ def topic(text: str, stopwords: frozenset[str]) -> str | None:
     single: str | None = None
     for sentence in _SENTENCES.split(text.strip())[:_MAX_SENTENCES]:
         sentence = _WEAK_OF.sub("", _LABEL.sub("", sentence.strip(), count=1))
-        sentence = _ASIDE.sub("", sentence)
+        sentence = _INTERJECTIONS.sub("", _ASIDE.sub("", sentence))
         preamble = _PREAMBLE.match(sentence)
         if preamble is not None:
             task = _TASK_AFTER.search(sentence, preamble.end())
@@ -209,8 +215,11 @@ def _generic_role(role: str) -> bool:
 
 
 def _phrase(sentence: str, stopwords: frozenset[str]) -> str | None:
-    """The topic words of one sentence, or None when none is a content word."""
+    """The topic words of one sentence, or None when none is a content word; a preposition
+    left at its start goes ("on the Unity testing framework" is about the framework)."""
     words = _trim_tail(_until_boundary(_strip_lead(sentence.split()), stopwords), stopwords)
+    while len(words) > 2 and _bare(words[0]) in _PREPOSITIONS | {"the", "a", "an"}:
+        words = words[1:]
     if any(_bare(w) not in stopwords and any(ch.isalpha() for ch in w) for w in words):
         return " ".join(w.strip(_QUOTES).rstrip(',;:!?."') for w in words)
     return None
