@@ -15,6 +15,7 @@ from .lexicon import (
     RUSSIAN_IMPERATIVE,
     TRAILING_WORDS,
 )
+from .scripts import is_unspaced
 
 MAX_TOPIC_WORDS = 8
 """Most words of a topic taken from a request."""
@@ -55,6 +56,7 @@ _ROLE = re.compile(
 _WEAK_OF = re.compile(
     r"\b(?:the\s+)?(?:problem|topic|subject|issue|theme|matter)\s+of\s+", re.IGNORECASE
 )
+_FORMULA = re.compile(r"[=^∑∞|<>≤≥∫√∂]|\w\+\w")  # not "C++" nor "145+"
 _QUOTES = "\"'“”‘’«»„"
 _COPULAS = frozenset("is are was were".split())
 
@@ -129,6 +131,8 @@ def _until_boundary(words: list[str], stopwords: frozenset[str]) -> list[str]:
         relative = bare in {"that", "which", "who"} and len(kept) <= 2
         if kept and (bare in BOUNDARY_WORDS and not relative or word in {"-", "–", "—"}):
             break
+        if kept and _FORMULA.search(word):  # "f(x)=(x+1)", "x2 + x": a formula ends a topic
+            break
         if kept and bare in {"and", "or", "y", "et", "und", "e", "и"}:
             following = _bare(words[i + 1]) if i + 1 < len(words) else ""
             if following in LEAD_WORDS or following in BOUNDARY_WORDS or not following:
@@ -152,13 +156,18 @@ def _until_boundary(words: list[str], stopwords: frozenset[str]) -> list[str]:
 
 def _trim_tail(words: list[str], stopwords: frozenset[str]) -> list[str]:
     """``words`` without function words (:data:`~.lexicon.TRAILING_WORDS`), request words,
-    symbols or an English participle ("dedicated") at their end."""
+    symbols, lone letters or an English participle ("dedicated") at their end."""
     while len(words) > 1 and _dangling(words):
         words = words[:-1]
     while words and (
         _bare(words[-1]) in TRAILING_WORDS
         or _bare(words[-1]) in FILLER_WORDS
         or not any(ch.isalnum() for ch in words[-1])
+        or (
+            len(_bare(words[-1])) == 1
+            and words[-1].strip(_QUOTES).rstrip(",;:!?.").islower()  # "f x", not "C" or "R"
+            and not any(is_unspaced(c) for c in words[-1])
+        )
     ):
         words = words[:-1]
     return words
