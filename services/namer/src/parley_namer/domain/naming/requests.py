@@ -57,6 +57,7 @@ _WEAK_OF = re.compile(
     r"\b(?:the\s+)?(?:problem|topic|subject|issue|theme|matter)\s+of\s+", re.IGNORECASE
 )
 _FORMULA = re.compile(r"[=^∑∞|<>≤≥∫√∂]|\w\+\w")  # not "C++" nor "145+"
+_ABBREVIATIONS = frozenset("vs e.g i.e etc mr mrs ms dr st no".split())
 _QUOTES = "\"'“”‘’«»„"
 _COPULAS = frozenset("is are was were".split())
 
@@ -146,7 +147,12 @@ def _until_boundary(words: list[str], stopwords: frozenset[str]) -> list[str]:
             kept.append(word.split(",")[0])
             break
         kept.append(word)
-        if re.search(r"[,;:!?)(\"]$|[.]$", word) or len(kept) > MAX_TOPIC_WORDS:
+        abbreviation = word.endswith(".") and bare.rstrip(".") in _ABBREVIATIONS
+        if (
+            re.search(r"[,;:!?)(\"]$|[.]$", word)
+            and not abbreviation
+            or len(kept) > MAX_TOPIC_WORDS
+        ):
             break
     if len(kept) > MAX_TOPIC_WORDS:
         cuts = [j for j in range(4, MAX_TOPIC_WORDS + 1) if _bare(kept[j]) in _PREPOSITIONS]
