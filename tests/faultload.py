@@ -76,12 +76,12 @@ class Load:
             await self._progress.wait()
 
     async def _session(self, n: int) -> None:
-        created = await self._call("POST", "/api/sessions", key=f"s-{self.run}-{n}", json={})
+        created = await self.call("POST", "/api/sessions", key=f"s-{self.run}-{n}", json={})
         sid = created["id"]
         self.session_ids.append(sid)
         topic = TOPICS[n % len(TOPICS)]
         for turn in range(1, self.turns + 1):
-            posted = await self._call(
+            posted = await self.call(
                 "POST",
                 f"/api/sessions/{sid}/messages",
                 key=f"m-{self.run}-{n}-{turn}",
@@ -97,14 +97,14 @@ class Load:
     async def _settled(self, sid: str, message_id: str, timeout_s: float = 90) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            page = await self._call("GET", f"/api/sessions/{sid}/messages", params={"limit": 10})
+            page = await self.call("GET", f"/api/sessions/{sid}/messages", params={"limit": 10})
             [mine] = [m for m in page["items"] if m["id"] == message_id]
             if mine["status"] != "pending":
                 return
             await asyncio.sleep(0.3)
         raise AssertionError(f"message {message_id} still pending after {timeout_s} s")
 
-    async def _call(
+    async def call(
         self, method: str, url: str, *, key: str | None = None, timeout_s: float = 90, **kw: Any
     ) -> Any:
         """The JSON answer of a request that succeeded, retried every 0.2 s while it fails with

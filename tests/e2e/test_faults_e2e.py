@@ -44,7 +44,7 @@ async def faults() -> AsyncIterator[FaultStack]:
 async def _wait_named_and_tagged(load: Load, timeout_s: float = 60) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout_s
     while True:
-        page = await load._call("GET", "/api/sessions", params={"limit": 200})
+        page = await load.call("GET", "/api/sessions", params={"limit": 200})
         mine = [s for s in page["items"] if s["id"] in set(load.session_ids)]
         done = [s for s in mine if s["name_source"] == "auto" and s["session_tag"]]
         if len(done) == load.sessions:
@@ -106,10 +106,51 @@ async def _outcomes(stack: FaultStack, load: Load) -> dict[str, Counter[str]]:
     return by_phase
 
 
+async def _inject_faults(stack: FaultStack, load: Load, probe: Probe) -> dict[str, Any]:
+    """Kill NATS, then chat, then PostgreSQL, each once the load has reached its share, and
+    start it again after :data:`OUTAGE_S`; returns per fault when it was killed, how long it
+    was down, and how soon after its return the API answered and the gateway was ready."""
+
+    async def nats_back() -> None:
+        stack.nats.start()
+
+    async def chat_back() -> None:
+        stack.services["chat"].start()
+        await stack.services["chat"].ready()
+
+    async def pg_back() -> None:
+        stack.pg.start()
+        await stack.pg_ready()
+
+    plan: list[tuple[str, float, Callable[[], None], Callable[[], Awaitable[None]]]] = [
+        ("nats", 0.15, stack.nats.kill, nats_back),
+        ("chat", 0.40, stack.services["chat"].kill, chat_back),
+        ("postgres", 0.65, stack.pg.kill, pg_back),
+    ]
+    windows: dict[str, dict[str, float]] = {}
+    for name, share, kill, restart in plan:
+        await asyncio.wait_for(load.reached(share), 120)
+        load.phase = name
+        killed = time.monotonic()
+        kill()
+        await asyncio.sleep(OUTAGE_S)
+        await restart()
+        returned = time.monotonic()
+        back, ready = await asyncio.gather(probe.back_after(returned), probe.ready_after(returned))
+        windows[name] = {
+            "killed": killed, "dep_s": returned - killed, "back_s": back, "ready_s": ready
+        }  # fmt: skip
+    return windows
+
+
 @pytest.mark.timeout(300)
 async def test_no_message_is_lost_or_duplicated_through_nats_chat_and_postgres_crashes(
     faults: FaultStack,
 ) -> None:
+    """Columns printed per phase: ``dep_s`` the dependency's downtime (kill to ready again),
+    ``down_s`` how long the API did not answer, ``back_s`` / ``ready_s`` seconds from the
+    dependency's return to the API answering / the gateway's ``/readyz`` 200, the messages of
+    the phase, and the longest wait for a reply."""
     stack = faults
     async with httpx.AsyncClient(base_url=stack.base_url, limits=httpx.Limits()) as http:
         token = (await http.post("/api/auth/token", json={"user_id": "fault-load"})).json()
@@ -124,52 +165,33 @@ async def test_no_message_is_lost_or_duplicated_through_nats_chat_and_postgres_c
         started = time.monotonic()
         loading = asyncio.create_task(load.run_all())
 
-        async def nats_back() -> None:
-            stack.nats.start()
-
-        async def chat_back() -> None:
-            stack.services["chat"].start()
-            await stack.services["chat"].ready()
-
-        async def pg_back() -> None:
-            stack.pg.start()
-            await stack.pg_ready()
-
-        plan: list[tuple[str, float, Callable[[], None], Callable[[], Awaitable[None]]]] = [
-            ("nats", 0.15, stack.nats.kill, nats_back),
-            ("chat", 0.40, stack.services["chat"].kill, chat_back),
-            ("postgres", 0.65, stack.pg.kill, pg_back),
-        ]
-        windows: dict[str, dict[str, float]] = {}
-        for name, share, kill, restart in plan:
-            await asyncio.wait_for(load.reached(share), 120)
-            load.phase = name
-            killed = time.monotonic()
-            kill()
-            await asyncio.sleep(OUTAGE_S)
-            await restart()
-            returned = time.monotonic()
-            back, ready = await asyncio.gather(
-                probe.back_after(returned), probe.ready_after(returned)
-            )
-            windows[name] = {"killed": killed, "back_s": back, "ready_s": ready}
-        await asyncio.wait_for(loading, 180)
+        try:
+            windows = await _inject_faults(stack, load, probe)
+            await asyncio.wait_for(loading, 180)
+        except BaseException as exc:
+            probing.cancel()
+            exc.add_note(f"phase {load.phase}; service logs: {stack.logs()}")
+            raise
+        finally:
+            loading.cancel()
         sessions = await _wait_named_and_tagged(load)
         load_s = time.monotonic() - started
         probing.cancel()
+        await asyncio.gather(probing, return_exceptions=True)
         await stack.settled()
         outcomes = await _outcomes(stack, load)
 
     ends = [w["killed"] for w in windows.values()] + [time.monotonic()]
     print(f"\nfault test: {SESSIONS} sessions × {TURNS} messages, {CONCURRENCY} at once,"
           f" {load_s:.1f} s, {load.retries} client retries")  # fmt: skip
-    print(f"{'phase':<10}{'down_s':>7}{'back_s':>7}{'ready_s':>8}{'accepted':>9}{'answered':>9}"
-          f"{'duplicated':>11}{'lost':>5}{'max_reply_s':>12}")  # fmt: skip
+    print(f"{'phase':<10}{'dep_s':>6}{'down_s':>7}{'back_s':>7}{'ready_s':>8}{'accepted':>9}"
+          f"{'answered':>9}{'duplicated':>11}{'lost':>5}{'max_reply_s':>12}")  # fmt: skip
     for name, end in zip(["baseline", *windows], ends, strict=True):
         w = windows.get(name, {})
         down = probe.unavailable(w["killed"], end) if w else 0.0
         c = outcomes.get(name, Counter())
-        print(f"{name:<10}{down:>7.2f}{w.get('back_s', 0):>7.2f}{w.get('ready_s', 0):>8.2f}"
+        print(f"{name:<10}{w.get('dep_s', 0):>6.2f}{down:>7.2f}{w.get('back_s', 0):>7.2f}"
+              f"{w.get('ready_s', 0):>8.2f}"
               f"{c['accepted']:>9}{c['answered']:>9}{c['duplicated']:>11}{c['lost']:>5}"
               f"{c['max_reply_ms'] / 1000:>12.1f}")  # fmt: skip
     print(f"failed attempts: load {dict(load.failures)}, probe {dict(probe.failures)}")

@@ -5,6 +5,7 @@ No I/O lives here; every service and the runtime import these models.
 
 from .events import (
     EVENT_TYPES,
+    MAX_USER_ID_CHARS,
     AnyEvent,
     Event,
     MessageCreated,
@@ -34,6 +35,7 @@ from .queries import (
 from .subjects import StreamSpec, Subjects
 
 __all__ = [
+    "MAX_USER_ID_CHARS",
     "EVENT_TYPES",
     "AnyEvent",
     "Event",
