@@ -8,8 +8,9 @@ import pytest
 from parley_namer.adapters.extractive import ExtractiveNamer
 from parley_namer.adapters.segmenters import Segmenters
 from parley_namer.domain.names import Turn
+from parley_namer.domain.naming.casing import unshouted
 from parley_namer.domain.naming.code import code_topic, identifier_words
-from parley_namer.domain.naming.judging import word_count
+from parley_namer.domain.naming.judging import conversation_language, word_count
 from parley_namer.domain.naming.requests import topic
 
 STOPWORDS = frozenset("a an the of in for on to with is are be it this that and or".split())
@@ -124,3 +125,60 @@ def test_a_role_play_opener_never_names_the_session(namer: ExtractiveNamer) -> N
         "for a bamboo toothbrush.",
     )
     assert name == "Product Description for a Bamboo Toothbrush"
+
+
+class RankedDetector:
+    """A detector that ranks languages as told (the port, without lingua)."""
+
+    def __init__(self, ranked: list[tuple[str, float]]) -> None:
+        self.ranked = ranked
+
+    def detect(self, text: str) -> str | None:
+        return self.ranked[0][0] if self.ranked else None
+
+    def candidates(self, text: str) -> list[tuple[str, float]]:
+        return list(self.ranked)
+
+    def confidence(self, text: str, language: str) -> float:
+        return dict(self.ranked).get(language, 0.0)
+
+
+FUNCTION_WORDS = {
+    "en": frozenset("a an the about is for of in to".split()),
+    "fr": frozenset("le la les un une des de du et est".split()),
+    "ru": frozenset("и в на с о про для".split()),
+}
+
+
+def test_a_short_text_is_settled_by_a_function_word_vote_english_always_voting() -> None:
+    words = FUNCTION_WORDS.get
+    french_first = RankedDetector([("fr", 0.98), ("nl", 0.01)])
+    text = "Write a tongue twister about cats"
+    assert conversation_language(text, "", french_first, lambda c: words(c, frozenset())) == "en"
+    # English takes no part in a text of non-ASCII letters, nor in scripts without spaces.
+    viet = RankedDetector([("vi", 0.6), ("fr", 0.3)])
+    text = "Viết một bài hát về a the of"
+    assert conversation_language(text, "", viet, lambda c: words(c, frozenset())) == "vi"
+    chinese = RankedDetector([("zh", 0.9)])
+    assert (
+        conversation_language("写一首 about the 诗", "", chinese, lambda c: words(c, frozenset()))
+        == "zh"
+    )
+    macedonian_first = RankedDetector([("mk", 0.5), ("ru", 0.4)])
+    text = "напиши басню про оливье"
+    assert (
+        conversation_language(text, "", macedonian_first, lambda c: words(c, frozenset())) == "ru"
+    )
+
+
+def test_formulas_abbreviations_and_shouting() -> None:
+    assert topic("Antiderivar la siguiente función f(x)=(x+1)(2x-1)", STOPWORDS) == (
+        "Antiderivar la siguiente función"
+    )
+    # "vs." does not end the topic (its dot goes with the word's other punctuation).
+    assert topic("Compare Python vs. Go for web servers", STOPWORDS) == (
+        "Python vs Go for web servers"
+    )
+    assert unshouted("ΠΟΙΟΤΙΚΟ ΠΟΙΗΜΑ") == "ποιοτικο ποιημα"
+    assert unshouted("AWS SES") == "AWS SES"  # acronyms stay
+    assert unshouted("Unity C#") == "Unity C#"

@@ -51,7 +51,7 @@ LEAD_WORDS = frozenset(
     up come with detailed short brief simple quick new few couple bunch series set number
     know learn go familiar respond reply answer continue complete this these my your our it
     in let's lets discuss play test understand out say wrong and or but act as solve prove
-    calculate compute invent use consider
+    calculate compute invent use consider that many much
     finish optimize optimise think assume given suppose simplify evaluate determine estimate
     derive convert refactor debug craft construct produce plan propose name choose select
     identify classify predict rephrase paraphrase if am have has had been get got there

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from ..names import GENERIC_WORDS, Turn, clean_name, prepare_turns
-from .casing import capitalise, restore_case, shouting
+from .casing import capitalise, restore_case, shouting, unshouted
 from .code import CODE_KINDS, code_topic
 from .judging import conversation_language, is_verbatim_prefix
 from .phrases import Scored, best_phrase, completed, filter_phrases, span
@@ -140,7 +140,7 @@ class KeyphraseNamer:
         cleaned = clean_name(name) or clean_name(url_name(user_contents[0]))
         if cleaned is None:
             return None, language
-        return capitalise(cleaned, casing or language), language
+        return capitalise(unshouted(cleaned), casing or language), language
 
     def conversation_language(self, user_text: str, assistant_text: str) -> str | None:
         """The user's language; a short user text is read together with the replies."""

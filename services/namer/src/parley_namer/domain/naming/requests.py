@@ -15,6 +15,7 @@ from .lexicon import (
     RUSSIAN_IMPERATIVE,
     TRAILING_WORDS,
 )
+from .scripts import is_unspaced
 
 MAX_TOPIC_WORDS = 8
 """Most words of a topic taken from a request."""
@@ -22,6 +23,10 @@ MAX_TOPIC_WORDS = 8
 _SENTENCES = re.compile(
     r"(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<!\bMr\.)(?<!\bDr\.)(?<!\bSt\.)"
     r"(?<=[.!?？。])\s+|\n+|;\s+"
+)
+_INTERJECTIONS = re.compile(
+    r"^(?:(?:ok|okay|now|so|well|alright|great|thanks|thank\s+you|hi|hello|hey)\b[,!.]?\s+)+",
+    re.IGNORECASE,
 )
 _ASIDE = re.compile(r"\s*\([^()]{0,60}\)")  # "(using flask)", "(ML:BB)": an aside, not a topic
 _LABEL = re.compile(r"^[\w ]{1,24}:\s+")  # "Title: ...", "Question 1: ..."
@@ -41,14 +46,18 @@ _NUMBERING = re.compile(  # 1.2.2 19.19 3) a) [1] (28)
 _EDGE = re.compile(r"^[^\w#+.]+|[^\w#+)]+$")
 _MAX_SENTENCES = 6
 _ROLE = re.compile(
-    r"^(?:i\s+want\s+you\s+to\s+|please\s+)?(?:act\s+(?:as|like)|pretend\s+to\s+be"
-    r"|(?:(?:pretend|imagine)\s+(?:that\s+)?)?(?:you\s+are|you're|youre))\s+(?:an?\s+|the\s+)?",
+    r"^(?:i\s+(?:will|am\s+going\s+to|'m\s+going\s+to)\s+(?:give|provide|send|share)\s+you"
+    r"(?:\s+with)?\s+(?:an?\s+|the\s+)?|"
+    r"(?:i\s+want\s+you\s+to\s+|please\s+)?(?:act\s+(?:as|like)|pretend\s+to\s+be"
+    r"|(?:(?:pretend|imagine)\s+(?:that\s+)?)?(?:you\s+are|you're|youre))\s+(?:an?\s+|the\s+)?)",
     re.IGNORECASE,
 )
 # "on the problem of", "the topic of": words that only announce what follows them
 _WEAK_OF = re.compile(
     r"\b(?:the\s+)?(?:problem|topic|subject|issue|theme|matter)\s+of\s+", re.IGNORECASE
 )
+_FORMULA = re.compile(r"[=^∑∞|<>≤≥∫√∂]|\w\+\w")  # not "C++" nor "145+"
+_ABBREVIATIONS = frozenset("vs e.g i.e etc mr mrs ms dr st no".split())
 _QUOTES = "\"'“”‘’«»„"
 _COPULAS = frozenset("is are was were".split())
 
@@ -121,7 +130,9 @@ def _until_boundary(words: list[str], stopwords: frozenset[str]) -> list[str]:
         if bare in _COPULAS and len(kept) == 1:  # "which journal is similar to ..."
             continue
         relative = bare in {"that", "which", "who"} and len(kept) <= 2
-        if kept and bare in BOUNDARY_WORDS and not relative:
+        if kept and (bare in BOUNDARY_WORDS and not relative or word in {"-", "–", "—"}):
+            break
+        if kept and _FORMULA.search(word):  # "f(x)=(x+1)", "x2 + x": a formula ends a topic
             break
         if kept and bare in {"and", "or", "y", "et", "und", "e", "и"}:
             following = _bare(words[i + 1]) if i + 1 < len(words) else ""
@@ -136,7 +147,12 @@ def _until_boundary(words: list[str], stopwords: frozenset[str]) -> list[str]:
             kept.append(word.split(",")[0])
             break
         kept.append(word)
-        if re.search(r"[,;:!?)(\"]$|[.]$", word) or len(kept) > MAX_TOPIC_WORDS:
+        abbreviation = word.endswith(".") and bare.rstrip(".") in _ABBREVIATIONS
+        if (
+            re.search(r"[,;:!?)(\"]$|[.]$", word)
+            and not abbreviation
+            or len(kept) > MAX_TOPIC_WORDS
+        ):
             break
     if len(kept) > MAX_TOPIC_WORDS:
         cuts = [j for j in range(4, MAX_TOPIC_WORDS + 1) if _bare(kept[j]) in _PREPOSITIONS]
@@ -146,13 +162,18 @@ def _until_boundary(words: list[str], stopwords: frozenset[str]) -> list[str]:
 
 def _trim_tail(words: list[str], stopwords: frozenset[str]) -> list[str]:
     """``words`` without function words (:data:`~.lexicon.TRAILING_WORDS`), request words,
-    symbols or an English participle ("dedicated") at their end."""
+    symbols, lone letters or an English participle ("dedicated") at their end."""
     while len(words) > 1 and _dangling(words):
         words = words[:-1]
     while words and (
         _bare(words[-1]) in TRAILING_WORDS
         or _bare(words[-1]) in FILLER_WORDS
         or not any(ch.isalnum() for ch in words[-1])
+        or (
+            len(_bare(words[-1])) == 1
+            and words[-1].strip(_QUOTES).rstrip(",;:!?.").islower()  # "f x", not "C" or "R"
+            and not any(is_unspaced(c) for c in words[-1])
+        )
     ):
         words = words[:-1]
     return words
@@ -180,7 +201,7 @@ def topic(text: str, stopwords: frozenset[str]) -> str | None:
     single: str | None = None
     for sentence in _SENTENCES.split(text.strip())[:_MAX_SENTENCES]:
         sentence = _WEAK_OF.sub("", _LABEL.sub("", sentence.strip(), count=1))
-        sentence = _ASIDE.sub("", sentence)
+        sentence = _INTERJECTIONS.sub("", _ASIDE.sub("", sentence))
         preamble = _PREAMBLE.match(sentence)
         if preamble is not None:
             task = _TASK_AFTER.search(sentence, preamble.end())
@@ -209,8 +230,11 @@ def _generic_role(role: str) -> bool:
 
 
 def _phrase(sentence: str, stopwords: frozenset[str]) -> str | None:
-    """The topic words of one sentence, or None when none is a content word."""
+    """The topic words of one sentence, or None when none is a content word; a preposition
+    left at its start goes ("on the Unity testing framework" is about the framework)."""
     words = _trim_tail(_until_boundary(_strip_lead(sentence.split()), stopwords), stopwords)
+    while len(words) > 2 and _bare(words[0]) in _PREPOSITIONS | {"the", "a", "an"}:
+        words = words[1:]
     if any(_bare(w) not in stopwords and any(ch.isalpha() for ch in w) for w in words):
         return " ".join(w.strip(_QUOTES).rstrip(',;:!?."') for w in words)
     return None

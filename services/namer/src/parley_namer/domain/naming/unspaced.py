@@ -59,7 +59,10 @@ def _request_removed(clause: str, language: str | None, segmenter: WordSegmenter
     fewer than two characters."""
     words = segmenter.words(clause, language)
     start, end = 0, len(words)
-    while start < end and (words[start].strip() in UNSPACED_LEAD_WORDS or not words[start].strip()):
+    while start < end and (
+        words[start].strip() in UNSPACED_LEAD_WORDS
+        or not any(ch.isalpha() for ch in words[start])  # "3." numbering, spaces, marks
+    ):
         start += 1
     while end > start and (
         words[end - 1].strip() in UNSPACED_TAIL_WORDS or not words[end - 1].strip()
