@@ -5,8 +5,10 @@
 from __future__ import annotations
 
 from parley_contracts import MessageCreated, SessionDeleted
+from parley_providers import Catalogue
 from parley_runtime import ConsumerSpec, HandlerContext, Handlers
 
+from .adapters import store
 from .adapters.providers import ModelRouter
 from .application.turns import Turns
 from .domain.upstream import UpstreamAI
@@ -25,8 +27,14 @@ class ChatHandlers:
         turn_deadline_s: float = 60.0,
         retry_base_s: float = 0.5,
     ) -> None:
+        router = (
+            upstreams
+            if isinstance(upstreams, ModelRouter)
+            else ModelRouter(Catalogue(models=()), forced=upstreams)
+        )
         self.turns = Turns(
-            upstreams,
+            router,
+            store,
             order_wait_s=order_wait_s,
             turn_deadline_s=turn_deadline_s,
             retry_base_s=retry_base_s,

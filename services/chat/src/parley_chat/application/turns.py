@@ -24,7 +24,6 @@ from parley_contracts import (
     derive_id,
     storable,
 )
-from parley_providers import Catalogue
 from parley_runtime import (
     AlreadyProcessed,
     HandlerContext,
@@ -33,10 +32,9 @@ from parley_runtime import (
     Unprocessable,
 )
 
-from ..adapters import store
-from ..adapters.providers import ModelRouter, UnknownModel
+from ..domain.ports import TurnStore, UpstreamRouter
 from ..domain.turns import TurnLedger
-from ..domain.upstream import UpstreamAI, UpstreamError, user_reason
+from ..domain.upstream import UnknownModel, UpstreamAI, UpstreamError, user_reason
 from .answering import Answer, TurnAnswerer
 
 log = structlog.get_logger(__name__)
@@ -48,19 +46,17 @@ class Turns:
 
     def __init__(
         self,
-        upstreams: UpstreamAI | ModelRouter,
+        router: UpstreamRouter,
+        store: TurnStore,
         *,
         order_wait_s: float = 0.5,
         turn_deadline_s: float = 60.0,
         retry_base_s: float = 0.5,
     ) -> None:
-        self.router = (
-            upstreams
-            if isinstance(upstreams, ModelRouter)
-            else ModelRouter(Catalogue(models=()), forced=upstreams)
-        )
+        self.router = router
+        self.store = store
         self.order_wait_s = order_wait_s
-        self.answerer = TurnAnswerer(deadline_s=turn_deadline_s, base_s=retry_base_s)
+        self.answerer = TurnAnswerer(store, deadline_s=turn_deadline_s, base_s=retry_base_s)
 
     async def answer(self, event: MessageCreated, ctx: HandlerContext) -> None:
         """Answer one user message, or wait for its predecessors or for another call on its
@@ -76,10 +72,10 @@ class Turns:
             upstream = self.router.for_model(event.model)
         except UnknownModel as exc:
             raise Unprocessable(str(exc)) from exc
-        async with store.session_lock(ctx.pool, event.session_id) as held:
+        async with self.store.session_lock(ctx.pool, event.session_id) as held:
             if not held:
                 raise RetryLater("another call for this session is in flight", self.order_wait_s)
-            ledger = await store.load(ctx.pool, event.session_id)
+            ledger = await self.store.load(ctx.pool, event.session_id)
             self._check_order(event, ledger)
             subject = ctx.subjects.live_reply(event.session_id)
             nc = ctx.broker.connection
@@ -140,8 +136,8 @@ class Turns:
             if not ledger.settle(event.turn, answered=True):
                 raise AlreadyProcessed(f"turn {event.turn} was settled by another delivery")
             ledger.continue_on(answer.upstream_id, opened=answer.opened)
-            await store.save(uow.conn, ledger)
-            await store.append_transcript(
+            await self.store.save(uow.conn, ledger)
+            await self.store.append_transcript(
                 uow.conn, event.session_id, event.turn, event.content, content
             )
             await uow.publish(
@@ -179,7 +175,7 @@ class Turns:
         self, uow: UnitOfWork, event: MessageCreated, upstream: UpstreamAI | None
     ) -> TurnLedger:
         """The session's ledger, locked for this transaction (a new one on its first turn)."""
-        ledger = await store.load(uow.conn, event.session_id, for_update=True)
+        ledger = await self.store.load(uow.conn, event.session_id, for_update=True)
         return ledger or self._new_ledger(event, upstream)
 
     async def give_up(self, event: MessageCreated, reason: str, ctx: HandlerContext) -> None:
@@ -194,7 +190,7 @@ class Turns:
                 # answered meanwhile (another delivery), or failed already
                 log.info("give-up of a settled turn ignored", turn=event.turn)
                 return
-            await store.save(uow.conn, ledger)
+            await self.store.save(uow.conn, ledger)
             await uow.publish(
                 ReplyFailed(
                     event_id=derive_id(event.event_id, "reply.failed"),
@@ -210,7 +206,7 @@ class Turns:
     async def erase(self, event: SessionDeleted, ctx: HandlerContext) -> None:
         """Erase the session's upstream session and transcript."""
         async with ctx.unit_of_work(event) as uow:
-            await store.erase_session(uow.conn, event.session_id)
+            await self.store.erase_session(uow.conn, event.session_id)
             await uow.forget_session(event.session_id)
         log.info("session erased")
 
