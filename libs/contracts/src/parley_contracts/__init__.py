@@ -33,8 +33,11 @@ from .queries import (
     TraceQuery,
 )
 from .subjects import StreamSpec, Subjects
+from .text import storable, unstorable_reason
 
 __all__ = [
+    "storable",
+    "unstorable_reason",
     "MAX_USER_ID_CHARS",
     "EVENT_TYPES",
     "AnyEvent",

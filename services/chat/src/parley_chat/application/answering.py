@@ -170,7 +170,5 @@ class TurnAnswerer:
                 model=upstream.model,
                 upstream_id=upstream_id,
             )
-            log.info(
-                "upstream session created", upstream_id=upstream_id, opened=opened_count
-            )
+            log.info("upstream session created", upstream_id=upstream_id, opened=opened_count)
         return upstream_id
