@@ -202,7 +202,12 @@ class KeyphraseNamer:
         question about one term in English is "<Term> Explained". ``asked``
         wins unless it is only the first words of a longer statement and the keyphrases give
         two words or more that are not; a single word is completed by another phrase."""
-        if asked is not None and len(asked.split()) > 2 and not _cut_from(asked, first_message):
+        loud = shouting(user_text)  # capitals say nothing to keyphrases: keep the request's words
+        if (
+            asked is not None
+            and len(asked.split()) > 2
+            and (loud or not _cut_from(asked, first_message))
+        ):
             return self._spelled(asked, user_text, assistant_text)  # no keyphrases needed
         own_lines = self._in_language(user_text, language)
         script = main_script(own_lines)

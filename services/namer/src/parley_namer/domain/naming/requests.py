@@ -192,11 +192,16 @@ def topic(text: str, stopwords: frozenset[str]) -> str | None:
     is skipped unless it goes on to a task within 8 words ("Act as a chef and write a menu"
     gives "menu"); a role of two words or more that is not generic names the conversation
     ("I want you to act as a linux terminal": "linux terminal"; "You are a helpful assistant"
-    is skipped).
+    is skipped). Labels ("Title:"), numbering, asides in parentheses and words that only
+    announce ("the topic of") are left out.
+
     In the first sentence left, the opening of the request is removed (:data:`~.lexicon.
     LEAD_WORDS`: "Can you please write me a"), then the words up to the next clause are kept
-    (:data:`~.lexicon.BOUNDARY_WORDS`, punctuation, at most 6 words) without stopwords at
-    their end. None when no sentence has a word that is not a stopword.
+    (:data:`~.lexicon.BOUNDARY_WORDS`, punctuation, a formula; at most
+    :data:`MAX_TOPIC_WORDS`, cut before a preposition where one stands late enough) without
+    function words at their end. A one-word topic of a sentence of two words or fewer gives way
+    to the next sentence's. Returns None when no sentence has a word that is not a stopword.
+    Raises nothing.
     """
     single: str | None = None
     for sentence in _SENTENCES.split(text.strip())[:_MAX_SENTENCES]:

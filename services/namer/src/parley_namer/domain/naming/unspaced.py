@@ -15,7 +15,7 @@ from .lexicon import (
 )
 from .ports import WordSegmenter
 from .prose import prose
-from .scripts import has_script, is_unspaced
+from .scripts import has_script
 
 TITLE_CHARS = 16
 """Most characters of a name made of a clause in a script without spaces."""
@@ -85,9 +85,3 @@ def cut_words(text: str, limit: int, language: str | None, segmenter: WordSegmen
     if not out.strip():
         out = text[:limit]
     return out.rstrip()
-
-
-def unspaced_share(text: str) -> float:
-    """Share of the letters of ``text`` in scripts written without spaces (0.0 without letters)."""
-    letters = [ch for ch in text if ch.isalpha()]
-    return sum(is_unspaced(ch) for ch in letters) / len(letters) if letters else 0.0
