@@ -1,7 +1,7 @@
 """The extractive namer and the naming rules, on real conversations from ../shared/data.
 
-The data directory is ``<repo>/../shared/data`` (``PARLEY_DATA_DIR`` overrides it);
-tests that read it are skipped when it is missing.
+The data directory is ``<repo>/../shared/data`` (``PARLEY_DATA_DIR`` overrides it); a test
+that reads it fails, naming the missing file, when it is not there.
 """
 
 from __future__ import annotations
