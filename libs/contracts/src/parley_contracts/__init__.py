@@ -22,6 +22,8 @@ from .events import (
 )
 from .live import ReplyDelta, SessionChange, SessionChangeKind
 from .queries import (
+    NAMING_MAX_CHARS,
+    NAMING_MAX_MESSAGES,
     NamingAnalytics,
     NamingAnalyticsQuery,
     NamingAnswer,
@@ -36,6 +38,8 @@ from .subjects import StreamSpec, Subjects
 from .text import storable, unstorable_reason
 
 __all__ = [
+    "NAMING_MAX_CHARS",
+    "NAMING_MAX_MESSAGES",
     "storable",
     "unstorable_reason",
     "MAX_USER_ID_CHARS",

@@ -61,6 +61,12 @@ class TracePage(BaseModel):
     next_cursor: TraceCursor | None = None
 
 
+#: Messages of a conversation a namer reads: its first exchanges (user message and reply).
+NAMING_MAX_MESSAGES = 6
+#: Characters of each message a namer reads; the rest is never sent to it.
+NAMING_MAX_CHARS = 500
+
+
 class NamingTurn(BaseModel):
     """One message of the conversation to name: ``role`` ``user`` or ``assistant``."""
 
