@@ -48,8 +48,8 @@ lint: install
 asyncapi: install ## regenerate docs/asyncapi.yaml (the event contract) from libs/contracts
 	$(UV) run --frozen --no-sync parley asyncapi --output docs/asyncapi.yaml
 
-replay: install ## drive a running gateway with real conversations: make replay LIMIT=50
-	$(UV) run --frozen --no-sync parley replay ../shared/data/sharegpt_conversations.jsonl --limit $(or $(LIMIT),50)
+replay: install ## drive a running gateway with real conversations: make replay LIMIT=50 [BASE_URL=http://127.0.0.1:8000]
+	$(UV) run --frozen --no-sync parley replay ../shared/data/sharegpt_conversations.jsonl --limit $(or $(LIMIT),50) --base-url $(or $(BASE_URL),http://127.0.0.1:8000)
 
 bench: install ## pipeline benchmark on embedded servers: reply latency, throughput, time to name and tag; chat overhead per provider
 	$(UV) run --frozen --no-sync parley bench

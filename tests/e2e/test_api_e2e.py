@@ -1,5 +1,6 @@
 """The HTTP API as a client sees it: SSE replies, names the user chose, tags, pages, idempotent
-retries, deletion, auth and problem responses."""
+retries, deletion (auth, bad input and health: ``test_api_problems_e2e.py``; the event stream
+and traces: ``test_api_events_e2e.py``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import re
 import uuid
 
 import httpx
-import pytest
 from parley_contracts import ReplyCompleted, SessionNamed, Subjects
 from stack import Client, Stack
 
@@ -273,78 +273,6 @@ async def test_deleting_a_session_erases_it_everywhere(stack: Stack, alice: Clie
         await db.close()
 
 
-async def test_a_missing_or_forged_token_is_a_401_problem(http: httpx.AsyncClient) -> None:
-    r = await http.get("/api/sessions")
-    assert r.status_code == 401 and r.headers["content-type"].startswith(PROBLEM)
-    r = await http.get("/api/sessions", headers={"Authorization": "Bearer not.a.jwt"})
-    assert r.status_code == 401 and r.json()["title"]
-
-
-BIG_METADATA = {"metadata": {"blob": "x" * 20_000}}
-JSON = {"Content-Type": "application/json"}
-
-#: Requests a client may get wrong: (method, url with {sid} for a session of the caller,
-#: request arguments, expected status). Each is a problem document and writes nothing.
-BAD_REQUESTS = {
-    "blank-content": ("POST", "/api/sessions/{sid}/messages", {"json": {"content": "   "}}, 422),
-    "content-too-long": (
-        "POST", "/api/sessions/{sid}/messages", {"json": {"content": "x" * 40_000}}, 422
-    ),
-    "unknown-field": ("POST", "/api/sessions/{sid}/messages", {"json": {"text": "wrong"}}, 422),
-    "nul-in-content": ("POST", "/api/sessions/{sid}/messages", {"json": {"content": "a\u0000b"}}, 422),
-    "lone-surrogate": (
-        "POST", "/api/sessions/{sid}/messages",
-        {"content": b'{"content": "x\\ud800y"}', "headers": JSON}, 422,
-    ),
-    "nul-in-metadata": ("POST", "/api/sessions", {"json": {"metadata": {"k": "a\u0000b"}}}, 422),
-    "nul-persona": ("POST", "/api/sessions", {"json": {"persona": "\u0000"}}, 422),
-    "nul-name": ("POST", "/api/sessions", {"json": {"name": "x\u0000"}}, 422),
-    "nul-in-query": ("GET", "/api/sessions", {"params": {"q": "a\u0000b"}}, 422),
-    "nul-in-tag": ("GET", "/api/traces", {"params": {"session_tag": "a\u0000b"}}, 422),
-    "metadata-too-large": ("POST", "/api/sessions", {"json": BIG_METADATA}, 422),
-    "patch-metadata-too-large": ("PATCH", "/api/sessions/{sid}", {"json": BIG_METADATA}, 422),
-    "unknown-session": ("GET", f"/api/sessions/{uuid.uuid4()}", {}, 404),
-    "not-a-uuid": ("GET", "/api/sessions/not-a-uuid", {}, 422),
-}  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("method", "url", "kwargs", "status"), BAD_REQUESTS.values(), ids=BAD_REQUESTS
-)
-async def test_bad_input_is_a_problem_and_writes_nothing(
-    alice: Client, method: str, url: str, kwargs: dict, status: int
-) -> None:
-    sid = (await alice.create_session())["id"]
-    r = await alice.request(method, url.format(sid=sid), **kwargs)
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM) and r.json()["status"] == status
-    session = await alice.session(sid)
-    assert session["message_count"] == 0 and session["metadata"] == {}
-    assert len((await alice.request("GET", "/api/sessions")).json()["items"]) == 1
-
-
-async def test_a_token_for_an_empty_user_is_refused(http: httpx.AsyncClient) -> None:
-    r = await http.post("/api/auth/token", json={"user_id": ""})
-    assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM)
-
-
-async def test_health_readiness_and_metrics(http: httpx.AsyncClient, alice: Client) -> None:
-    await alice.post((await alice.create_session())["id"], "count me")
-    metrics = (await http.get("/metrics")).text
-    assert (
-        'parley_events_handled_total{consumer="gateway",event_type="reply.completed",outcome="ok"}'
-        in metrics
-    )
-    assert 'parley_outbox_published_total{schema="gateway"}' in metrics
-    assert "parley_event_handling_seconds_bucket" in metrics
-    assert (await http.get("/healthz")).json()["status"] == "ok"
-    ready = (await http.get("/readyz")).json()
-    assert ready == {
-        "status": "ready",
-        "checks": {"database": True, "nats": True, "notifications": True},
-    }
-
-
 async def test_the_gateway_listens_again_after_losing_its_notification_connection(
     stack: Stack, http: httpx.AsyncClient, alice: Client
 ) -> None:
@@ -367,71 +295,3 @@ async def test_the_gateway_listens_again_after_losing_its_notification_connectio
         assert after is not None and after != before
     finally:
         await db.close()
-
-
-async def test_the_event_stream_shows_a_users_session_changes_and_nobody_elses(
-    alice: Client, bob: Client
-) -> None:
-    seen: dict[str, list[tuple[str, dict]]] = {"alice": [], "bob": []}
-    ready = {"alice": asyncio.Event(), "bob": asyncio.Event()}
-
-    async def listen(name: str, client: Client, until: str) -> None:
-        async with client.http.stream("GET", "/api/events", headers=client.headers) as response:
-            assert response.headers["content-type"].startswith("text/event-stream")
-            event = None
-            async for line in response.aiter_lines():
-                if line.startswith("event:"):
-                    event = line.split(":", 1)[1].strip()
-                elif line.startswith("data:") and event:
-                    if event == "ready":
-                        ready[name].set()
-                        continue
-                    seen[name].append((event, json.loads(line.split(":", 1)[1])))
-                    if event == until:
-                        return
-
-    alice_task = asyncio.create_task(listen("alice", alice, "session.deleted"))
-    bob_task = asyncio.create_task(listen("bob", bob, "session.deleted"))
-    await asyncio.wait_for(asyncio.gather(ready["alice"].wait(), ready["bob"].wait()), 10)
-    sid = (await alice.create_session())["id"]
-    await alice.post(sid, "What are the tallest mountains in the Alps?")
-    await alice.wait_for(sid, lambda s: s["name_source"] == "auto" and s["session_tag"])
-    assert (await alice.request("DELETE", f"/api/sessions/{sid}")).status_code == 204
-    await asyncio.wait_for(alice_task, 10)
-
-    kinds = [kind for kind, data in seen["alice"] if data["session_id"] == sid]
-    assert kinds[0] == "session.created" and kinds[-1] == "session.deleted"
-    assert {"session.updated", "session.named", "session.tagged"} <= set(kinds)
-    counts = [d["message_count"] for k, d in seen["alice"] if k == "session.updated"]
-    assert counts == [1, 2]
-    named = next(d for k, d in seen["alice"] if k == "session.named")
-    assert 1 <= len(named["name"].split()) <= 10
-    bob_task.cancel()
-    assert seen["bob"] == []
-
-
-async def test_traces_are_paged_and_a_missing_owner_is_a_clear_503(
-    stack: Stack, alice: Client, js
-) -> None:
-    sid = (await alice.create_session())["id"]
-    for n in range(3):
-        await alice.post(sid, f"trace me {n}")
-    await alice.wait_for(sid, lambda s: s["session_tag"] is not None)
-    await stack.settled(js)
-    first = (
-        await alice.request("GET", "/api/traces", params={"session_id": sid, "limit": 2})
-    ).json()
-    assert [t["input"] for t in first["items"]] == ["trace me 2", "trace me 1"]
-    rest = (
-        await alice.request(
-            "GET", "/api/traces", params={"session_id": sid, "cursor": first["next_cursor"]}
-        )
-    ).json()
-    assert [t["input"] for t in rest["items"]] == ["trace me 0"] and rest["next_cursor"] is None
-
-    await stack.stop("tagger")
-    try:
-        r = await alice.request("GET", "/api/traces")
-        assert r.status_code == 503 and r.headers["content-type"].startswith(PROBLEM)
-    finally:
-        await stack.start("tagger")

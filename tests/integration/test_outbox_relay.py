@@ -68,7 +68,9 @@ async def test_a_batch_leaves_in_the_order_it_was_written(
 ) -> None:
     sid = uuid.uuid4()
     await _write(outbox_service, sid, 60)
-    relay = OutboxRelay(outbox_service.pool, js, schema="relayprobe", stream=servers.stream, batch=25)
+    relay = OutboxRelay(
+        outbox_service.pool, js, schema="relayprobe", stream=servers.stream, batch=25
+    )
     assert [await relay.relay_once() for _ in range(4)] == [25, 25, 10, 0]
     subject = Subjects(servers.prefix).of(SessionDeleted(session_id=sid, user_id="x"))
     assert await _stored(js, servers.stream, subject) == [f"u{i:03d}" for i in range(60)]
@@ -92,3 +94,32 @@ async def test_a_failed_publish_keeps_the_batch_and_stores_nothing_twice(
     stored = await _stored(js, servers.stream, subject)
     assert sorted(stored) == [f"u{i:03d}" for i in range(10)]  # each once
     assert stored[:4] == ["u000", "u001", "u002", "u003"]  # before the failure: in order
+
+
+async def test_a_row_the_server_cannot_take_is_set_aside_and_the_rest_go_on(
+    servers: Servers, js: Any, outbox_service: Service
+) -> None:
+    """A payload over the server's ``max_payload`` can never be published: it moves to
+    ``outbox_dead`` with the reason, and the events written after it are published in order."""
+    sid = uuid.uuid4()
+    async with outbox_service.unit_of_work() as uow:
+        await uow.publish(SessionDeleted(session_id=sid, user_id="before"))
+        await uow.publish(SessionDeleted(session_id=sid, user_id="x" * 200))
+        await uow.publish(SessionDeleted(session_id=sid, user_id="after"))
+    limit = (
+        max(
+            len(r["payload"]) for r in await outbox_service.pool.fetch("SELECT payload FROM outbox")
+        )
+        - 1
+    )  # only the row with the long user id is over it
+    relay = OutboxRelay(
+        outbox_service.pool, js, schema="relayprobe", stream=servers.stream, max_payload=limit
+    )
+    assert await relay.relay_once() == 3
+    subject = Subjects(servers.prefix).of(SessionDeleted(session_id=sid, user_id="x"))
+    assert await _stored(js, servers.stream, subject) == ["before", "after"]
+    dead = await outbox_service.pool.fetchrow("SELECT event_type, payload, reason FROM outbox_dead")
+    assert dead["event_type"] == "session.deleted"
+    assert SessionDeleted.model_validate_json(dead["payload"]).user_id == "x" * 200
+    assert dead["reason"] == f"payload of {limit + 1} bytes is over the server's {limit}"
+    assert await outbox_service.pool.fetchval("SELECT count(*) FROM outbox") == 0

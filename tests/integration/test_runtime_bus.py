@@ -267,11 +267,42 @@ async def test_a_database_outage_is_waited_out_in_place_and_spends_no_delivery(
     async def on_give_up(got: SessionDeleted, reason: str, ctx: HandlerContext) -> None:
         given_up.append(reason)
 
+    async def database_down(pool: object) -> bool:  # the server agrees while it restarts
+        return len(tries) > 6
+
     settlement.OUTAGE_PAUSES_S, pauses = (0.05, 0.1), settlement.OUTAGE_PAUSES_S
+    settlement.database_answers, answers = database_down, settlement.database_answers
     try:
         async with probe(servers, js, database_restarting, on_give_up=on_give_up) as (svc, _):
             await publish(svc, event)
     finally:
         settlement.OUTAGE_PAUSES_S = pauses
+        settlement.database_answers = answers
     assert tries == [1] * 7
     assert given_up == []
+
+
+async def test_a_connection_like_error_while_the_database_answers_is_a_failure(
+    servers: Servers, js
+) -> None:
+    """An error that looks like an outage (a refused connection to some other server, a file
+    not found) while the service's own database answers is the event's failure: it spends
+    deliveries and ends in a dead letter, instead of being waited out for minutes."""
+    event = SessionDeleted(session_id=uuid.uuid4(), user_id="grace")
+    deliveries: list[int] = []
+    given_up: list[str] = []
+
+    async def partner_refuses(got: SessionDeleted, ctx: HandlerContext) -> None:
+        if got.session_id == event.session_id:
+            deliveries.append(ctx.delivery)
+            raise ConnectionRefusedError(111, "a partner service refused the connection")
+
+    async def on_give_up(got: SessionDeleted, reason: str, ctx: HandlerContext) -> None:
+        given_up.append(reason)
+
+    async with probe(servers, js, partner_refuses, on_give_up=on_give_up) as (svc, _):
+        await publish(svc, event)
+    assert deliveries == [1, 2, 3]
+    assert given_up == [
+        "ConnectionRefusedError: [Errno 111] a partner service refused the connection"
+    ]

@@ -28,6 +28,7 @@ async def test_a_new_user_chats_sees_name_and_tag_renames_archives_and_deletes(
     api = await Client(http, user.user_id).login()
     await page.evaluate("window.__sameDocument = true")  # gone if the page ever reloads
 
+    await expect(page.locator("#list-status")).to_have_text("No sessions yet.")
     await page.get_by_role("button", name="New chat", exact=True).click()
     await page.get_by_label("Persona", exact=True).select_option(label="Patient tutor")
     await page.get_by_role("button", name="Create").click()
@@ -35,6 +36,7 @@ async def test_a_new_user_chats_sees_name_and_tag_renames_archives_and_deletes(
     item = sidebar.locator(".session")
     await expect(item).to_have_count(1)
     await expect(item.locator(".session-name")).to_have_text("New chat")
+    await expect(page.locator("#list-status")).to_have_text("")  # no longer "No sessions yet."
 
     log = page.get_by_role("log", name="Messages")
     replies = log.locator("article.message.assistant")

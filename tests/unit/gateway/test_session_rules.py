@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from parley_gateway.domain.sessions import (
-    AUTO_REPLACEABLE,
     RuleViolation,
+    Session,
     check_content,
     check_name,
 )
@@ -26,5 +28,23 @@ def test_user_names_are_trimmed_single_lines() -> None:
             check_name(bad, 50)
 
 
-def test_automatic_names_never_replace_user_or_auto_names() -> None:
-    assert set(AUTO_REPLACEABLE) == {"default", "provisional"}
+def session(name_source: str) -> Session:
+    return Session(id=uuid.uuid4(), user_id="u", name="Now", name_source=name_source, model="m")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("source", "auto", "provisional"),
+    [
+        ("default", True, True),
+        ("provisional", True, False),  # a provisional name is replaced by the generated one only
+        ("auto", False, False),  # named already: a late or repeated name changes nothing
+        ("user", False, False),  # the user's choice is never replaced
+    ],
+)
+def test_which_names_a_namer_may_replace(source: str, auto: bool, provisional: bool) -> None:
+    for kind, allowed in (("auto", auto), ("provisional", provisional)):
+        named = session(source)
+        assert named.apply_auto_name("Generated", kind) is allowed  # type: ignore[arg-type]
+        assert (named.name, named.name_source) == (
+            ("Generated", kind) if allowed else ("Now", source)
+        )

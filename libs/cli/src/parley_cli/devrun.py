@@ -187,7 +187,7 @@ Parley is running: gateway on {base} (docs: {base}/docs)
   workers:    {" ".join(workers)}
   NATS:       {env["NATS_URL"]}
   PostgreSQL: {env["DATABASE_URL"]}
-  upstream:   {env.get("PARLEY_UPSTREAM", "echo")}
+  upstream:   {env.get("PARLEY_UPSTREAM", "catalogue")}
 
 Try it:
   TOKEN=$(curl -s -X POST {base}/api/auth/token -H 'content-type: application/json' \\

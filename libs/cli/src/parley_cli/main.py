@@ -175,20 +175,26 @@ def main(argv: list[str] | None = None) -> int:
             database_url=args.database_url,
             profile_dir=args.profile,
         )
+    import httpx
+
     from .replay import replay_file
 
-    return asyncio.run(
-        replay_file(
-            args.file,
-            limit=args.limit,
-            turns=args.turns,
-            base_url=args.base_url,
-            concurrency=args.concurrency,
-            timeout_s=args.timeout,
-            user_id=args.user,
-            model=args.model,
+    try:
+        return asyncio.run(
+            replay_file(
+                args.file,
+                limit=args.limit,
+                turns=args.turns,
+                base_url=args.base_url,
+                concurrency=args.concurrency,
+                timeout_s=args.timeout,
+                user_id=args.user,
+                model=args.model,
+            )
         )
-    )
+    except httpx.ConnectError as exc:
+        print(f"no gateway answers at {args.base_url} ({exc}); start one with `make run`", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -29,11 +29,13 @@ class Seen:
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
     def named(self, name: str, at: float) -> None:
+        """Note that the session got its name at ``at`` (``time.monotonic()`` seconds)."""
         if self.named_at is None:
             self.name, self.named_at = name, at
             self._check()
 
     def tagged(self, tag: str, at: float) -> None:
+        """Note that the session got its tag at ``at`` (``time.monotonic()`` seconds)."""
         if self.tagged_at is None:
             self.tag, self.tagged_at = tag, at
             self._check()

@@ -5,6 +5,7 @@ No I/O lives here; every service and the runtime import these models.
 
 from .events import (
     EVENT_TYPES,
+    MAX_USER_ID_CHARS,
     AnyEvent,
     Event,
     MessageCreated,
@@ -21,6 +22,8 @@ from .events import (
 )
 from .live import ReplyDelta, SessionChange, SessionChangeKind
 from .queries import (
+    NAMING_MAX_CHARS,
+    NAMING_MAX_MESSAGES,
     NamingAnalytics,
     NamingAnalyticsQuery,
     NamingAnswer,
@@ -32,8 +35,14 @@ from .queries import (
     TraceQuery,
 )
 from .subjects import StreamSpec, Subjects
+from .text import storable, unstorable_reason
 
 __all__ = [
+    "NAMING_MAX_CHARS",
+    "NAMING_MAX_MESSAGES",
+    "storable",
+    "unstorable_reason",
+    "MAX_USER_ID_CHARS",
     "EVENT_TYPES",
     "AnyEvent",
     "Event",

@@ -13,6 +13,9 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
+#: Most characters of a user id (a token's ``sub``) that events and queries carry.
+MAX_USER_ID_CHARS = 200
+
 #: Namespace of the deterministic ids of derived events (uuid5, RFC 9562 section 5.5).
 DERIVED_EVENT_NAMESPACE = uuid.UUID("5b0f4c4e-6a43-4f0e-9d59-6b0cfa1e7a21")
 
@@ -52,7 +55,7 @@ class Event(BaseModel):
     occurred_at: AwareDatetime = Field(default_factory=utcnow)
     correlation_id: uuid.UUID | None = None
     session_id: uuid.UUID
-    user_id: str = Field(min_length=1, max_length=200)
+    user_id: str = Field(min_length=1, max_length=MAX_USER_ID_CHARS)
 
     def to_json(self) -> bytes:
         """The event as compact JSON bytes (UTF-8), the wire format on the bus."""

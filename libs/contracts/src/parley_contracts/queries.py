@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .events import MAX_USER_ID_CHARS
+
 
 class TraceCursor(BaseModel):
     """Where a page of traces ended: the last trace's ``created_at`` and ``id``."""
@@ -23,7 +25,7 @@ class TraceQuery(BaseModel):
     one session; ``cursor`` continues after an earlier page."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    user_id: str = Field(min_length=1, max_length=200)
+    user_id: str = Field(min_length=1, max_length=MAX_USER_ID_CHARS)
     session_tag: str | None = Field(default=None, max_length=100)
     session_id: uuid.UUID | None = None
     cursor: TraceCursor | None = None
@@ -59,6 +61,12 @@ class TracePage(BaseModel):
     next_cursor: TraceCursor | None = None
 
 
+#: Messages of a conversation a namer reads: its first exchanges (user message and reply).
+NAMING_MAX_MESSAGES = 6
+#: Characters of each message a namer reads; the rest is never sent to it.
+NAMING_MAX_CHARS = 500
+
+
 class NamingTurn(BaseModel):
     """One message of the conversation to name: ``role`` ``user`` or ``assistant``."""
 
@@ -79,7 +87,7 @@ class NamingRequest(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    user_id: str = Field(min_length=1, max_length=200)
+    user_id: str = Field(min_length=1, max_length=MAX_USER_ID_CHARS)
     session_id: uuid.UUID
     purpose: Literal["suggest", "regenerate"]
     count: int = Field(default=1, ge=1, le=5)
@@ -103,7 +111,7 @@ class NamingAnalyticsQuery(BaseModel):
     """Ask the namer for the naming analytics of one user's sessions."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    user_id: str = Field(min_length=1, max_length=200)
+    user_id: str = Field(min_length=1, max_length=MAX_USER_ID_CHARS)
 
 
 class NamingAnalytics(BaseModel):

@@ -78,6 +78,7 @@ class ErrorKind(StrEnum):
     UNAVAILABLE = "unavailable"  # 5xx, timeout, connection refused: retry with backoff
     SESSION_LOST = "session_lost"  # 404 on the upstream session: rebuild it from the transcript
     BAD_REQUEST = "bad_request"  # any other 4xx (bad key, refused content): do not retry
+    BAD_ANSWER = "bad_answer"  # a structured answer that is not the JSON object asked for
 
 
 class ProviderError(Exception):
@@ -189,7 +190,7 @@ class Provider(Protocol):
         """One stateless structured-output call: a JSON object matching ``json_schema``.
 
         Raises:
-            ProviderError: classified failure, or BAD_REQUEST when the answer is not a JSON object.
+            ProviderError: classified failure, or BAD_ANSWER when the answer is not a JSON object.
         """
         ...
 

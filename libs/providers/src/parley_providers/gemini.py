@@ -157,16 +157,16 @@ def parse_json_object(text: str) -> dict[str, Any]:
     """The JSON object in ``text``.
 
     Raises:
-        ProviderError: BAD_REQUEST when it is not a JSON object.
+        ProviderError: BAD_ANSWER when it is not a JSON object.
     """
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProviderError(
-            f"the answer is not JSON: {text[:200]!r}", kind=ErrorKind.BAD_REQUEST
+            f"the answer is not JSON: {text[:200]!r}", kind=ErrorKind.BAD_ANSWER
         ) from exc
     if not isinstance(value, dict):
         raise ProviderError(
-            f"the answer is not a JSON object: {text[:200]!r}", kind=ErrorKind.BAD_REQUEST
+            f"the answer is not a JSON object: {text[:200]!r}", kind=ErrorKind.BAD_ANSWER
         )
     return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -30,6 +31,25 @@ def database_unreachable(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+#: Seconds :func:`database_answers` waits for ``SELECT 1``.
+PROBE_TIMEOUT_S = 2.0
+
+
+async def database_answers(pool: asyncpg.Pool, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
+    """Whether the database of ``pool`` answers ``SELECT 1`` within ``timeout_s`` seconds.
+
+    :func:`database_unreachable` reads an error's type; this asks the server. A consumer takes an
+    error for an outage only when both agree, so a bug that happens to raise a connection-like
+    error (an ``OSError`` of a file, a client-state error on an open connection) is still a
+    failure that spends the event's budget. Never raises.
+    """
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await pool.fetchval("SELECT 1") == 1
+    except Exception:
+        return False
 
 
 def database_name(database_url: str) -> str:

@@ -199,8 +199,13 @@ class EmbeddedPostgres:
 
     def _init_data_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        # pgserver keeps a lock file in the user's runtime folder; name one where there is none.
-        os.environ.setdefault("XDG_RUNTIME_DIR", str(self.data_dir.parent))
+        # pgserver keeps a lock file in the user's runtime folder; where there is none, name a
+        # private one (0700, as the XDG base directory specification requires of it).
+        if "XDG_RUNTIME_DIR" not in os.environ:
+            runtime = self.data_dir.parent / "runtime"
+            runtime.mkdir(mode=0o700, exist_ok=True)
+            runtime.chmod(0o700)
+            os.environ["XDG_RUNTIME_DIR"] = str(runtime)
         from pgserver import utils
         from pgserver._commands import POSTGRES_BIN_PATH, initdb
 

@@ -33,7 +33,9 @@ class OutboxRelay:
     """Moves outbox rows of ``schema`` to the stream ``stream`` through ``js``.
 
     Several replicas can run relays: one at a time holds the schema's advisory lock and publishes,
-    in the order the rows were written.
+    in the order the rows were written. A row whose payload is over ``max_payload`` bytes (the
+    server's limit; None: no check) can never be published: it moves to ``outbox_dead`` with the
+    reason, so it does not hold up the events after it.
     """
 
     def __init__(
@@ -45,6 +47,7 @@ class OutboxRelay:
         stream: str,
         poll_s: float = 1.0,
         batch: int = 100,
+        max_payload: int | None = None,
     ) -> None:
         self._pool = pool
         self._js = js
@@ -52,6 +55,7 @@ class OutboxRelay:
         self._stream = stream
         self._poll_s = poll_s
         self._batch = batch
+        self._max_payload = max_payload
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
@@ -93,7 +97,8 @@ class OutboxRelay:
                 await asyncio.sleep(self._poll_s)
 
     async def relay_once(self) -> int:
-        """Publish up to one batch of rows; returns how many were published.
+        """Publish up to one batch of rows; returns how many rows it took (published, or set
+        aside as too large).
 
         One transaction: take the schema's relay lock and delete the oldest ``batch`` rows in
         one statement, publish them all at once (written to the connection in row order, so
@@ -111,13 +116,14 @@ class OutboxRelay:
             rows = await conn.fetch(
                 "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
                 " WHERE pg_try_advisory_xact_lock(hashtext($1)) ORDER BY id LIMIT $2)"
-                " RETURNING id, event_id, subject, payload, trace_context",
+                " RETURNING id, event_id, event_type, subject, payload, trace_context, created_at",
                 f"outbox:{self._schema}",
                 self._batch,
             )
             if not rows:
                 return 0
-            rows = sorted(rows, key=lambda row: row["id"])
+            taken = len(rows)
+            rows = await self._set_aside_oversized(conn, sorted(rows, key=lambda r: r["id"]))
             acks = await asyncio.gather(
                 *(
                     self._js.publish(
@@ -134,4 +140,30 @@ class OutboxRelay:
             if failed is not None:
                 raise failed  # rolls the deletes back
         OUTBOX_PUBLISHED.labels(self._schema).inc(len(rows))
-        return len(rows)
+        return taken
+
+    async def _set_aside_oversized(
+        self, conn: asyncpg.Connection, rows: list[asyncpg.Record]
+    ) -> list[asyncpg.Record]:
+        """Move the rows over ``max_payload`` to ``outbox_dead`` (in the caller's transaction)
+        and return the others, in order."""
+        if self._max_payload is None:
+            return rows
+        limit = self._max_payload
+        kept = [r for r in rows if len(r["payload"]) <= limit]
+        for row in rows:
+            if len(row["payload"]) <= limit:
+                continue
+            reason = f"payload of {len(row['payload'])} bytes is over the server's {limit}"
+            await conn.execute(
+                "INSERT INTO outbox_dead (id, event_id, event_type, subject, payload,"
+                " trace_context, created_at, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                " ON CONFLICT (id) DO NOTHING",
+                *(row["id"], row["event_id"], row["event_type"], row["subject"]),
+                *(row["payload"], row["trace_context"], row["created_at"], reason),
+            )
+            log.error(
+                "outbox row set aside", schema=self._schema, event_id=str(row["event_id"]),
+                event_type=row["event_type"], reason=reason,
+            )  # fmt: skip
+        return kept

@@ -180,7 +180,12 @@ class Service:
         for consumer in self.consumers:
             await consumer.start(js)
         self.relay = OutboxRelay(
-            self.pool, js, schema=self.schema, stream=s.stream, poll_s=s.outbox_poll_s
+            self.pool,
+            js,
+            schema=self.schema,
+            stream=s.stream,
+            poll_s=s.outbox_poll_s,
+            max_payload=self.broker.connection.max_payload,
         )
         await self.relay.start()
         for hook in self._on_start:

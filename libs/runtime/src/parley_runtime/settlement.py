@@ -18,7 +18,7 @@ from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
 from parley_contracts import Event, Subjects
 
-from .db import database_unreachable
+from .db import database_answers, database_unreachable
 from .delivery import (
     Ack,
     DeadLetter,
@@ -142,7 +142,7 @@ class Settler:
             return Rejected(str(exc))
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
-            if database_unreachable(exc):
+            if database_unreachable(exc) and not await database_answers(ctx.pool):
                 log.warning("database unavailable", error=error, delivery=ctx.delivery)
                 return Unavailable(error)
             # The traceback once, on the delivery that is the last try when nothing waited.

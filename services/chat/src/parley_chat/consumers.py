@@ -1,49 +1,23 @@
-"""The chat service's durable consumer: answers ``message.created`` through the upstream AI.
-
-Each message goes to the upstream its session's model names in the catalogue; the upstream
-session is opened on a session's first message and its id stored (at once, or atomically with the
-reply), so every later message (also after a restart) continues it. A PostgreSQL advisory lock
-per session keeps every chat process from calling the upstream twice at once for one session.
-Turns are answered in order; a redelivered message yields the same ``reply.completed``
-(deterministic ids) and only one effect (inbox).
+"""The chat service's durable consumer ``chat``: each event goes to the use case of
+:mod:`parley_chat.application.turns` (answer a message, settle a turn given up, erase a session).
 """
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
-
-import structlog
-from parley_contracts import (
-    MessageCreated,
-    ReplyCompleted,
-    ReplyDelta,
-    ReplyFailed,
-    SessionDeleted,
-    derive_id,
-)
+from parley_contracts import MessageCreated, SessionDeleted
 from parley_providers import Catalogue
-from parley_runtime import (
-    AlreadyProcessed,
-    ConsumerSpec,
-    HandlerContext,
-    Handlers,
-    RetryLater,
-    UnitOfWork,
-    Unprocessable,
-)
+from parley_runtime import ConsumerSpec, HandlerContext, Handlers
 
 from .adapters import store
-from .adapters.providers import ModelRouter, UnknownModel
-from .application.answering import Answer, TurnAnswerer
-from .domain.turns import TurnLedger
-from .domain.upstream import UpstreamAI, UpstreamError, user_reason
-
-log = structlog.get_logger(__name__)
+from .adapters.providers import ModelRouter
+from .application.turns import Turns
+from .domain.upstream import UpstreamAI
 
 
 class ChatHandlers:
-    """Handlers answering each message through the upstream its session's model names."""
+    """The consumer's handlers over :class:`~parley_chat.application.turns.Turns` (arguments
+    as there: the upstream or model router, and the order wait, turn deadline and retry base in
+    seconds)."""
 
     def __init__(
         self,
@@ -53,159 +27,31 @@ class ChatHandlers:
         turn_deadline_s: float = 60.0,
         retry_base_s: float = 0.5,
     ) -> None:
-        self.router = (
+        router = (
             upstreams
             if isinstance(upstreams, ModelRouter)
             else ModelRouter(Catalogue(models=()), forced=upstreams)
         )
-        self.order_wait_s = order_wait_s
-        self.answerer = TurnAnswerer(deadline_s=turn_deadline_s, base_s=retry_base_s)
+        self.turns = Turns(
+            router,
+            store,
+            order_wait_s=order_wait_s,
+            turn_deadline_s=turn_deadline_s,
+            retry_base_s=retry_base_s,
+        )
 
     async def on_message_created(self, event: MessageCreated, ctx: HandlerContext) -> None:
-        """Answer one user message, or wait for its predecessors or for another call on its
-        session to end, or drop a duplicate."""
-        try:
-            upstream = self.router.for_model(event.model)
-        except UnknownModel as exc:
-            raise Unprocessable(str(exc)) from exc
-        async with store.session_lock(ctx.pool, event.session_id) as held:
-            if not held:
-                raise RetryLater("another call for this session is in flight", self.order_wait_s)
-            ledger = await store.load(ctx.pool, event.session_id)
-            self._check_order(event, ledger)
-            subject = ctx.subjects.live_reply(event.session_id)
-            nc = ctx.broker.connection
-
-            async def on_delta(index: int, text: str) -> None:
-                delta = ReplyDelta(reply_to=event.message_id, index=index, text=text)
-                await nc.publish(subject, delta.to_json())
-
-            started = time.perf_counter()
-            try:
-                async with self.router.slot(event.model):
-                    answer = await self.answerer.answer(event, upstream, ctx.pool, ledger, on_delta)
-            except UpstreamError as exc:
-                log.warning("upstream failed for good", kind=exc.kind, error=str(exc)[:300])
-                raise Unprocessable(user_reason(exc)) from exc
-            latency_ms = int((time.perf_counter() - started) * 1000)
-            await self._complete(event, ctx, upstream, answer, latency_ms)
-
-    def _check_order(self, event: MessageCreated, ledger: TurnLedger | None) -> None:
-        """Go on only with the session's next turn (the ledger's rule).
-
-        Raises:
-            AlreadyProcessed: the turn is settled already (answered, or given up: its
-                ``reply.failed`` is out).
-            RetryLater: an earlier turn is not settled yet.
-        """
-        ledger = ledger or self._new_ledger(event, None)
-        decision = ledger.decide(event.turn)
-        if decision == "duplicate":
-            raise AlreadyProcessed(f"turn {event.turn} is already settled")
-        if decision == "wait":
-            raise RetryLater(
-                f"turn {event.turn} waits for turn {ledger.next_turn}", self.order_wait_s
-            )
-
-    def _new_ledger(self, event: MessageCreated, upstream: UpstreamAI | None) -> TurnLedger:
-        return TurnLedger(
-            session_id=event.session_id,
-            user_id=event.user_id,
-            provider=upstream.provider if upstream else "unknown",
-            model=upstream.model if upstream else event.model,
-        )
-
-    async def _complete(
-        self,
-        event: MessageCreated,
-        ctx: HandlerContext,
-        upstream: UpstreamAI,
-        answer: Answer,
-        latency_ms: int,
-    ) -> None:
-        """Settle the turn, store the upstream session to continue and the transcript, and
-        publish ``reply.completed``, in one transaction."""
-        reply = answer.reply
-        async with ctx.unit_of_work(event) as uow:
-            ledger = await self._ledger(uow, event, upstream)
-            if not ledger.settle(event.turn, answered=True):
-                raise AlreadyProcessed(f"turn {event.turn} was settled by another delivery")
-            ledger.continue_on(answer.upstream_id, opened=answer.opened)
-            await store.save(uow.conn, ledger)
-            await store.append_transcript(
-                uow.conn, event.session_id, event.turn, event.content, reply.content
-            )
-            await uow.publish(
-                ReplyCompleted(
-                    event_id=derive_id(event.event_id, "reply.completed"),
-                    correlation_id=event.correlation_id or event.message_id,
-                    session_id=event.session_id,
-                    user_id=event.user_id,
-                    message_id=derive_id(event.message_id, "reply.message"),
-                    reply_to=event.message_id,
-                    turn=event.turn,
-                    content=reply.content,
-                    prompt=event.content,
-                    model=upstream.model,
-                    provider=upstream.provider,
-                    upstream_session_id=answer.upstream_id or "",
-                    upstream_response_id=reply.response_id,
-                    finish_reason=reply.finish_reason,
-                    latency_ms=latency_ms,
-                    input_tokens=reply.input_tokens,
-                    output_tokens=reply.output_tokens,
-                    retries=answer.retries,
-                    upstream_done_at=_aware(reply.last_byte_at),
-                )
-            )
-        log.info(
-            "reply completed",
-            turn=event.turn,
-            latency_ms=latency_ms,
-            upstream_id=answer.upstream_id,
-            retries=answer.retries,
-        )
-
-    async def _ledger(
-        self, uow: UnitOfWork, event: MessageCreated, upstream: UpstreamAI | None
-    ) -> TurnLedger:
-        """The session's ledger, locked for this transaction (a new one on its first turn)."""
-        ledger = await store.load(uow.conn, event.session_id, for_update=True)
-        return ledger or self._new_ledger(event, upstream)
+        """Answer the user message (see :meth:`Turns.answer`)."""
+        await self.turns.answer(event, ctx)
 
     async def on_give_up(self, event: object, reason: str, ctx: HandlerContext) -> None:
-        """A message that will not be answered: settle its turn and publish ``reply.failed``."""
-        if not isinstance(event, MessageCreated):
-            return
-        try:
-            upstream: UpstreamAI | None = self.router.for_model(event.model)
-        except UnknownModel:
-            upstream = None
-        async with ctx.transaction() as uow:
-            ledger = await self._ledger(uow, event, upstream)
-            if not ledger.settle(event.turn, answered=False):
-                # answered meanwhile (another delivery), or failed already
-                log.info("give-up of a settled turn ignored", turn=event.turn)
-                return
-            await store.save(uow.conn, ledger)
-            await uow.publish(
-                ReplyFailed(
-                    event_id=derive_id(event.event_id, "reply.failed"),
-                    correlation_id=event.correlation_id or event.message_id,
-                    session_id=event.session_id,
-                    user_id=event.user_id,
-                    reply_to=event.message_id,
-                    turn=event.turn,
-                    reason=reason.removeprefix("unprocessable: ")[:500],
-                )
-            )
+        """A message that will not be answered gets ``reply.failed``."""
+        if isinstance(event, MessageCreated):
+            await self.turns.give_up(event, reason, ctx)
 
     async def on_session_deleted(self, event: SessionDeleted, ctx: HandlerContext) -> None:
-        """Erase the session's upstream session and transcript."""
-        async with ctx.unit_of_work(event) as uow:
-            await store.erase_session(uow.conn, event.session_id)
-            await uow.forget_session(event.session_id)
-        log.info("session erased")
+        """Erase what chat keeps of the session."""
+        await self.turns.erase(event, ctx)
 
     def consumer_spec(self) -> ConsumerSpec:
         """The chat service's durable consumer ``chat``."""
@@ -216,7 +62,3 @@ class ChatHandlers:
             .on(SessionDeleted, self.on_session_deleted),
             on_give_up=self.on_give_up,
         )
-
-
-def _aware(epoch_s: float | None) -> datetime | None:
-    return datetime.fromtimestamp(epoch_s, UTC) if epoch_s is not None else None

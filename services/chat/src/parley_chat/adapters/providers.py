@@ -22,6 +22,7 @@ from parley_providers import (
 from ..domain.upstream import (
     DeltaSink,
     TranscriptTurn,
+    UnknownModel,
     UpstreamAI,
     UpstreamError,
     UpstreamReply,
@@ -105,10 +106,6 @@ class ProviderUpstream:
             finish_reason=done.finish_reason,
             last_byte_at=done.last_byte_at,
         )
-
-
-class UnknownModel(LookupError):
-    """A message names a model that is not in the catalogue, or one that cannot be used here."""
 
 
 class ModelRouter:

@@ -16,13 +16,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import structlog
 from parley_contracts import MessageCreated
 from parley_providers import RetryPolicy, call_with_retries
 from parley_runtime.tracing import set_reply_attributes, upstream_call
 
-from ..adapters import store
+from ..domain.ports import TurnStore
 from ..domain.turns import TurnLedger
 from ..domain.upstream import (
     DeltaSink,
@@ -49,7 +48,10 @@ class Answer:
 class TurnAnswerer:
     """Sends one turn to an upstream adapter with retries and one rebuild of a lost session."""
 
-    def __init__(self, *, deadline_s: float, base_s: float = 0.5, cap_s: float = 8.0) -> None:
+    def __init__(
+        self, store: TurnStore, *, deadline_s: float, base_s: float = 0.5, cap_s: float = 8.0
+    ) -> None:
+        self.store = store
         self.deadline_s = deadline_s
         self.base_s = base_s
         self.cap_s = cap_s
@@ -58,7 +60,7 @@ class TurnAnswerer:
         self,
         event: MessageCreated,
         upstream: UpstreamAI,
-        pool: asyncpg.Pool,
+        pool: Any,
         ledger: TurnLedger | None,
         on_delta: DeltaSink,
     ) -> Answer:
@@ -90,7 +92,7 @@ class TurnAnswerer:
         self,
         event: MessageCreated,
         upstream: UpstreamAI,
-        pool: asyncpg.Pool,
+        pool: Any,
         ledger: TurnLedger | None,
         on_delta: DeltaSink,
     ) -> Answer:
@@ -121,7 +123,7 @@ class TurnAnswerer:
 
         current = ledger.upstream_id if ledger else None
         opened = False
-        history = await store.transcript(pool, event.session_id) if upstream.stateless else []
+        history = await self.store.transcript(pool, event.session_id) if upstream.stateless else []
         if current is None:
             current = await retried(lambda: self._open(event, upstream, pool, []))
             opened = current is None  # the first send opens it
@@ -145,7 +147,7 @@ class TurnAnswerer:
                 log.warning(
                     "upstream session lost; rebuilding from the transcript", upstream_id=current
                 )
-                history = await store.transcript(pool, event.session_id)
+                history = await self.store.transcript(pool, event.session_id)
                 current = await retried(
                     functools.partial(self._open, event, upstream, pool, history)
                 )
@@ -153,7 +155,7 @@ class TurnAnswerer:
         raise AssertionError("unreachable")
 
     async def _open(
-        self, event: MessageCreated, upstream: UpstreamAI, pool: asyncpg.Pool, history: list
+        self, event: MessageCreated, upstream: UpstreamAI, pool: Any, history: list
     ) -> str | None:
         upstream_id = await upstream.open_session(
             session_id=event.session_id,
@@ -162,7 +164,7 @@ class TurnAnswerer:
             history=history,
         )
         if upstream_id is not None:  # named before the first reply: keep it at once
-            opened_count = await store.save_opened(
+            opened_count = await self.store.save_opened(
                 pool,
                 session_id=event.session_id,
                 user_id=event.user_id,
@@ -170,7 +172,5 @@ class TurnAnswerer:
                 model=upstream.model,
                 upstream_id=upstream_id,
             )
-            log.info(
-                "upstream session created", upstream_id=upstream_id, opened=opened_count
-            )
+            log.info("upstream session created", upstream_id=upstream_id, opened=opened_count)
         return upstream_id

@@ -132,3 +132,7 @@ class UpstreamAI(Protocol):
             UpstreamError: any other failure.
         """
         ...
+
+
+class UnknownModel(LookupError):
+    """A message names a model that is not in the catalogue, or one that cannot be used here."""

@@ -47,6 +47,7 @@ class PostgresSessions:
     async def get(
         self, session_id: uuid.UUID, user_id: str | None = None, *, for_update: bool = False
     ) -> Session | None:
+        """The session ``session_id`` of ``user_id`` (locked for this transaction with ``for_update``), or None."""
         sql = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
         args: list[Any] = [session_id]
         if user_id is not None:
@@ -58,6 +59,7 @@ class PostgresSessions:
         return _session(row) if row is not None else None
 
     async def add(self, session: Session) -> None:
+        """Insert a new session."""
         await self.conn.execute(
             f"INSERT INTO sessions ({SESSION_COLUMNS}, expires_at) VALUES ($1, $2, $3, $4, $5, $6,"
             " $7::jsonb, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, $18, $19)",
@@ -65,6 +67,7 @@ class PostgresSessions:
         )
 
     async def save(self, session: Session) -> None:
+        """Store the session's fields as they are now."""
         await self.conn.execute(
             "UPDATE sessions SET user_id = $2, name = $3, name_source = $4, persona = $5,"
             " model = $6, metadata = $7::jsonb, is_archived = $8, analytics_opt_out = $9,"
@@ -99,6 +102,7 @@ class PostgresSessions:
         )
 
     async def delete(self, session_id: uuid.UUID) -> None:
+        """Delete the session and, by cascade, its messages."""
         await self.conn.execute("DELETE FROM sessions WHERE id = $1", session_id)
 
     async def idle_past(self, now: datetime, limit: int) -> list[Session]:
@@ -121,6 +125,7 @@ class PostgresSessions:
         include_archived: bool,
         query: str | None,
     ) -> list[Session]:
+        """One page of the user's sessions, newest activity first, after the keyset position."""
         clauses = ["user_id = $1"]
         args: list[Any] = [user_id]
         if not include_archived:
@@ -147,12 +152,14 @@ class PostgresMessages:
         self.conn = conn
 
     async def get(self, message_id: uuid.UUID) -> Message | None:
+        """The message ``message_id``, or None."""
         row = await self.conn.fetchrow(
             f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1", message_id
         )
         return _message(row) if row is not None else None
 
     async def reply_to(self, user_message_id: uuid.UUID) -> Message | None:
+        """The reply to user message ``user_message_id``, or None while there is none."""
         row = await self.conn.fetchrow(
             f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_to = $1 AND role = 'assistant'",
             user_message_id,
@@ -160,6 +167,7 @@ class PostgresMessages:
         return _message(row) if row is not None else None
 
     async def add(self, message: Message) -> None:
+        """Insert a new message."""
         m = message
         await self.conn.execute(
             f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -168,6 +176,7 @@ class PostgresMessages:
         )
 
     async def save(self, message: Message) -> None:
+        """Store the message's status and failure reason as they are now."""
         await self.conn.execute(
             "UPDATE messages SET status = $2, error = $3 WHERE id = $1",
             message.id,
@@ -178,6 +187,7 @@ class PostgresMessages:
     async def page(
         self, session_id: uuid.UUID, *, after_seq: int = 0, limit: int | None = None
     ) -> list[Message]:
+        """One page of a session's messages in order, after ``after_seq``."""
         rows = await self.conn.fetch(
             f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 AND seq > $2"
             " ORDER BY seq LIMIT $3",
@@ -188,6 +198,7 @@ class PostgresMessages:
         return [_message(row) for row in rows]
 
     async def pending_older_than(self, age_s: float, limit: int) -> list[Message]:
+        """User messages still pending after ``age_s`` seconds, oldest first, at most ``limit``."""
         rows = await self.conn.fetch(
             f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE role = 'user' AND status = 'pending'"
             " AND created_at < now() - make_interval(secs => $1)"
@@ -235,6 +246,7 @@ class PostgresIdempotencyKeys:
         return EarlierUse(row["resource"], row["resource_id"], row["fingerprint"])
 
     async def prune(self, ttl_s: float) -> int:
+        """Delete idempotency keys older than ``ttl_s`` seconds; returns how many."""
         status = await self.conn.execute(
             "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)",
             ttl_s,

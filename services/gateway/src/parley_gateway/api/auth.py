@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import jwt
 from fastapi import APIRouter, Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from parley_contracts import MAX_USER_ID_CHARS
 from pydantic import BaseModel, Field
 
 from ..settings import GatewaySettings
@@ -26,7 +27,7 @@ router = APIRouter(prefix="/api", tags=["auth"])
 class TokenRequest(BaseModel):
     """``POST /api/auth/token`` body (dev auth mode)."""
 
-    user_id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.@:-]+$")
+    user_id: str = Field(min_length=1, max_length=MAX_USER_ID_CHARS, pattern=r"^[A-Za-z0-9_.@:-]+$")
 
 
 class TokenResponse(BaseModel):
@@ -53,7 +54,8 @@ def verify_token(settings: GatewaySettings, token: str) -> str:
     """The user id (``sub``) of a valid token.
 
     Raises:
-        InvalidToken: bad signature, expired, wrong audience/issuer, or no ``sub``.
+        InvalidToken: bad signature, expired, wrong audience/issuer, or no ``sub`` (or one
+            over :data:`~parley_contracts.MAX_USER_ID_CHARS` characters, which no event carries).
     """
     try:
         claims = jwt.decode(
@@ -69,6 +71,11 @@ def verify_token(settings: GatewaySettings, token: str) -> str:
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise InvalidToken("token has no subject", headers={"WWW-Authenticate": "Bearer"})
+    if len(sub) > MAX_USER_ID_CHARS:
+        raise InvalidToken(
+            f"token subject is over {MAX_USER_ID_CHARS} characters",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return sub
 
 

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from ..domain.ports import Keyset
 from .problems import BadCursor
@@ -29,6 +29,9 @@ def decode_cursor(cursor: str | None) -> Keyset | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         at, row_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(at), uuid.UUID(row_id)
-    except (ValueError, TypeError, AttributeError, binascii.Error) as exc:
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            raise ValueError("a cursor's time has its offset")
+        return when.astimezone(UTC), uuid.UUID(row_id)  # a time out of range fails here
+    except (ValueError, TypeError, AttributeError, OverflowError, binascii.Error) as exc:
         raise BadCursor("the cursor was not issued by this API") from exc

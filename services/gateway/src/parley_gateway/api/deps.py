@@ -64,7 +64,7 @@ async def get_traces(gw: Annotated[Gateway, Depends(gateway)]) -> TraceSource:
     return gw.traces
 
 
-def get_naming(gw: Annotated[Gateway, Depends(gateway)]) -> NamingSource:
+async def get_naming(gw: Annotated[Gateway, Depends(gateway)]) -> NamingSource:
     """Asks the owner of naming."""
     return gw.naming
 

@@ -59,6 +59,7 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry: pass the request on, answering a 500 problem for anything it raises."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -112,6 +113,7 @@ class ErrorBoundary:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry: pass the request on, refusing a body over the limit with a 413 problem."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from parley_contracts import Trace
+from parley_contracts import Trace, unstorable_reason
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from ..domain.sessions import MAX_IDLE_TTL_S
@@ -17,12 +17,9 @@ def _no_nul(value: Any) -> Any:
     """Reject text PostgreSQL cannot store anywhere in a value: NUL characters and lone UTF-16
     surrogates (which have no UTF-8 form)."""
     if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("must not contain a NUL character")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+        reason = unstorable_reason(value)
+        if reason is not None:
+            raise ValueError(reason)
     elif isinstance(value, dict):
         for key, item in value.items():
             _no_nul(key)

@@ -7,6 +7,8 @@ import uuid
 
 import structlog
 from parley_contracts import (
+    NAMING_MAX_CHARS,
+    NAMING_MAX_MESSAGES,
     NamingAnalytics,
     NamingAnalyticsQuery,
     NamingAnswer,
@@ -21,10 +23,6 @@ from .sessions import load
 
 log = structlog.get_logger(__name__)
 
-#: Messages of a conversation a namer reads (its first 3 exchanges).
-NAMING_MESSAGES = 6
-#: Characters of each message a namer reads (the rest is not sent).
-NAMING_CHARS = 500
 #: Suggestions offered at once.
 SUGGESTIONS = 3
 
@@ -39,9 +37,9 @@ async def _conversation(
     """
     async with uow_factory() as uow:
         session = await load(uow, session_id, user, lock=False)
-        messages = await uow.messages.page(session_id, limit=NAMING_MESSAGES)
+        messages = await uow.messages.page(session_id, limit=NAMING_MAX_MESSAGES)
     turns = [
-        NamingTurn(role=m.role, content=m.content[:NAMING_CHARS]) for m in messages if m.content
+        NamingTurn(role=m.role, content=m.content[:NAMING_MAX_CHARS]) for m in messages if m.content
     ]
     if not any(t.role == "user" for t in turns):
         raise NamingConflict("the session has no message to name yet")

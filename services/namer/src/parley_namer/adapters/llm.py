@@ -149,7 +149,7 @@ class LlmNamer:
                     )
             except ProviderError as exc:
                 usage.calls += 1
-                if exc.kind is ErrorKind.BAD_REQUEST and "JSON" in str(exc):
+                if exc.kind is ErrorKind.BAD_ANSWER:
                     reason = "the answer was not the JSON object of the schema"
                     continue
                 return kept, f"the model call failed ({exc.kind.value}): {str(exc)[:200]}"

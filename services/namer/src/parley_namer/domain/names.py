@@ -11,6 +11,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from parley_contracts import NAMING_MAX_CHARS, NAMING_MAX_MESSAGES
+
 from .naming.fitting import MAX_NAME_CHARS, MAX_WORDS, fit_name
 
 GENERIC_WORDS: frozenset[str] = frozenset({"test", "hello", "hi", "hey", "greeting", "greetings"})
@@ -38,10 +40,10 @@ __all__ = [
     "prepare_turns",
 ]
 
-MAX_INPUT_CHARS = 500
-"""Each turn is cut to this many characters before a namer reads it."""
+MAX_INPUT_CHARS = NAMING_MAX_CHARS
+"""Each turn is cut to this many characters before a namer reads it (the contracts' limit)."""
 
-MAX_EXCHANGES = 3
+MAX_EXCHANGES = NAMING_MAX_MESSAGES // 2
 """A namer reads at most this many exchanges (user turn + assistant turn) from the start."""
 
 

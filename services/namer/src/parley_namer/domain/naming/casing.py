@@ -42,6 +42,16 @@ def restore_case(name: str, text: str) -> str:
     return " ".join(words)
 
 
+def unshouted(name: str) -> str:
+    """``name`` in lower case when it is shouted: two words or more, all in capitals, one of
+    them longer than an acronym ("ΠΟΙΟΤΙΚΟ ΠΟΙΗΜΑ", "CÁCH DÙNG CHI TIẾT"); else unchanged."""
+    words = name.split()
+    cased = [w for w in words if any(ch.isalpha() for ch in w)]
+    if len(cased) >= 2 and all(w == w.upper() for w in cased) and max(map(len, cased)) > 5:
+        return name.lower()
+    return name
+
+
 def capitalise(name: str, language: str | None) -> str:
     """Title Case for English (minor words lower case), else upper-case first letter only.
     A word already in mixed case (``iPhone``, ``macOS``) keeps its spelling."""

@@ -14,6 +14,8 @@ _DEFINITIONS: tuple[tuple[re.Pattern[str], str], ...] = (
         "function",
     ),
     (re.compile(r"\bclass\s+([A-Za-z_]\w*)\s*(?:[({:<]|extends\b|implements\b)"), "class"),
+    # "a js function getExpense takes ...": an identifier written as one after the word
+    (re.compile(r"\bfunction\s+([a-z]+[A-Z]\w*|[a-z]+_\w+)\b"), "function"),
     (
         re.compile(r"\b(interface|struct|enum|trait)\s+([A-Za-z_]\w*)\s*(?:[({:<]|extends\b)"),
         "",

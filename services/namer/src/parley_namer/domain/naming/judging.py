@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from .code import identifier_words
 from .ports import LanguageDetector, WordSegmenter
-from .scripts import is_unspaced, letters, main_script
+from .scripts import UNSPACED_SCRIPTS, is_unspaced, letters, main_script
 
 SHORT_NAME_WORDS = 3
 """A name of fewer words than this is judged by its script alone."""
@@ -23,6 +23,12 @@ CONFIDENT = 0.6
 
 VOTERS = 6
 """How many of the detector's most likely languages take part in the function-word vote."""
+
+_ENGLISH_NON_ASCII = 0.02
+
+ALWAYS_VOTES = "en"
+"""A language that takes part in every vote: lingua's low-accuracy mode often ranks English
+low on a few words ("Compare Python vs. Go for web servers": Catalan, French, ...)."""
 
 SHORT_TEXT_LETTERS = 120
 """Below this many letters, the user's text is read with the replies to tell its language."""
@@ -43,17 +49,26 @@ def conversation_language(
     """The language of the user's text (ISO 639-1, or None). A text of fewer than
     :data:`SHORT_TEXT_LETTERS` letters is read together with the replies, and, still short,
     settled by a function-word vote: among the detector's :data:`VOTERS` most likely
-    languages, the one whose function words (``function_words(code)``) cover strictly more of
-    the text's words than the first's does wins ("Write a tongue twister about cats" is
-    English, not French). Raises nothing."""
+    languages and English, the one whose function words (``function_words(code)``) cover
+    strictly more of the text's words than the first's does wins ("Write a tongue twister about cats" is
+    English, not French). The vote is held for scripts written with spaces, and English takes
+    part only when nearly all letters are ASCII (not "Viết một bài hát"). Raises nothing."""
     text = user_text
     if letters(user_text) < SHORT_TEXT_LETTERS and assistant_text:
         text = f"{user_text}\n{assistant_text}"
     if letters(text) >= SHORT_TEXT_LETTERS:
         return detector.detect(text)
-    candidates = detector.candidates(text)[:VOTERS]
+    ranked = detector.candidates(text)
+    candidates = ranked[:VOTERS]
     if not candidates:
         return None
+    if all(code != ALWAYS_VOTES for code, _ in candidates):
+        candidates.append((ALWAYS_VOTES, 0.0))  # the most common language of chats
+    if main_script(text) in UNSPACED_SCRIPTS:
+        return candidates[0][0]  # words are not separated by spaces there
+    latin = [ch for ch in text if ch.isalpha()]
+    if sum(not ch.isascii() for ch in latin) > _ENGLISH_NON_ASCII * len(latin):
+        candidates = [c for c in candidates if c[0] != ALWAYS_VOTES] or candidates  # "Viết"
     words = [w for w in _NON_WORD.split(text.casefold()) if w]
     hits = [sum(w in function_words(code) for w in words) for code, _ in candidates]
     best = max(range(len(candidates)), key=lambda i: (hits[i], -i))

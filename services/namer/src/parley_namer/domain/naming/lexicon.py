@@ -45,13 +45,13 @@ LEAD_WORDS = frozenset(
     can could would will shall may might must you u me us i we i'd i'm let's lets let
     help assist want need like love wish to write create make generate give provide draft
     compose design build develop code implement list suggest recommend explain describe
-    summarize summarise tell show teach find prepare outline rewrite translate improve fix
+    summarize summarise tell show teach find prepare rewrite translate improve fix
     correct check review analyze analyse compare do does did is are was were be should
     a an the some any how what what's whats why who which where tell about regarding for
     up come with detailed short brief simple quick new few couple bunch series set number
     know learn go familiar respond reply answer continue complete this these my your our it
     in let's lets discuss play test understand out say wrong and or but act as solve prove
-    calculate compute invent use consider
+    calculate compute invent use consider that many much
     finish optimize optimise think assume given suppose simplify evaluate determine estimate
     derive convert refactor debug craft construct produce plan propose name choose select
     identify classify predict rephrase paraphrase if am have has had been get got there
@@ -80,6 +80,7 @@ LEAD_WORDS = frozenset(
     sử dụng
     diketahui buatkan buat tolong jelaskan apa itu bagaimana
     napiši napisi sastavi objasni mi
+    θέλω θελω ένα ενα εν γράψε γραψε μου να πες εξήγησε εξηγησε
     """.split()
 )
 """Words a request opens with in the major languages: politeness, request verbs, question
@@ -96,6 +97,7 @@ BOUNDARY_WORDS = frozenset(
     is are was were has have had do does did can could would will shall should may might must
     que qui quoi dont où quand parce si mais porque cuando donde pero dass weil wenn aber
     damit che perché quando dove ma что чтобы который которая которые если когда потому но
+    που ότι οτι επειδή
     """.split()
 )
 """Words that open a new clause: a title made from a request ends before them."""
@@ -150,3 +152,12 @@ TRAILING_WORDS = frozenset(
     """.split()
 )
 """Function words no title ends with (a topic cut from a request loses them at its end)."""
+
+GENERIC_ROLE_WORDS = frozenset(
+    """
+    helpful professional expert experienced very highly intelligent smart friendly creative
+    skilled world-class great good useful advanced ai assistant writer chatbot bot model
+    language large helper specialist genius personal a an the harmless honest
+    """.split()
+)
+"""Words of roles that name no topic ("a helpful AI assistant", "a professional writer")."""

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from ..names import GENERIC_WORDS, Turn, clean_name, prepare_turns
-from .casing import capitalise, restore_case, shouting
+from .casing import capitalise, restore_case, shouting, unshouted
 from .code import CODE_KINDS, code_topic
 from .judging import conversation_language, is_verbatim_prefix
 from .phrases import Scored, best_phrase, completed, filter_phrases, span
@@ -27,6 +27,7 @@ _SECOND_MAX = 3.0
 _LONGER = 6
 _FIRST_SENTENCE = re.compile(r"[^\n.!?]*")
 _WIDEN_FROM = 3
+_LONG_WORD = 12
 _SENTENCE_END = re.compile(r"[.!?\n]")
 _DEFINITION = re.compile(  # "what is argocd", "What is the thyroid for?": the whole sentence
     r"\s*(?:what\s+is|what's|whats|what\s+are)\s+(?:(?:a|an|the)\s+)?[^\s.?!]+"
@@ -49,6 +50,22 @@ def _weak(asked: str | None) -> bool:
 
 
 _CODE_WORDS = frozenset("code script program function snippet".split())
+
+
+def _capitalised(word: str, text: str) -> bool:
+    """Whether ``word`` appears in ``text`` with a capital, not only at a sentence's start."""
+    pattern = rf"(?<![.!?]\s)(?<!^)\b{re.escape(word)}\b"
+    return any(m.group(0)[:1].isupper() for m in re.finditer(pattern, text, re.IGNORECASE))
+
+
+def _stands_alone(word: str, user_text: str) -> bool:
+    """Whether a one-word name needs no second phrase: the user wrote nothing else ("hooks"),
+    or it is a long plain word, such as a compound ("Fantasygeschichte"), not an adverb or a
+    participle."""
+    if len(user_text.split()) <= 2:
+        return True
+    plain = word.isalpha() and not word.casefold().endswith(("ly", "ed", "ing"))
+    return plain and len(word) >= _LONG_WORD
 
 
 def _cut_from(name: str, message: str) -> bool:
@@ -123,7 +140,7 @@ class KeyphraseNamer:
         cleaned = clean_name(name) or clean_name(url_name(user_contents[0]))
         if cleaned is None:
             return None, language
-        return capitalise(cleaned, casing or language), language
+        return capitalise(unshouted(cleaned), casing or language), language
 
     def conversation_language(self, user_text: str, assistant_text: str) -> str | None:
         """The user's language; a short user text is read together with the replies."""
@@ -152,7 +169,8 @@ class KeyphraseNamer:
         """A two-word ``name`` with the first message's next best phrase that shares no word
         with it and follows it in the same sentence: the stretch of text joining them
         when only joining words stand between ("Letter for a PhD Position"), else both in text
-        order. Unchanged if none fits."""
+        order when that phrase has two words or is a capitalised word ("Daily Cut Singapore");
+        a lone lower-case word ("lay", "due") says too little. Unchanged if none fits."""
         words = {w.casefold() for w in name.split()}
         text = " ".join(first_message.casefold().split(" "))
         start = text.find(name.casefold())
@@ -166,7 +184,8 @@ class KeyphraseNamer:
             joined = span(first_message, name, other)
             if joined is not None:
                 return joined
-            return completed(name, [other], script, flat(first_message))
+            if len(other.split()) == 2 or _capitalised(other, first_message):
+                return completed(name, [other], script, flat(first_message))
         return name
 
     def _keyphrase_name(
@@ -183,7 +202,12 @@ class KeyphraseNamer:
         question about one term in English is "<Term> Explained". ``asked``
         wins unless it is only the first words of a longer statement and the keyphrases give
         two words or more that are not; a single word is completed by another phrase."""
-        if asked is not None and len(asked.split()) > 2 and not _cut_from(asked, first_message):
+        loud = shouting(user_text)  # capitals say nothing to keyphrases: keep the request's words
+        if (
+            asked is not None
+            and len(asked.split()) > 2
+            and (loud or not _cut_from(asked, first_message))
+        ):
             return self._spelled(asked, user_text, assistant_text)  # no keyphrases needed
         own_lines = self._in_language(user_text, language)
         script = main_script(own_lines)
@@ -210,7 +234,7 @@ class KeyphraseNamer:
             name = asked
         if len(name.split()) == 2:
             name = self._widened(name, phrases, first_message, script)
-        if len(name.split()) == 1:
+        if len(name.split()) == 1 and not _stands_alone(name, user_text):
             if all_phrases is None:
                 all_phrases = self._phrases(own_lines, language)
             replies = self._phrases(self._in_language(assistant_text, language), language)

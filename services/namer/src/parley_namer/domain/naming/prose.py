@@ -13,11 +13,23 @@ _FENCED_CODE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _CODE_CHARS = re.compile(r"[{}\[\]()<>=;$\\|&^~@*/]")
 _WORD_LIKE = re.compile(r"[(\"'«“]?[^\W\d_][\w'’.+#-]*[.,:;!?)\"'»”]*")
 _PROSE_SHARE = 0.6
+# A line of code: it opens with a keyword of a programming language or ends a block.
+_CODE_LINE = re.compile(
+    r"^\s*(?:def|class|return|import|from\s+\S+\s+import|const|let|var|elif|else:|public|private"
+    r"|protected|function|func|fn|print\(|#include|package|using\s+\S+;|while|for\s*\("
+    r"|if\s*\(|try:|except\b|catch\b|switch\b|#!|sudo\b|pip\b|npm\b)\b|[{};]\s*$"
+    r"|^\s*[\w.\[\]'\"]+\s*[-+*/]?=\s*\S"  # an assignment: x = 1, self.a += b
+    r"|^\s*\S+@[\w.-]+:\S*[$#]\s"  # a shell prompt: user@host:~/dir$ command
+)
+_COMMENT = re.compile(r"^\s*(?:#+|//+|--|;+|\*+|/\*+)\s*")  # a comment's text is prose
 
 
 def _prose_lines(text: str) -> list[str]:
     kept = []
     for line in text.splitlines():
+        if _CODE_LINE.search(line):
+            continue
+        line = _COMMENT.sub("", line, count=1)
         tokens = line.split()
         if tokens and sum(word_like(t) for t in tokens) >= _PROSE_SHARE * len(tokens):
             line = _CODE_CHARS.sub(" ", line).rstrip()
@@ -34,9 +46,12 @@ def has_prose(text: str) -> bool:
 def prose(text: str) -> str:
     """The text without fenced code, code-like lines, URLs and code symbols.
 
-    A line is kept when at least 60 % of its tokens are words (or runs of a script without
-    spaces), and ends a sentence so that no keyphrase spans two lines. When no line is kept
-    (a message of code only), the whole text is used, code symbols removed. Raises nothing.
+    A line is kept when it is not code (it does not open with a keyword such as ``def`` or
+    ``return``, an assignment or a shell prompt, nor end with ``{``, ``}`` or ``;``; a
+    comment's text counts as prose) and at least 60 % of its tokens are words
+    (or runs of a script without spaces), and ends a sentence so that no keyphrase spans two
+    lines. When no line is kept (a message of code only), the whole text is used, code
+    symbols removed. Raises nothing.
     """
     text = URL.sub(" ", _FENCED_CODE.sub("\n", text)).replace("\u2019", "'")
     kept_text = "\n".join(_prose_lines(text))

@@ -15,7 +15,7 @@ from .lexicon import (
 )
 from .ports import WordSegmenter
 from .prose import prose
-from .scripts import has_script, is_unspaced
+from .scripts import has_script
 
 TITLE_CHARS = 16
 """Most characters of a name made of a clause in a script without spaces."""
@@ -59,7 +59,10 @@ def _request_removed(clause: str, language: str | None, segmenter: WordSegmenter
     fewer than two characters."""
     words = segmenter.words(clause, language)
     start, end = 0, len(words)
-    while start < end and (words[start].strip() in UNSPACED_LEAD_WORDS or not words[start].strip()):
+    while start < end and (
+        words[start].strip() in UNSPACED_LEAD_WORDS
+        or not any(ch.isalpha() for ch in words[start])  # "3." numbering, spaces, marks
+    ):
         start += 1
     while end > start and (
         words[end - 1].strip() in UNSPACED_TAIL_WORDS or not words[end - 1].strip()
@@ -82,9 +85,3 @@ def cut_words(text: str, limit: int, language: str | None, segmenter: WordSegmen
     if not out.strip():
         out = text[:limit]
     return out.rstrip()
-
-
-def unspaced_share(text: str) -> float:
-    """Share of the letters of ``text`` in scripts written without spaces (0.0 without letters)."""
-    letters = [ch for ch in text if ch.isalpha()]
-    return sum(is_unspaced(ch) for ch in letters) / len(letters) if letters else 0.0

@@ -60,7 +60,6 @@ export class Sidebar {
       this.cursor = page.next_cursor;
       this.done = !page.next_cursor;
       this.render();
-      this.status.textContent = this.sessions.size ? "" : (this.query ? "No session matches." : "No sessions yet.");
     } catch (error) {
       this.status.textContent = `Could not load sessions: ${error.message}`;
     } finally {
@@ -120,7 +119,11 @@ export class Sidebar {
   }
 
   /** Bring the list's items in line with `sessions`, reusing the items already shown. */
+  /** Show the sessions in order, and say so when there is none (also after a live change). */
   render() {
+    const empties = ["No session matches.", "No sessions yet."];
+    if (!this.sessions.size) this.status.textContent = empties[this.query ? 0 : 1];
+    else if (empties.includes(this.status.textContent)) this.status.textContent = "";
     const ordered = [...this.sessions.values()].sort(newestFirst);
     for (const [id, li] of this.items) {
       if (!this.sessions.has(id)) {

@@ -1,0 +1,78 @@
+"""The chat service's ports: what answering a turn needs kept (:class:`TurnStore`) and which
+upstream answers a model (:class:`UpstreamRouter`), as Protocols.
+
+Every method takes the connection (or pool) to use as its first argument, so a caller decides
+what runs in one transaction; a fake for unit tests may ignore it. The PostgreSQL adapter is
+:mod:`parley_chat.adapters.store` (a module that satisfies this Protocol as it is).
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+from .turns import TurnLedger
+from .upstream import TranscriptTurn, UpstreamAI
+
+
+class TurnStore(Protocol):
+    """Turn ledgers, transcripts and the per-session lock of chat processes."""
+
+    async def load(
+        self, conn: Any, session_id: uuid.UUID, *, for_update: bool = False
+    ) -> TurnLedger | None:
+        """The session's ledger (locked for the transaction with ``for_update``), or None."""
+        ...
+
+    async def save(self, conn: Any, ledger: TurnLedger) -> None:
+        """Store ``ledger``."""
+        ...
+
+    async def save_opened(
+        self,
+        conn: Any,
+        *,
+        session_id: uuid.UUID,
+        user_id: str,
+        provider: str,
+        model: str,
+        upstream_id: str,
+    ) -> int:
+        """Record a newly opened upstream session at once; how often one was opened."""
+        ...
+
+    async def append_transcript(
+        self, conn: Any, session_id: uuid.UUID, turn: int, user: str, assistant: str
+    ) -> None:
+        """Keep both messages of a settled turn."""
+        ...
+
+    async def transcript(self, conn: Any, session_id: uuid.UUID) -> list[TranscriptTurn]:
+        """The session's earlier messages in order."""
+        ...
+
+    async def erase_session(self, conn: Any, session_id: uuid.UUID) -> None:
+        """Erase everything kept of the session."""
+        ...
+
+    def session_lock(self, pool: Any, session_id: uuid.UUID) -> AbstractAsyncContextManager[bool]:
+        """Hold the session's lock across chat processes for the block, if free; yields whether
+        it was taken."""
+        ...
+
+
+class UpstreamRouter(Protocol):
+    """The upstream adapter of each model, and the slot that bounds its calls in flight."""
+
+    def for_model(self, name: str) -> UpstreamAI:
+        """The adapter answering model ``name``.
+
+        Raises:
+            UnknownModel: not in the catalogue, or not usable here.
+        """
+        ...
+
+    def slot(self, name: str) -> AbstractAsyncContextManager[Any]:
+        """Held around each call to model ``name`` (a semaphore per model)."""
+        ...

@@ -1,0 +1,1 @@
+"""The tagger's use cases: tagging sessions, recording replies as traces, answering trace queries."""

@@ -1,0 +1,176 @@
+"""Fixtures of chat's unit tests: in-memory stand-ins for what its use cases talk to: the turn store (the
+:class:`~parley_chat.domain.ports.TurnStore` port), the model router and the handler context
+(units of work that collect what they publish, a bus connection that collects live deltas)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from parley_chat.adapters.echo import EchoUpstream
+from parley_chat.application.turns import Turns
+from parley_chat.domain.turns import TurnLedger
+from parley_chat.domain.upstream import (
+    TranscriptTurn,
+    UnknownModel,
+    UpstreamAI,
+    UpstreamError,
+    UpstreamReply,
+)
+from parley_contracts import Event, Subjects
+
+
+class FakeTurnStore:
+    """Ledgers and transcripts in dictionaries; ``locked`` holds sessions another process has."""
+
+    def __init__(self) -> None:
+        self.ledgers: dict[uuid.UUID, TurnLedger] = {}
+        self.transcripts: dict[uuid.UUID, list[tuple[int, str, str]]] = {}
+        self.locked: set[uuid.UUID] = set()
+        self.opened: list[str] = []
+
+    async def load(self, conn: Any, session_id: uuid.UUID, *, for_update: bool = False):  # noqa: ANN201
+        ledger = self.ledgers.get(session_id)
+        return copy.deepcopy(ledger) if ledger else None
+
+    async def save(self, conn: Any, ledger: TurnLedger) -> None:
+        self.ledgers[ledger.session_id] = copy.deepcopy(ledger)
+
+    async def save_opened(self, conn: Any, *, session_id, user_id, provider, model, upstream_id):  # noqa: ANN001, ANN201
+        ledger = self.ledgers.get(session_id) or TurnLedger(session_id, user_id, provider, model)
+        ledger.continue_on(upstream_id, opened=True)
+        self.ledgers[session_id] = ledger
+        self.opened.append(upstream_id)
+        return ledger.opened_count
+
+    async def append_transcript(self, conn: Any, session_id, turn, user, assistant) -> None:  # noqa: ANN001
+        self.transcripts.setdefault(session_id, []).append((turn, user, assistant))
+
+    async def transcript(self, conn: Any, session_id: uuid.UUID) -> list[TranscriptTurn]:
+        out: list[TranscriptTurn] = []
+        for _, user, assistant in sorted(self.transcripts.get(session_id, [])):
+            out += [TranscriptTurn("user", user), TranscriptTurn("assistant", assistant)]
+        return out
+
+    async def erase_session(self, conn: Any, session_id: uuid.UUID) -> None:
+        self.ledgers.pop(session_id, None)
+        self.transcripts.pop(session_id, None)
+
+    @asynccontextmanager
+    async def session_lock(self, pool: Any, session_id: uuid.UUID) -> AsyncIterator[bool]:
+        yield session_id not in self.locked
+
+
+class FakeRouter:
+    """Every catalogue model in ``models`` answered by its adapter; others are unknown."""
+
+    def __init__(self, **models: UpstreamAI) -> None:
+        self.models = models
+
+    def for_model(self, name: str) -> UpstreamAI:
+        if name not in self.models:
+            raise UnknownModel(f"the model {name!r} is not in the catalogue")
+        return self.models[name]
+
+    def slot(self, name: str) -> asyncio.Semaphore:
+        return asyncio.Semaphore(1)
+
+
+@dataclass
+class FakeUnitOfWork:
+    """A committed unit of work's events (``published``) and forgotten sessions."""
+
+    conn: Any = None
+    published: list[Event] = field(default_factory=list)
+    forgotten: list[uuid.UUID] = field(default_factory=list)
+
+    async def publish(self, event: Event) -> None:
+        self.published.append(event)
+
+    async def forget_session(self, session_id: uuid.UUID) -> None:
+        self.forgotten.append(session_id)
+
+
+class FakeConnection:
+    """The bus connection: what was published on core NATS (live deltas)."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, bytes]] = []
+
+    async def publish(self, subject: str, data: bytes) -> None:
+        self.published.append((subject, data))
+
+
+@dataclass
+class FakeContext:
+    """A handler context whose units of work commit into ``published`` (nothing on a raise)."""
+
+    subjects: Subjects = field(default_factory=lambda: Subjects("unit"))
+    pool: Any = None
+    delivery: int = 1
+    published: list[Event] = field(default_factory=list)
+    forgotten: list[uuid.UUID] = field(default_factory=list)
+    connection: FakeConnection = field(default_factory=FakeConnection)
+
+    @property
+    def broker(self) -> Any:
+        return self
+
+    @asynccontextmanager
+    async def unit_of_work(self, event: Event | None = None) -> AsyncIterator[FakeUnitOfWork]:
+        uow = FakeUnitOfWork()
+        yield uow
+        self.published += uow.published  # committed
+        self.forgotten += uow.forgotten
+
+    def transaction(self) -> Any:
+        return self.unit_of_work()
+
+
+class CountingEcho(EchoUpstream):
+    """The echo upstream, counting its calls; ``fail`` makes every send fail for good, and
+    ``reply`` replaces the text of every answer."""
+
+    def __init__(self) -> None:
+        super().__init__(delta_words=2)
+        self.opened = 0
+        self.sent: list[str | None] = []
+        self.fail = False
+        self.reply: str | None = None
+
+    async def open_session(self, **kwargs):  # noqa: ANN003, ANN201
+        self.opened += 1
+        return await super().open_session(**kwargs)
+
+    async def send(self, **kwargs) -> UpstreamReply:  # noqa: ANN003
+        self.sent.append(kwargs["upstream_id"])
+        if self.fail:
+            raise UpstreamError("content refused", retryable=False, kind="bad_request")
+        answer = await super().send(**kwargs)
+        return UpstreamReply(self.reply) if self.reply is not None else answer
+
+
+@pytest.fixture
+def upstream() -> CountingEcho:
+    return CountingEcho()
+
+
+@pytest.fixture
+def store() -> FakeTurnStore:
+    return FakeTurnStore()
+
+
+@pytest.fixture
+def turns(upstream: CountingEcho, store: FakeTurnStore) -> Turns:
+    return Turns(FakeRouter(**{"echo-1": upstream}), store, turn_deadline_s=1, retry_base_s=0)
+
+
+@pytest.fixture
+def ctx() -> FakeContext:
+    return FakeContext()
