@@ -189,6 +189,34 @@ class FaultStack:
         self.pg.stop()
         self.nats.stop()
 
+    async def diagnosis(self) -> dict[str, Any]:
+        """Where events stand, for a failure's message: the stream's last sequence, each
+        durable's pending and unacknowledged counts, each outbox's rows (or the error met)."""
+        import nats
+
+        found: dict[str, Any] = {}
+        try:
+            nc = await nats.connect(self.nats.url, max_reconnect_attempts=1)
+            try:
+                js = nc.jetstream()
+                found["stream_last_seq"] = (await js.stream_info(self.stream)).state.last_seq
+                for name in SERVICES:
+                    info = await js.consumer_info(self.stream, name)
+                    found[name] = {"pending": info.num_pending, "unacked": info.num_ack_pending}
+            finally:
+                await nc.close()
+            db = await self.db()
+            try:
+                for name in SERVICES:
+                    found[f"{name}.outbox"] = await db.fetchval(
+                        f"SELECT count(*) FROM {name}.outbox"
+                    )
+            finally:
+                await db.close()
+        except Exception as exc:
+            found["error"] = repr(exc)[:300]
+        return found
+
     def logs(self) -> dict[str, Any]:
         """The last lines of each service's log (for a failure's message)."""
         return {

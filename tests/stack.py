@@ -20,6 +20,7 @@ import uvicorn
 from containers import server_mode, start_nats_container, start_postgres_container
 from parley_runtime.db import with_database
 from parley_runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from parley_runtime.serving import DrainingServer
 
 
 @dataclass
@@ -149,7 +150,7 @@ class Stack:
             config = uvicorn.Config(
                 app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
             )
-            self._http = uvicorn.Server(config)
+            self._http = DrainingServer(config, service.on_drain)
             self._http_task = asyncio.create_task(self._http.serve())
             while not self._http.started:
                 if self._http_task.done():

@@ -168,9 +168,11 @@ async def test_no_message_is_lost_or_duplicated_through_nats_chat_and_postgres_c
         try:
             windows = await _inject_faults(stack, load, probe)
             await asyncio.wait_for(loading, 180)
-        except BaseException as exc:
+        except Exception as exc:
             probing.cancel()
-            exc.add_note(f"phase {load.phase}; service logs: {stack.logs()}")
+            diagnosis = await asyncio.wait_for(stack.diagnosis(), 15)
+            exc.add_note(f"phase {load.phase}; events: {diagnosis}")
+            exc.add_note(f"service logs: {stack.logs()}")
             raise
         finally:
             loading.cancel()

@@ -113,3 +113,14 @@ async def test_an_idle_ttl_is_validated_and_documented(alice: Client) -> None:
     assert (integer["minimum"], integer["maximum"]) == (1, 366 * 24 * 3600)
     assert "PARLEY_DEFAULT_IDLE_TTL_S" in ttl["description"]
     assert "expires_at" in schema["SessionOut"]["properties"]
+
+
+async def test_a_patch_changes_or_removes_the_time_to_live(alice: Client) -> None:
+    sid = (await alice.create_session(idle_ttl_s=60))["id"]
+    longer = await alice.request("PATCH", f"/api/sessions/{sid}", json={"idle_ttl_s": 3600})
+    assert longer.status_code == 200 and longer.json()["idle_ttl_s"] == 3600
+    never = await alice.request("PATCH", f"/api/sessions/{sid}", json={"idle_ttl_s": None})
+    assert never.status_code == 200
+    assert (never.json()["idle_ttl_s"], never.json()["expires_at"]) == (None, None)
+    bad = await alice.request("PATCH", f"/api/sessions/{sid}", json={"idle_ttl_s": 0})
+    assert bad.status_code == 422

@@ -103,3 +103,19 @@ def test_an_idle_ttl_outside_its_range_or_type_is_refused(bad: object) -> None:
         SessionCreate.model_validate({"idle_ttl_s": bad})
     assert SessionCreate.model_validate({"idle_ttl_s": 1}).idle_ttl_s == 1
     assert SessionCreate.model_validate({"idle_ttl_s": None}).idle_ttl_s is None
+
+
+async def test_an_edit_changes_or_removes_the_time_to_live(uow: Any, settings: Any) -> None:
+    sid = await _create(uow, settings, idle_ttl_s=60)
+
+    def edit(**fields: Any) -> sessions.SessionEdit:
+        return sessions.SessionEdit(given=frozenset(fields), **fields)
+
+    await sessions.edit_session(uow, settings, ALICE, sid, edit(idle_ttl_s=600))
+    assert uow.sessions.rows[sid].expires_at == _at(600)
+    assert await sessions.expire_idle_sessions(uow, now=_at(61)) == 0
+    await sessions.edit_session(uow, settings, ALICE, sid, edit(persona="terse"))
+    assert uow.sessions.rows[sid].idle_ttl_s == 600  # left out: unchanged
+    await sessions.edit_session(uow, settings, ALICE, sid, edit(idle_ttl_s=None))
+    assert uow.sessions.rows[sid].expires_at is None
+    assert await sessions.expire_idle_sessions(uow, now=_at(10**8)) == 0

@@ -99,3 +99,23 @@ async def test_leaving_the_wait_unregisters_it() -> None:
     with waiters.waiting(message_id) as notified:
         assert waiters._waiting
     assert not waiters._waiting and notified.cancelled()
+
+
+async def test_closing_the_waiters_answers_every_wait_at_once_with_the_message_as_it_stands() -> (
+    None
+):
+    store, waiters = Store(), ReplyWaiters()
+    with waiters.waiting(store.message.id) as notified:
+        watch = Watch(store.message.id, store.read, notified, None, lambda: waiters.closed)
+        task = asyncio.create_task(_collect(watch, 30))
+        await asyncio.sleep(0.05)
+        assert not task.done()
+        started = time.monotonic()
+        waiters.close()  # the gateway begins to shut down
+        [outcome] = await asyncio.wait_for(task, 1)
+    assert time.monotonic() - started < 0.5
+    assert isinstance(outcome, ReplyOutcome) and not outcome.settled and outcome.reply is None
+    with waiters.waiting(store.message.id) as notified:  # a wait that starts after the close
+        late = Watch(store.message.id, store.read, notified, None, lambda: waiters.closed)
+        [outcome] = await asyncio.wait_for(_collect(late, 30), 1)
+    assert outcome.message.status == "pending"

@@ -24,6 +24,7 @@ from .db import create_pool, ensure_database, ensure_schema
 from .logging import configure_logging
 from .migrations import apply_migrations
 from .outbox import OutboxRelay
+from .serving import DrainingServer
 from .settings import RuntimeSettings
 from .tracing import configure_tracing
 from .uow import UnitOfWork, unit_of_work
@@ -83,6 +84,8 @@ class Service:
         self._responders: list[tuple[str, Callable[..., Awaitable[Any]], int]] = []
         self._on_start: list[Hook] = []
         self._on_stop: list[Hook] = []
+        #: Called when the HTTP server begins to shut down, before it waits for open requests.
+        self.on_drain: list[Callable[[], None]] = []
         self.started = False
 
     @property
@@ -282,14 +285,15 @@ class Service:
 
 
 def serve(service: Service, app: FastAPI | None = None, *, port: int) -> None:
-    """Run ``service`` under uvicorn on ``settings.health_host:port`` until SIGINT/SIGTERM.
+    """Run ``service`` under uvicorn on ``settings.health_host:port`` until SIGINT/SIGTERM; when
+    the shutdown begins, ``service.on_drain`` hooks run before open requests are awaited.
 
     ``port`` is the service's own choice (the gateway's API port, a worker's health port).
     """
     s = service.settings
     configure_logging(service.name, env=s.env, level=s.log_level)
     configure_tracing(service.name, s.tracing)
-    uvicorn.run(
+    config = uvicorn.Config(
         service.asgi(app),
         host=s.health_host,
         port=port,
@@ -297,3 +301,4 @@ def serve(service: Service, app: FastAPI | None = None, *, port: int) -> None:
         access_log=False,
         lifespan="on",
     )
+    DrainingServer(config, service.on_drain).run()

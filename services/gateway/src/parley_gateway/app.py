@@ -80,6 +80,8 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
         ),
     )
     service.add_readiness_check("notifications", lambda: notifications.listening)
+    # Shutting down: requests waiting for a reply answer at once with what they have.
+    service.on_drain.append(notifications.waiters.close)
 
     maintenance: list[asyncio.Task[None]] = []
 

@@ -35,6 +35,13 @@ class ReplyWaiters:
 
     def __init__(self) -> None:
         self._waiting: dict[str, set[asyncio.Future[None]]] = defaultdict(set)
+        self.closed = False
+
+    def close(self) -> None:
+        """The gateway is shutting down: wake every waiter and answer every wait, now and
+        later, with the message as it stands (a reply stored later is still read normally)."""
+        self.closed = True
+        self.wake_all()
 
     def wake_all(self) -> None:
         """Wake every waiter (at shutdown: they re-read the database)."""

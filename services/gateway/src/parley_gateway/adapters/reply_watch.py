@@ -40,21 +40,27 @@ class Watch:
         read: OutcomeReader,
         notified: asyncio.Future[None],
         deltas: asyncio.Queue[ReplyDelta] | None,
+        closing: Callable[[], bool] = lambda: False,
     ) -> None:
         self.message_id = message_id
         self._read = read
         self._notified = notified
         self._deltas = deltas
+        self._closing = closing
 
     async def updates(self, timeout_s: float) -> AsyncIterator[ReplyDelta | ReplyOutcome]:
         """The reply's deltas as they come, then one :class:`ReplyOutcome`: settled, or as it
-        stands after ``timeout_s`` seconds."""
+        stands after ``timeout_s`` seconds or once the gateway is shutting down (``closing``)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         outcome = await self._read(self.message_id)
         next_delta: asyncio.Future[ReplyDelta] | None = None
         try:
-            while not outcome.settled and (remaining := deadline - loop.time()) > 0:
+            while (
+                not outcome.settled
+                and not self._closing()
+                and (remaining := deadline - loop.time()) > 0
+            ):
                 if self._deltas is not None and next_delta is None:
                     next_delta = asyncio.ensure_future(self._deltas.get())
                 sources: set[asyncio.Future[object]] = set()
@@ -138,4 +144,4 @@ class NatsReplyWatcher:
                 subject = self._subjects.live_reply(session_id)
                 source = LiveDeltas(self._connection(), subject, message_id)
                 deltas = await stack.enter_async_context(source.receiving())
-            yield Watch(message_id, read, notified, deltas)
+            yield Watch(message_id, read, notified, deltas, lambda: self._waiters.closed)

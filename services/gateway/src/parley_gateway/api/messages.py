@@ -89,7 +89,8 @@ async def post_message(
         )  # fmt: skip
         if stream:
             reply_events = _reply_events(held.pop_all(), watch, message, settings.stream_timeout_s)
-            return EventSourceResponse(reply_events, ping=15)
+            # At shutdown the stream gets a moment to send its last event (the watch ends then).
+            return EventSourceResponse(reply_events, ping=15, shutdown_grace_period=3.0)
         outcome = await messages.final_outcome(watch, min(wait, settings.max_wait_s))
     response.status_code = 201 if created else 200
     return PostedMessage(

@@ -94,6 +94,12 @@ class SessionPatch(BaseModel):
     is_archived: bool | None = None
     persona: Text | None = Field(default=None, max_length=4000)
     metadata: Metadata | None = None
+    idle_ttl_s: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_IDLE_TTL_S,
+        description="A new idle time to live, seconds from the last message; null: never expire.",
+    )
 
 
 class MessageCreate(BaseModel):

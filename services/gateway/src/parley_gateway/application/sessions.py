@@ -38,13 +38,15 @@ EXPIRY_BATCH = 200
 
 @dataclass(frozen=True)
 class SessionEdit:
-    """A client's edit: only the fields in ``given`` change (``persona`` None clears it)."""
+    """A client's edit: only the fields in ``given`` change (``persona`` None clears it,
+    ``idle_ttl_s`` None makes the session never expire)."""
 
     given: frozenset[str]
     name: str | None = None
     is_archived: bool | None = None
     persona: str | None = None
     metadata: dict[str, Any] | None = None
+    idle_ttl_s: int | None = None
 
 
 def check_metadata(metadata: dict[str, Any] | None, max_bytes: int) -> None:
@@ -179,6 +181,8 @@ async def edit_session(
             persona=edit.persona,
             clear_persona="persona" in edit.given and edit.persona is None,
             metadata=(edit.metadata or {}) if "metadata" in edit.given else None,
+            idle_ttl_s=edit.idle_ttl_s,
+            clear_idle_ttl="idle_ttl_s" in edit.given and edit.idle_ttl_s is None,
         )
         await uow.sessions.save(session)
         await uow.announce(

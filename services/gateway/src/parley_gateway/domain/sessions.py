@@ -174,15 +174,20 @@ class Session:
         persona: str | None = None,
         metadata: dict[str, Any] | None = None,
         clear_persona: bool = False,
+        idle_ttl_s: int | None = None,
+        clear_idle_ttl: bool = False,
     ) -> None:
-        """Archive or restore, change the persona (``clear_persona`` removes it) or replace the
-        metadata; None leaves a field as it is."""
+        """Archive or restore, change the persona (``clear_persona`` removes it), replace the
+        metadata, or change the idle time to live (``clear_idle_ttl``: never expire); None leaves
+        a field as it is."""
         if is_archived is not None:
             self.is_archived = is_archived
         if persona is not None or clear_persona:
             self.persona = persona
         if metadata is not None:
             self.metadata = metadata
+        if idle_ttl_s is not None or clear_idle_ttl:
+            self.idle_ttl_s = idle_ttl_s
         self._touch()
 
     def tag(self, session_tag: str, label: str) -> None:
