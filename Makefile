@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := .venv
 
 PROJECT_FILES := uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 
-.PHONY: install browser run test test-unit test-integration test-e2e lint bench replay asyncapi clean
+.PHONY: install browser run test test-unit test-integration test-e2e test-data test-deploy lint bench replay asyncapi clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -40,6 +40,12 @@ test-integration: install ## one service or the chassis against real NATS and Po
 
 test-e2e: install browser ## the whole stack through the HTTP API
 	$(UV) run --frozen --no-sync pytest tests/e2e
+
+test-data: install ## the namer on the real conversations of ../shared/data, held to its bars
+	$(UV) run --frozen --no-sync pytest tests/data
+
+test-deploy: install ## the deploy files linted, validated and compared with the code (offline)
+	$(UV) run --frozen --no-sync pytest tests/deploy
 
 lint: install
 	$(UV) run --frozen --no-sync ruff check .

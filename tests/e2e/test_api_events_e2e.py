@@ -3,9 +3,7 @@ else's) and the LLM traces, paged, with a clear 503 when their owner does not an
 
 from __future__ import annotations
 
-import asyncio
-import json
-
+from session_events import EventLog
 from stack import Client, Stack
 
 PROBLEM = "application/problem+json"
@@ -14,32 +12,13 @@ PROBLEM = "application/problem+json"
 async def test_the_event_stream_shows_a_users_session_changes_and_nobody_elses(
     alice: Client, bob: Client
 ) -> None:
-    seen: dict[str, list[tuple[str, dict]]] = {"alice": [], "bob": []}
-    ready = {"alice": asyncio.Event(), "bob": asyncio.Event()}
-
-    async def listen(name: str, client: Client, until: str) -> None:
-        async with client.http.stream("GET", "/api/events", headers=client.headers) as response:
-            assert response.headers["content-type"].startswith("text/event-stream")
-            event = None
-            async for line in response.aiter_lines():
-                if line.startswith("event:"):
-                    event = line.split(":", 1)[1].strip()
-                elif line.startswith("data:") and event:
-                    if event == "ready":
-                        ready[name].set()
-                        continue
-                    seen[name].append((event, json.loads(line.split(":", 1)[1])))
-                    if event == until:
-                        return
-
-    alice_task = asyncio.create_task(listen("alice", alice, "session.deleted"))
-    bob_task = asyncio.create_task(listen("bob", bob, "session.deleted"))
-    await asyncio.wait_for(asyncio.gather(ready["alice"].wait(), ready["bob"].wait()), 10)
-    sid = (await alice.create_session())["id"]
-    await alice.post(sid, "What are the tallest mountains in the Alps?")
-    await alice.wait_for(sid, lambda s: s["name_source"] == "auto" and s["session_tag"])
-    assert (await alice.request("DELETE", f"/api/sessions/{sid}")).status_code == 204
-    await asyncio.wait_for(alice_task, 10)
+    async with EventLog(alice) as alice_log, EventLog(bob) as bob_log:
+        sid = (await alice.create_session())["id"]
+        await alice.post(sid, "What are the tallest mountains in the Alps?")
+        await alice.wait_for(sid, lambda s: s["name_source"] == "auto" and s["session_tag"])
+        assert (await alice.request("DELETE", f"/api/sessions/{sid}")).status_code == 204
+        await alice_log.until(lambda log: bool(log.of(sid, "session.deleted")), timeout=10)
+    seen = {"alice": alice_log.events, "bob": bob_log.events}
 
     kinds = [kind for kind, data in seen["alice"] if data["session_id"] == sid]
     assert kinds[0] == "session.created" and kinds[-1] == "session.deleted"
@@ -48,7 +27,6 @@ async def test_the_event_stream_shows_a_users_session_changes_and_nobody_elses(
     assert counts == [1, 2]
     named = next(d for k, d in seen["alice"] if k == "session.named")
     assert 1 <= len(named["name"].split()) <= 10
-    bob_task.cancel()
     assert seen["bob"] == []
 
 

@@ -6,7 +6,7 @@ at once from that environment, with the image's ENV, an unwritable home and the 
 settings, against the real test servers: the image's health check command (``parley-probe``)
 must report each ready, a session created through the gateway must get a reply, a name and a
 tag, and SIGTERM must stop each gracefully. What this cannot cover is the image's base layers:
-the Containerfile itself is linted by hadolint (tests/unit/deploy).
+the Containerfile itself is linted by hadolint (tests/deploy).
 """
 
 from __future__ import annotations

@@ -147,6 +147,20 @@ def classify_sdk_error(exc: BaseException, *, session_call: bool = False) -> Pro
     return ProviderError(f"{type(exc).__name__}: {exc}", kind=ErrorKind.BAD_REQUEST)
 
 
+class JsonFromStructured:
+    """``generate_json`` for a provider class that implements ``generate_structured``: the
+    answer's value alone."""
+
+    async def generate_json(
+        self, *, system: str, user: str, json_schema: dict[str, Any], schema_name: str
+    ) -> dict[str, Any]:
+        """The JSON object of :meth:`generate_structured` (see :class:`Provider`)."""
+        answer = await self.generate_structured(  # type: ignore[attr-defined]
+            system=system, user=user, json_schema=json_schema, schema_name=schema_name
+        )
+        return answer.value
+
+
 class Provider(Protocol):
     """One upstream AI behind the common shape.
 

@@ -18,6 +18,7 @@ from .base import (
     Delta,
     DeltaSink,
     ErrorKind,
+    JsonFromStructured,
     ProviderError,
     StructuredAnswer,
     Turn,
@@ -40,7 +41,7 @@ def _seed(history: Sequence[Turn], user: str) -> Any:
     return [*steps, step("user_input", user)]
 
 
-class GeminiProvider:
+class GeminiProvider(JsonFromStructured):
     """A Gemini model (``spec.upstream_model``) on the Interactions API."""
 
     name = "gemini"
@@ -117,15 +118,6 @@ class GeminiProvider:
             usage=usage,
             last_byte_at=time.time(),
         )
-
-    async def generate_json(
-        self, *, system: str, user: str, json_schema: dict[str, Any], schema_name: str
-    ) -> dict[str, Any]:
-        """One stored-nowhere interaction whose ``response_format`` is the schema."""
-        answer = await self.generate_structured(
-            system=system, user=user, json_schema=json_schema, schema_name=schema_name
-        )
-        return answer.value
 
     async def generate_structured(
         self, *, system: str, user: str, json_schema: dict[str, Any], schema_name: str

@@ -15,6 +15,7 @@ from .base import (
     Completion,
     Delta,
     DeltaSink,
+    JsonFromStructured,
     StructuredAnswer,
     Turn,
     Usage,
@@ -31,7 +32,7 @@ def chat_messages(system: str | None, history: Sequence[Turn], user: str) -> lis
     return [*messages, {"role": "user", "content": user}]
 
 
-class OpenAICompatibleProvider:
+class OpenAICompatibleProvider(JsonFromStructured):
     """A model served by an OpenAI-compatible chat completions endpoint."""
 
     name = "openai-compatible"
@@ -91,15 +92,6 @@ class OpenAICompatibleProvider:
             usage=usage,
             last_byte_at=time.time(),
         )
-
-    async def generate_json(
-        self, *, system: str, user: str, json_schema: dict[str, Any], schema_name: str
-    ) -> dict[str, Any]:
-        """One chat completion whose ``response_format`` is the strict JSON schema."""
-        answer = await self.generate_structured(
-            system=system, user=user, json_schema=json_schema, schema_name=schema_name
-        )
-        return answer.value
 
     async def generate_structured(
         self, *, system: str, user: str, json_schema: dict[str, Any], schema_name: str

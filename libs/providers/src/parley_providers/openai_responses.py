@@ -17,6 +17,7 @@ from .base import (
     Delta,
     DeltaSink,
     ErrorKind,
+    JsonFromStructured,
     ProviderError,
     StructuredAnswer,
     Turn,
@@ -27,7 +28,7 @@ from .catalogue import ModelSpec
 from .gemini import parse_json_object
 
 
-class OpenAIProvider:
+class OpenAIProvider(JsonFromStructured):
     """An OpenAI model (``spec.upstream_model``) on the Responses API."""
 
     name = "openai"
@@ -102,15 +103,6 @@ class OpenAIProvider:
             usage=usage,
             last_byte_at=time.time(),
         )
-
-    async def generate_json(
-        self, *, system: str, user: str, json_schema: dict[str, Any], schema_name: str
-    ) -> dict[str, Any]:
-        """One unstored response whose ``text.format`` is the strict JSON schema."""
-        answer = await self.generate_structured(
-            system=system, user=user, json_schema=json_schema, schema_name=schema_name
-        )
-        return answer.value
 
     async def generate_structured(
         self, *, system: str, user: str, json_schema: dict[str, Any], schema_name: str
