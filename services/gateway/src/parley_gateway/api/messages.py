@@ -120,7 +120,8 @@ async def _reply_events(
             else:
                 failure = update.message.failure
                 detail = failure or (
-                    f"no reply within {timeout_s:.0f} s; it will still be stored when it comes"
+                    f"no reply yet (waited up to {timeout_s:.0f} s, less if the gateway is"
+                    " stopping); it will still be stored when it comes"
                 )
                 problem = {"type": "about:blank", "title": "Reply not available"}
                 yield _sse(
