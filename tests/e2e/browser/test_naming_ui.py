@@ -40,7 +40,8 @@ async def test_suggestions_are_offered_applied_and_regenerate_is_then_hidden(
     names = await offered.all_inner_texts()
     assert len({n.casefold() for n in names}) == 3
     await offered.nth(1).click()
+    chosen = await api.wait_for(sid, lambda s: s["name_source"] == "user")
+    assert chosen["name"] == names[1]
     await expect(title).to_have_text(names[1])
-    assert (await api.session(sid))["name_source"] == "user"
     await expect(page.get_by_role("button", name="Regenerate name")).to_be_hidden()
     assert user.errors == []
