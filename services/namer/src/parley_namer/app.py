@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from parley_contracts import NamingAnalytics, NamingAnalyticsQuery, NamingAnswer, NamingRequest
 from parley_runtime import Service
 
+from .adapters import store
 from .adapters.choice import build_namers
 from .adapters.metrics import observe
 from .application.naming import Naming
@@ -40,7 +41,9 @@ def build(settings: NamerSettings | None = None) -> tuple[Service, FastAPI]:
     """
     settings = settings or NamerSettings()
     namer, offline = build_namers(settings)
-    naming = Naming(namer, offline, observe, attempt_timeout_s=settings.attempt_timeout_s + 5)
+    naming = Naming(
+        store, namer, offline, observe, attempt_timeout_s=settings.attempt_timeout_s + 5
+    )
     handlers = NamerHandlers(naming)
     service = Service(
         "namer", settings, migrations=MIGRATIONS, consumers=[handlers.consumer_spec()]

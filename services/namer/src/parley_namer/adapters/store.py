@@ -1,4 +1,5 @@
-"""Naming state, exchanges and attempts in the namer schema (asyncpg)."""
+"""Naming state, exchanges and attempts in the namer schema (asyncpg): this module satisfies
+:class:`~parley_namer.domain.ports.NamingStore` as it is."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from ..domain.names import MAX_INPUT_CHARS, Turn
+from ..domain.ports import Exchanges, NamingState
 
 
 async def ensure_state(
@@ -25,13 +27,14 @@ async def ensure_state(
 
 async def get_state(
     conn: asyncpg.Connection | asyncpg.Pool, session_id: uuid.UUID, *, for_update: bool = False
-) -> dict[str, Any] | None:
-    """The session's naming state, or None."""
+) -> NamingState | None:
+    """The session's naming state (locked for the transaction with ``for_update``), or None."""
     row = await conn.fetchrow(
-        "SELECT * FROM naming_state WHERE session_id = $1" + (" FOR UPDATE" if for_update else ""),
+        "SELECT session_id, user_id, status, name, language, attempts, analytics_opt_out"
+        " FROM naming_state WHERE session_id = $1" + (" FOR UPDATE" if for_update else ""),
         session_id,
     )
-    return dict(row) if row else None
+    return NamingState(**dict(row)) if row else None
 
 
 async def add_exchange(
@@ -48,19 +51,12 @@ async def add_exchange(
     )
 
 
-async def exchanges(
-    conn: asyncpg.Connection | asyncpg.Pool, session_id: uuid.UUID
-) -> dict[tuple[int, str], Turn]:
+async def exchanges(conn: asyncpg.Connection | asyncpg.Pool, session_id: uuid.UUID) -> Exchanges:
     """The kept messages, keyed by ``(turn, role)``."""
     rows = await conn.fetch(
         "SELECT turn, role, content FROM exchanges WHERE session_id = $1", session_id
     )
     return {(r["turn"], r["role"]): Turn(role=r["role"], content=r["content"]) for r in rows}
-
-
-def in_order(kept: dict[tuple[int, str], Turn]) -> list[Turn]:
-    """Kept messages in conversation order: by turn, the user's before the reply."""
-    return [kept[key] for key in sorted(kept, key=lambda k: (k[0], k[1] != "user"))]
 
 
 async def record_attempt(

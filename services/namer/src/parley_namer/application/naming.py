@@ -10,13 +10,13 @@ its content (names, details) out of those rows.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import asyncpg
 import structlog
 from parley_contracts import (
     MessageCreated,
@@ -32,10 +32,10 @@ from parley_contracts import (
 )
 from parley_runtime import HandlerContext, RetryLater, UnitOfWork
 
-from ..adapters import store
 from ..domain.analytics import summarise, without_content
 from ..domain.names import MAX_EXCHANGES, Turn, prepare_turns
 from ..domain.policy import AsyncNamer, Proposal, should_attempt
+from ..domain.ports import NamingState, NamingStore, in_order
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +46,8 @@ UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 
 
 class Naming:
-    """Naming with ``namer`` (the configured one) and ``offline`` (provisional names).
+    """Naming with ``namer`` (the configured one) and ``offline`` (provisional names), keeping
+    what it needs in ``store``.
 
     ``attempt_timeout_s``: the most one attempt may take, seconds (the namer's own timeouts come
     first; this bounds what is left).
@@ -54,12 +55,14 @@ class Naming:
 
     def __init__(
         self,
+        store: NamingStore,
         namer: AsyncNamer,
         offline: AsyncNamer,
         observe: Observe,
         *,
         attempt_timeout_s: float = 20.0,
     ) -> None:
+        self.store = store
         self.namer = namer
         self.offline = offline
         self.observe = observe
@@ -71,7 +74,7 @@ class Naming:
         """Remember the session's analytics opt-out, and a name its user gave at creation."""
         status = "user" if event.name_source == "user" else "pending"
         async with ctx.unit_of_work(event) as uow:
-            await store.set_analytics_opt_out(
+            await self.store.set_analytics_opt_out(
                 uow.conn, event.session_id, event.user_id, event.analytics_opt_out, status
             )
 
@@ -82,15 +85,15 @@ class Naming:
         if event.turn == 1:
             provisional = await self.offline.propose([Turn("user", event.content)])
         async with ctx.unit_of_work(event) as uow:
-            await store.ensure_state(uow.conn, event.session_id, event.user_id)
+            await self.store.ensure_state(uow.conn, event.session_id, event.user_id)
             if event.turn <= MAX_EXCHANGES:
-                await store.add_exchange(
+                await self.store.add_exchange(
                     uow.conn, event.session_id, event.turn, "user", event.content
                 )
             if provisional is None or provisional.name is None:
                 return
-            state = await store.get_state(uow.conn, event.session_id, for_update=True)
-            if state is None or state["status"] != "pending" or state["attempts"]:
+            state = await self.store.get_state(uow.conn, event.session_id, for_update=True)
+            if state is None or state.status != "pending" or state.attempts:
                 return
             await uow.publish(
                 SessionNamed(
@@ -111,29 +114,29 @@ class Naming:
         Raises:
             RetryLater: the user message of this reply has not been kept yet.
         """
-        state = await store.get_state(ctx.pool, event.session_id)
+        state = await self.store.get_state(ctx.pool, event.session_id)
         proposal: Proposal | None = None
         outcome = detail = None
         started = time.perf_counter()
-        if should_attempt(state["status"] if state else "pending", event.turn):
-            kept = await store.exchanges(ctx.pool, event.session_id)
+        if should_attempt(state.status if state else "pending", event.turn):
+            kept = await self.store.exchanges(ctx.pool, event.session_id)
             if (event.turn, "user") not in kept:
                 raise RetryLater("the user message of this reply has not been seen yet")
             kept[(event.turn, "assistant")] = Turn(role="assistant", content=event.content)
-            proposal, outcome, detail = await self._attempt(prepare_turns(store.in_order(kept)))
+            proposal, outcome, detail = await self._attempt(prepare_turns(in_order(kept)))
         duration_ms = int((time.perf_counter() - started) * 1000)
 
         async with ctx.unit_of_work(event) as uow:
-            await store.ensure_state(uow.conn, event.session_id, event.user_id)
+            await self.store.ensure_state(uow.conn, event.session_id, event.user_id)
             if event.turn <= MAX_EXCHANGES:
-                await store.add_exchange(
+                await self.store.add_exchange(
                     uow.conn, event.session_id, event.turn, "assistant", event.content
                 )
             if outcome is None:
                 return
-            current = await store.get_state(uow.conn, event.session_id, for_update=True)
-            if current is not None and current["status"] != "pending":
-                outcome, detail = "superseded", f"session became {current['status']} meanwhile"
+            current = await self.store.get_state(uow.conn, event.session_id, for_update=True)
+            if current is not None and current.status != "pending":
+                outcome, detail = "superseded", f"session became {current.status} meanwhile"
             attempt = await self._record(
                 uow.conn, event.session_id, event.user_id, current, "auto", event.turn,
                 outcome, proposal, detail, duration_ms,
@@ -142,7 +145,7 @@ class Naming:
             if outcome != "named" or name is None or proposal is None:
                 log.info("no name yet", attempt=attempt, outcome=outcome, turn=event.turn)
                 return
-            await store.set_named(uow.conn, event.session_id, name, proposal.language)
+            await self.store.set_named(uow.conn, event.session_id, name, proposal.language)
             await uow.publish(
                 SessionNamed(
                     event_id=derive_id(event.event_id, "session.named"),
@@ -159,12 +162,12 @@ class Naming:
     async def session_renamed(self, ctx: HandlerContext, event: SessionRenamed) -> None:
         """The user chose a name: stop naming this session automatically."""
         async with ctx.unit_of_work(event) as uow:
-            await store.set_user_named(uow.conn, event.session_id, event.user_id, event.name)
+            await self.store.set_user_named(uow.conn, event.session_id, event.user_id, event.name)
 
     async def session_deleted(self, ctx: HandlerContext, event: SessionDeleted) -> None:
         """Erase what the namer keeps of the session."""
         async with ctx.unit_of_work(event) as uow:
-            await store.erase_session(uow.conn, event.session_id)
+            await self.store.erase_session(uow.conn, event.session_id)
             await uow.forget_session(event.session_id)
 
     # -- requests ----------------------------------------------------------------------
@@ -195,19 +198,19 @@ class Naming:
         duration_ms: int,
     ) -> NamingAnswer:
         """Record a requested attempt; a regenerated name becomes the session's."""
-        await store.ensure_state(uow.conn, request.session_id, request.user_id)
-        state = await store.get_state(uow.conn, request.session_id, for_update=True)
+        await self.store.ensure_state(uow.conn, request.session_id, request.user_id)
+        state = await self.store.get_state(uow.conn, request.session_id, for_update=True)
         if state is not None and request.analytics_opt_out:
-            state = {**state, "analytics_opt_out": True}
+            state = dataclasses.replace(state, analytics_opt_out=True)
         titles = list(proposal.titles) if proposal and outcome in ("named", "suggested") else []
-        if request.purpose == "regenerate" and titles and state and state["status"] == "user":
+        if request.purpose == "regenerate" and titles and state and state.status == "user":
             outcome, detail, titles = "superseded", "the user named the session", []
         attempt = await self._record(
             uow.conn, request.session_id, request.user_id, state, request.purpose, 0,
             outcome, proposal, detail, duration_ms,
         )  # fmt: skip
         if request.purpose == "regenerate" and titles and proposal is not None:
-            await store.set_named(uow.conn, request.session_id, titles[0], proposal.language)
+            await self.store.set_named(uow.conn, request.session_id, titles[0], proposal.language)
         return NamingAnswer(
             titles=titles,
             language=proposal.language if proposal else None,
@@ -215,9 +218,9 @@ class Naming:
             attempt=attempt,
         )
 
-    async def analytics(self, pool: asyncpg.Pool, user_id: str) -> NamingAnalytics:
+    async def analytics(self, pool: Any, user_id: str) -> NamingAnalytics:
         """The naming analytics of ``user_id``'s sessions."""
-        return NamingAnalytics(**summarise(await store.attempt_rows(pool, user_id)))
+        return NamingAnalytics(**summarise(await self.store.attempt_rows(pool, user_id)))
 
     # -- internals ---------------------------------------------------------------------
 
@@ -239,10 +242,10 @@ class Naming:
 
     async def _record(
         self,
-        conn: asyncpg.Connection,
+        conn: Any,
         session_id: uuid.UUID,
         user_id: str,
-        state: dict[str, Any] | None,
+        state: NamingState | None,
         purpose: str,
         trigger_turn: int,
         outcome: str,
@@ -251,11 +254,11 @@ class Naming:
         duration_ms: int,
     ) -> int:
         """Record one attempt (without content for a session that opted out) and count it."""
-        opt_out = bool(state and state.get("analytics_opt_out"))
+        opt_out = bool(state and state.analytics_opt_out)
         name = proposal.name if proposal and outcome in ("named", "suggested") else None
         reason = proposal.fallback_reason if proposal else None
         self.observe(purpose, outcome, proposal, duration_ms)
-        return await store.record_attempt(
+        return await self.store.record_attempt(
             conn,
             session_id,
             trigger_turn=trigger_turn,
