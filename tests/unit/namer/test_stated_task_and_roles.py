@@ -1,11 +1,12 @@
-"""The offline namer reads a stated task past a story, and names a role-play in Chinese or
-Japanese after the character it quotes."""
+"""The offline namer reads a stated task past a story, sets pasted markup aside, and names a
+role-play in Chinese or Japanese after the character it quotes."""
 
 from __future__ import annotations
 
 import pytest
 from parley_namer.adapters.extractive import ExtractiveNamer
 from parley_namer.domain.names import Turn
+from parley_namer.domain.naming.prose import prose
 from parley_namer.domain.naming.requests import topic
 
 STOPWORDS = frozenset("a an the of in for on to with is are be it this that and or".split())
@@ -47,3 +48,23 @@ def test_a_role_play_in_japanese_is_named_after_the_quoted_character(
 def test_a_role_clause_without_a_quoted_name_is_still_skipped(namer: ExtractiveNamer) -> None:
     name = namer.propose([Turn("user", "你是一名厨师。写一份素食婚礼菜单")])
     assert name is not None and "厨师" not in name
+
+
+def test_inline_markup_is_set_aside_but_a_tag_named_alone_stays() -> None:
+    pasted = (
+        'i have this element : "<div class="card" id="c7"> <div class="title">Locked</div> '
+        '</div>" ".card { filter: blur(6px); }" i want a lock icon on it'
+    )
+    assert prose(pasted) == 'i have this element : " " " " i want a lock icon on it.'
+    assert "div" in prose("How do I center a <div> in CSS?")
+    assert "String" in prose("List<String> or ArrayList<String> in Java?")
+
+
+def test_a_message_with_pasted_markup_is_named_after_its_request(namer: ExtractiveNamer) -> None:
+    pasted = (
+        'i have this element : "<div class="info-card locked-card" id="card7"> <div '
+        'class="title">Locked</div> </div>" ".locked-card { filter: blur(6px); }" '
+        "i also want to add a padlock icon on it"
+    )
+    name = namer.propose([Turn("user", pasted)])
+    assert name is not None and "Padlock Icon" in name and "Div" not in name
