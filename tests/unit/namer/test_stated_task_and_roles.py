@@ -17,7 +17,7 @@ def namer() -> ExtractiveNamer:
     return ExtractiveNamer()
 
 
-def test_a_stated_task_wins_over_the_story_before_it() -> None:
+def test_a_stated_task_wins_over_a_story_that_narrates() -> None:
     story = (
         "You have just moved to a big city. Shops are far apart. You hate driving. "
         "Roads join crossings. Every shop is at a crossing. Buses are slow. "
@@ -29,6 +29,14 @@ def test_a_stated_task_wins_over_the_story_before_it() -> None:
 def test_a_stated_task_after_a_role_names_the_request() -> None:
     text = "You are a marketer. Your task is to write a blog post about solar panels."
     assert topic(text, STOPWORDS) == "blog post about solar panels"
+
+
+def test_a_stated_task_does_not_replace_a_story_that_names_its_topic() -> None:
+    text = (
+        "In a unique archery contest at Lakeside, two archers compete. You are given scores. "
+        "Your task is to determine the winner of the contest."
+    )
+    assert topic(text, STOPWORDS) == "unique archery contest at Lakeside"
 
 
 def test_a_stated_task_of_one_word_leaves_the_other_sentences() -> None:

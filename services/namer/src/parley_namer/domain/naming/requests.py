@@ -206,14 +206,26 @@ def topic(text: str, stopwords: frozenset[str]) -> str | None:
     LEAD_WORDS`: "Can you please write me a"), then the words up to the next clause are kept
     (:data:`~.lexicon.BOUNDARY_WORDS`, punctuation, a formula; at most
     :data:`MAX_TOPIC_WORDS`, cut before a preposition where one stands late enough) without
-    function words at their end. A sentence that states the task ("Your task is to ...") is
-    read first, wherever it stands. A one-word topic of a sentence of two words or fewer gives way
+    function words at their end. A topic that narrates ("moved into a new apartment") gives way
+    to a sentence that states the task ("Your task is to ..."), wherever it stands. A one-word topic of a sentence of two words or fewer gives way
     to the next sentence's. Returns None when no sentence has a word that is not a stopword.
     Raises nothing.
     """
-    stated = _stated_task(text, stopwords)
-    if stated is not None:
-        return stated
+    found = _first_topic(text, stopwords)
+    if found is not None and _narrates(found):
+        return _stated_task(text, stopwords) or found
+    return found
+
+
+def _narrates(found: str) -> bool:
+    """Whether a topic opens with an English past-tense verb ("moved into a new apartment"):
+    an event of a story, not what is asked."""
+    first = _bare(found.split()[0])
+    return len(first) > 4 and first.endswith("ed") and not first.endswith("eed")
+
+
+def _first_topic(text: str, stopwords: frozenset[str]) -> str | None:
+    """The topic of the first sentence that has one (see :func:`topic`)."""
     single: str | None = None
     for sentence in _SENTENCES.split(text.strip())[:_MAX_SENTENCES]:
         sentence = _WEAK_OF.sub("", _LABEL.sub("", sentence.strip(), count=1))
