@@ -208,8 +208,8 @@ def topic(text: str, stopwords: frozenset[str]) -> str | None:
     :data:`MAX_TOPIC_WORDS`, cut before a preposition where one stands late enough) without
     function words at their end. A topic that narrates ("moved into a new apartment") gives way
     to a sentence that states the task ("Your task is to ..."), wherever it stands. A one-word
-    topic of a sentence of two words or fewer gives way to the next sentence's. Returns None when no sentence has a word that is not a stopword.
-    Raises nothing.
+    topic of a sentence of two words or fewer gives way to the next sentence's. Returns None
+    when no sentence has a word that is not a stopword. Raises nothing.
     """
     found = _first_topic(text, stopwords)
     if found is not None and _narrates(found):
