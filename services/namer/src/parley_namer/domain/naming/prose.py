@@ -10,6 +10,14 @@ from .scripts import UNSPACED_SCRIPTS, script
 
 URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _FENCED_CODE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
+# Markup written inline: a tag with attributes and the tags and short texts after it
+# ("<div class="title">Locked</div>"), and style blocks ("{ filter: blur(6px); }"); a tag
+# named alone ("center a <div>", "<b>bold</b>") stays words
+_TAG = r"</?[a-z][\w:-]*(?:\s[^<>]*)?/?>"
+_MARKUP = re.compile(
+    rf"<[a-z][\w:-]*\s[^<>]*=[^<>]*>(?:[^<>]{{0,80}}{_TAG})*"
+    r"|[.#]?[\w-]*\s*\{[^{}]*:[^{}]*\}"
+)
 _CODE_CHARS = re.compile(r"[{}\[\]()<>=;$\\|&^~@*/]")
 _WORD_LIKE = re.compile(r"[(\"'«“]?[^\W\d_][\w'’.+#-]*[.,:;!?)\"'»”]*")
 _PROSE_SHARE = 0.6
@@ -54,6 +62,7 @@ def prose(text: str) -> str:
     symbols removed. Raises nothing.
     """
     text = URL.sub(" ", _FENCED_CODE.sub("\n", text)).replace("\u2019", "'")
+    text = _MARKUP.sub(" ", text)
     kept_text = "\n".join(_prose_lines(text))
     return kept_text if any(ch.isalpha() for ch in kept_text) else _CODE_CHARS.sub(" ", text)
 

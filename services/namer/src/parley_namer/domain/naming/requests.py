@@ -56,6 +56,13 @@ _ROLE = re.compile(
 _WEAK_OF = re.compile(
     r"\b(?:the\s+)?(?:problem|topic|subject|issue|theme|matter)\s+of\s+", re.IGNORECASE
 )
+# "Your task is to find the shortest route ...": the sentence that states the task, wherever it
+# stands after a story or a setting
+_STATED_TASK = re.compile(
+    r"(?:^|[.!?\n]\s*)(?:your|the)\s+(?:main\s+)?(?:task|job|goal|aim|objective|mission)"
+    r"\s+(?:here\s+)?is\s+to\s+",
+    re.IGNORECASE,
+)
 _FORMULA = re.compile(r"[=^∑∞|<>≤≥∫√∂]|\w\+\w")  # not "C++" nor "145+"
 _ABBREVIATIONS = frozenset("vs e.g i.e etc mr mrs ms dr st no".split())
 _QUOTES = "\"'“”‘’«»„"
@@ -199,10 +206,26 @@ def topic(text: str, stopwords: frozenset[str]) -> str | None:
     LEAD_WORDS`: "Can you please write me a"), then the words up to the next clause are kept
     (:data:`~.lexicon.BOUNDARY_WORDS`, punctuation, a formula; at most
     :data:`MAX_TOPIC_WORDS`, cut before a preposition where one stands late enough) without
-    function words at their end. A one-word topic of a sentence of two words or fewer gives way
-    to the next sentence's. Returns None when no sentence has a word that is not a stopword.
-    Raises nothing.
+    function words at their end. A topic that narrates ("moved into a new apartment") gives way
+    to a sentence that states the task ("Your task is to ..."), wherever it stands. A one-word
+    topic of a sentence of two words or fewer gives way to the next sentence's. Returns None
+    when no sentence has a word that is not a stopword. Raises nothing.
     """
+    found = _first_topic(text, stopwords)
+    if found is not None and _narrates(found):
+        return _stated_task(text, stopwords) or found
+    return found
+
+
+def _narrates(found: str) -> bool:
+    """Whether a topic opens with an English past-tense verb ("moved into a new apartment"):
+    an event of a story, not what is asked."""
+    first = _bare(found.split()[0])
+    return len(first) > 4 and first.endswith("ed") and not first.endswith("eed")
+
+
+def _first_topic(text: str, stopwords: frozenset[str]) -> str | None:
+    """The topic of the first sentence that has one (see :func:`topic`)."""
     single: str | None = None
     for sentence in _SENTENCES.split(text.strip())[:_MAX_SENTENCES]:
         sentence = _WEAK_OF.sub("", _LABEL.sub("", sentence.strip(), count=1))
@@ -226,6 +249,21 @@ def topic(text: str, stopwords: frozenset[str]) -> str | None:
                 return found
             single = single or found  # "Hello Professor." names less than the next sentence
     return single
+
+
+def _stated_task(text: str, stopwords: frozenset[str]) -> str | None:
+    """The topic of a sentence that states the task ("Your task is to find the shortest route
+    ...": "shortest route ..."), anywhere in ``text``; None when there is none or it names
+    fewer than two words."""
+    match = _STATED_TASK.search(text)
+    if match is None:
+        return None
+    end = _SENTENCE_END_MARK.search(text, match.end())
+    found = _phrase(text[match.end() : end.start() if end else len(text)], stopwords)
+    return found if found is not None and len(found.split()) >= 2 else None
+
+
+_SENTENCE_END_MARK = re.compile(r"[.!?？。]\s|\n")
 
 
 def _generic_role(role: str) -> bool:

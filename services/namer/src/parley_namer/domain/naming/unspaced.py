@@ -22,6 +22,7 @@ TITLE_CHARS = 16
 
 _PREAMBLE = re.compile(rf"^(?:{PREAMBLES_UNSPACED})")
 _LABEL = re.compile(r"^(?:题目描述|问题描述|题目|描述|问题)\s*")
+_QUOTED_ROLE = re.compile(r"[”“\"「『]([^”“\"「」『』\n]{2,16})[”“\"」』]")
 _CLAUSE_END = re.compile(r"[。！？!?；;，,：:、\n]+|\.(?:\s|$)")
 
 
@@ -35,7 +36,8 @@ def first_clause(
     """First clause of the user's messages that is in ``script``, is not a greeting and is
     ``usable`` (cleans to a name), its polite opening removed (请帮我 ...), cut to at most
     :data:`TITLE_CHARS` characters on a word boundary. A clause that sets a role ("你是一名…")
-    is skipped; the request's opening and closing words (写, 一首, 请, 吗 ...) are removed
+    is skipped, unless it quotes the role's name (あなたは「藍崎ありあ」というキャラクター…:
+    藍崎ありあ, the character played); the request's opening and closing words (写, 一首, 请, 吗 ...) are removed
     with the segmenter's words. Empty when there is none."""
     for content in user_contents:
         for clause in _CLAUSE_END.split(prose(content)):
@@ -43,6 +45,9 @@ def first_clause(
             if clause in GREETINGS or len(clause) < 2 or not has_script(clause, script):
                 continue
             if _PREAMBLE.match(clause):
+                role = _QUOTED_ROLE.search(clause)  # あなたは「X」というキャラクター: X
+                if role is not None and usable(role.group(1).strip()):
+                    return cut_words(role.group(1).strip(), TITLE_CHARS, language, segmenter)
                 continue
             for prefix in UNSPACED_PREFIXES:
                 if clause.startswith(prefix) and len(clause) > len(prefix) + 1:
