@@ -9,10 +9,10 @@ import copy
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from handler_fakes import FakeContext
 from parley_chat.adapters.echo import EchoUpstream
 from parley_chat.application.turns import Turns
 from parley_chat.domain.turns import TurnLedger
@@ -23,7 +23,6 @@ from parley_chat.domain.upstream import (
     UpstreamError,
     UpstreamReply,
 )
-from parley_contracts import Event, Subjects
 
 
 class FakeTurnStore:
@@ -80,57 +79,6 @@ class FakeRouter:
 
     def slot(self, name: str) -> asyncio.Semaphore:
         return asyncio.Semaphore(1)
-
-
-@dataclass
-class FakeUnitOfWork:
-    """A committed unit of work's events (``published``) and forgotten sessions."""
-
-    conn: Any = None
-    published: list[Event] = field(default_factory=list)
-    forgotten: list[uuid.UUID] = field(default_factory=list)
-
-    async def publish(self, event: Event) -> None:
-        self.published.append(event)
-
-    async def forget_session(self, session_id: uuid.UUID) -> None:
-        self.forgotten.append(session_id)
-
-
-class FakeConnection:
-    """The bus connection: what was published on core NATS (live deltas)."""
-
-    def __init__(self) -> None:
-        self.published: list[tuple[str, bytes]] = []
-
-    async def publish(self, subject: str, data: bytes) -> None:
-        self.published.append((subject, data))
-
-
-@dataclass
-class FakeContext:
-    """A handler context whose units of work commit into ``published`` (nothing on a raise)."""
-
-    subjects: Subjects = field(default_factory=lambda: Subjects("unit"))
-    pool: Any = None
-    delivery: int = 1
-    published: list[Event] = field(default_factory=list)
-    forgotten: list[uuid.UUID] = field(default_factory=list)
-    connection: FakeConnection = field(default_factory=FakeConnection)
-
-    @property
-    def broker(self) -> Any:
-        return self
-
-    @asynccontextmanager
-    async def unit_of_work(self, event: Event | None = None) -> AsyncIterator[FakeUnitOfWork]:
-        uow = FakeUnitOfWork()
-        yield uow
-        self.published += uow.published  # committed
-        self.forgotten += uow.forgotten
-
-    def transaction(self) -> Any:
-        return self.unit_of_work()
 
 
 class CountingEcho(EchoUpstream):

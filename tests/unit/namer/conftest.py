@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from parley_contracts import Event
+from handler_fakes import FakeContext
 from parley_namer.application.naming import Naming
 from parley_namer.domain.names import MAX_INPUT_CHARS, Turn
 from parley_namer.domain.policy import Proposal
@@ -127,37 +126,6 @@ class FakeNamer:
             model_calls=1,
             fallback_reason=self.fallback_reason,
         )
-
-
-@dataclass
-class FakeUnitOfWork:
-    """A committed unit of work's events (``published``) and forgotten sessions."""
-
-    conn: Any = None
-    published: list[Event] = field(default_factory=list)
-    forgotten: list[uuid.UUID] = field(default_factory=list)
-
-    async def publish(self, event: Event) -> None:
-        self.published.append(event)
-
-    async def forget_session(self, session_id: uuid.UUID) -> None:
-        self.forgotten.append(session_id)
-
-
-@dataclass
-class FakeContext:
-    """A handler context whose units of work commit into ``published`` (nothing on a raise)."""
-
-    pool: Any = None
-    published: list[Event] = field(default_factory=list)
-    forgotten: list[uuid.UUID] = field(default_factory=list)
-
-    @asynccontextmanager
-    async def unit_of_work(self, event: Event | None = None) -> AsyncIterator[FakeUnitOfWork]:
-        uow = FakeUnitOfWork()
-        yield uow
-        self.published += uow.published  # committed
-        self.forgotten += uow.forgotten
 
 
 @dataclass
