@@ -1,6 +1,6 @@
-"""Fixtures of chat's unit tests: in-memory stand-ins for what its use cases talk to: the turn store (the
-:class:`~parley_chat.domain.ports.TurnStore` port), the model router and the handler context
-(units of work that collect what they publish, a bus connection that collects live deltas)."""
+"""Fixtures of chat's unit tests: in-memory stand-ins for what its use cases talk to, the turn
+store (the :class:`~parley_chat.domain.ports.TurnStore` port) and the model router; the handler
+context is the shared one of ``tests/handler_fakes.py``."""
 
 from __future__ import annotations
 
