@@ -56,10 +56,9 @@ def check_metadata(metadata: dict[str, Any] | None, max_bytes: int) -> None:
 
 
 async def load(uow: UnitOfWork, session_id: uuid.UUID, user: str, *, lock: bool) -> Session:
-    """The user's session; raises SessionNotFound (also for another user's session, and for
-    one idle past its time to live that the maintenance pass has not erased yet)."""
+    """The user's session; raises SessionNotFound (also for another user's session)."""
     session = await uow.sessions.get(session_id, user, for_update=lock)
-    if session is None or session.is_expired(datetime.now(UTC)):
+    if session is None:
         raise SessionNotFound(str(session_id))
     return session
 
@@ -134,14 +133,12 @@ async def list_sessions(
     include_archived: bool = False,
     query: str | None = None,
 ) -> tuple[list[Session], bool]:
-    """One page of the user's sessions, newest activity first; returns ``(page, more)``.
-    Sessions idle past their time to live are left out (the maintenance pass erases them)."""
+    """One page of the user's sessions, newest activity first; returns ``(page, more)``."""
     async with uow_factory() as uow:
         found = await uow.sessions.page(
             user, limit=limit + 1, after=after, include_archived=include_archived, query=query
         )
-    now = datetime.now(UTC)
-    return [s for s in found[:limit] if not s.is_expired(now)], len(found) > limit
+    return found[:limit], len(found) > limit
 
 
 async def get_session(
