@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import structlog
+
+log = structlog.get_logger(__name__)
 
 #: Errors that mean the database is out of reach for now, not that a statement is wrong: a
 #: statement past the pool's ``command_timeout``, a refused or lost connection, a server
@@ -39,17 +43,32 @@ PROBE_TIMEOUT_S = 2.0
 
 async def database_answers(pool: asyncpg.Pool, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
     """Whether the database of ``pool`` answers ``SELECT 1`` within ``timeout_s`` seconds.
+    Never raises; a failure is logged at WARNING.
 
-    :func:`database_unreachable` reads an error's type; this asks the server. A consumer takes an
-    error for an outage only when both agree, so a bug that happens to raise a connection-like
-    error (an ``OSError`` of a file, a client-state error on an open connection) is still a
-    failure that spends the event's budget. Never raises.
+    The query runs as its own task that is abandoned (cancelled, not awaited) at the deadline:
+    cancelling a query on a frozen server waits for the server, and ``wait_for`` would wait with
+    it. Used by readiness and by the consumers, which take an error for a database outage only
+    when :func:`database_unreachable` and this agree (so a bug that raises a connection-like
+    error, an ``OSError`` of a file or a client-state error on a live connection, is still a
+    failure that spends the event's budget).
     """
-    try:
-        async with asyncio.timeout(timeout_s):
-            return await pool.fetchval("SELECT 1") == 1
-    except Exception:
+    probe = asyncio.ensure_future(pool.fetchval("SELECT 1"))
+    done, _ = await asyncio.wait({probe}, timeout=timeout_s)
+    if not done:
+        probe.cancel()
+        probe.add_done_callback(_consume_outcome)
+        log.warning("database did not answer", timeout_s=timeout_s)
         return False
+    if probe.exception() is not None:
+        log.warning("database check failed", error=repr(probe.exception())[:300])
+        return False
+    return probe.result() == 1
+
+
+def _consume_outcome(task: asyncio.Future[Any]) -> None:
+    """Retrieve an abandoned probe's outcome, so asyncio does not report it as never read."""
+    if not task.cancelled():
+        task.exception()
 
 
 def database_name(database_url: str) -> str:

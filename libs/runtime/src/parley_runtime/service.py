@@ -4,7 +4,6 @@ relay and health endpoints into one lifecycle (``start`` / ``stop``) and one ASG
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -20,7 +19,7 @@ from parley_contracts import StreamSpec, Subjects
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .bus import ConsumerSpec, EventConsumer, create_broker, ensure_stream
-from .db import create_pool, ensure_database, ensure_schema
+from .db import create_pool, database_answers, ensure_database, ensure_schema
 from .logging import configure_logging
 from .migrations import apply_migrations
 from .outbox import OutboxRelay
@@ -35,12 +34,6 @@ Hook = Callable[["Service"], Awaitable[None]]
 
 #: How long ``/readyz`` waits for the database, in seconds.
 READINESS_TIMEOUT_S = 2.0
-
-
-def _consume_outcome(task: asyncio.Future[Any]) -> None:
-    """Retrieve an abandoned task's outcome, so it is not reported as never retrieved."""
-    if not task.cancelled():
-        task.exception()
 
 
 class Service:
@@ -213,7 +206,7 @@ class Service:
 
     async def readiness(self) -> dict[str, bool]:
         """Whether the database answers, the NATS connection is up, and the added checks pass."""
-        checks = {"database": await self._database_answers(), "nats": False}
+        checks = {"database": await database_answers(self.pool, READINESS_TIMEOUT_S), "nats": False}
         try:
             checks["nats"] = bool(self.broker.connection.is_connected)
         except Exception:
@@ -221,25 +214,6 @@ class Service:
         for name, check in self._checks.items():
             checks[name] = bool(check())
         return checks
-
-    async def _database_answers(self) -> bool:
-        """Whether ``SELECT 1`` answers within :data:`READINESS_TIMEOUT_S`.
-
-        The query runs as its own task that is abandoned (cancelled, not awaited) at the
-        deadline: cancelling a query on a frozen server waits for the server, and ``wait_for``
-        would wait with it.
-        """
-        probe = asyncio.ensure_future(self.pool.fetchval("SELECT 1"))
-        done, _ = await asyncio.wait({probe}, timeout=READINESS_TIMEOUT_S)
-        if not done:
-            probe.cancel()
-            probe.add_done_callback(_consume_outcome)
-            log.warning("readiness: database did not answer", timeout_s=READINESS_TIMEOUT_S)
-            return False
-        if probe.exception() is not None:
-            log.warning("readiness: database check failed", error=repr(probe.exception())[:300])
-            return False
-        return True
 
     def asgi(self, app: FastAPI | None = None) -> FastAPI:
         """An ASGI app whose lifespan runs this service, with ``/healthz``, ``/readyz`` and
