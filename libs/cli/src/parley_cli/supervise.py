@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import structlog
-from parley_runtime.embedded import die_with_parent, stop_process_group
+from parley_runtime.processes import die_with_parent, stop_process_group
 
 log = structlog.get_logger("parley.run")
 
