@@ -180,7 +180,9 @@ class EventConsumer:
 
     async def _run_session(self, session_id: uuid.UUID) -> None:
         """Handle the queued events of one session in order, then end. Cancelled (at shutdown),
-        it leaves the rest unsettled: the server redelivers them."""
+        it hands the events it had not started back to the server at once (``nak``), so another
+        instance gets them now rather than after ``ack_wait``; the one it was handling is left
+        unsettled and redelivered after ``ack_wait``."""
         assert self._workers is not None
         queue = self._queues[session_id]
         try:
@@ -200,8 +202,10 @@ class EventConsumer:
                 finally:
                     self._release(queue.popleft())
         finally:
-            while queue:  # only when cancelled
-                self._release(queue.popleft())
+            while queue:  # only when cancelled: never started, so safe to hand back now
+                queued = queue.popleft()
+                self._track(queued[0].nak())
+                self._release(queued)
             # No await since the last check: a new event of this session starts a new runner.
             del self._queues[session_id]
             del self._runners[session_id]
@@ -213,7 +217,8 @@ class EventConsumer:
 
     async def drain(self, timeout_s: float = 15.0) -> None:
         """Stop fetching, let the session runners finish (their acks need the connection: call
-        this before closing it), and cancel what is left, whose events the server redelivers."""
+        this before closing it), and cancel what is left after ``timeout_s`` seconds (the events
+        not yet started are handed back to the server at once)."""
         self._stopping = True
         if self._fetcher is not None:
             self._fetcher.cancel()
@@ -228,6 +233,8 @@ class EventConsumer:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._rejects:  # the events handed back by cancelled runners
+            await asyncio.wait(list(self._rejects), timeout=timeout_s)
         if self._subscription is not None:
             with contextlib.suppress(Exception):
                 await self._subscription.unsubscribe()
