@@ -32,7 +32,7 @@ async def _stream(client: Client, sid: str) -> list[tuple[str, dict]]:
 
 
 async def test_a_request_waiting_for_its_reply_is_answered_when_the_gateway_stops(
-    stack: Stack,
+    stack: Stack, js
 ) -> None:
     await stack.stop("chat")  # nobody answers: the request would wait its whole ?wait=
     try:
@@ -65,3 +65,6 @@ async def test_a_request_waiting_for_its_reply_is_answered_when_the_gateway_stop
         if "gateway" not in stack.services:
             await stack.start("gateway")
         await stack.start("chat")
+        # Leave the stack as the next test expects it: the two messages answered and every
+        # event handed back by the stopped services handled (at most one ack_wait, 60 s).
+        await stack.settled(js, timeout=75)
