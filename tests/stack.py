@@ -277,7 +277,7 @@ async def settled(
         for durable in durables:
             info = await js.consumer_info(stream, durable)
             if info.num_pending or info.num_ack_pending:
-                busy.append(durable)
+                busy.append(f"{durable} ({info.num_pending} pending, {info.num_ack_pending} unacked)")
         if not await outboxes_empty():
             busy.append("outbox")
         if (await js.stream_info(stream)).state.last_seq != first_seq:
