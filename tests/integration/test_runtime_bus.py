@@ -2,8 +2,8 @@
 waits that do not count as failures, the outbox relay with JetStream de-duplication, and
 per-session order without head-of-line blocking.
 
-Each test runs a probe service with a fresh durable on ``session.deleted`` events. A new durable
-also receives the events earlier tests published, so handlers ignore sessions not their own.
+Each test runs a probe service (:mod:`probe_service`) with a fresh durable on
+``session.deleted`` events; handlers ignore sessions not their own.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import asyncpg
+import pytest
 from parley_contracts import SessionDeleted, SessionRenamed, Subjects
 from parley_runtime import (
     ConsumerSpec,
@@ -25,46 +24,8 @@ from parley_runtime import (
     Service,
     settlement,
 )
-from parley_runtime.bus import EventHandler, GiveUpHook
+from probe_service import probe, publish
 from stack import Servers, settled
-
-
-@asynccontextmanager
-async def probe(
-    servers: Servers,
-    js: object,
-    handler: EventHandler,
-    *,
-    on_give_up: GiveUpHook | None = None,
-    **settings: object,
-) -> AsyncIterator[tuple[Service, str]]:
-    """A started probe service; on exit, waits until its events are settled, then stops it."""
-    durable = f"probe_{uuid.uuid4().hex[:8]}"
-    options = {"max_deliver": 3, "backoff_s": (0.2, 0.4), **settings}
-    service = Service(
-        "probe",
-        RuntimeSettings(**servers.env(**options)),
-        consumers=[
-            ConsumerSpec(
-                durable=durable,
-                handlers=Handlers().on(SessionDeleted, handler),
-                on_give_up=on_give_up,
-            )
-        ],
-    )
-    await service.start()
-    try:
-        yield service, durable
-        await settled(js, servers.stream, [durable], [service.pool])
-    finally:
-        await service.stop()
-
-
-async def publish(service: Service, *events: SessionDeleted) -> None:
-    """Write ``events`` to the probe's outbox in one transaction."""
-    async with service.unit_of_work() as uow:
-        for event in events:
-            await uow.publish(event)
 
 
 async def test_a_failing_event_is_retried_with_backoff_then_dead_lettered(
@@ -152,8 +113,9 @@ async def test_the_outbox_publishes_each_event_once_even_when_written_twice(
     assert seen == [event.event_id]
 
 
+@pytest.mark.parametrize("batch", [False, True], ids=["alone", "batched"])
 async def test_events_of_one_session_are_handled_one_at_a_time_in_order(
-    servers: Servers, js
+    servers: Servers, js, batch: bool
 ) -> None:
     running: dict[uuid.UUID, int] = {}
     order: dict[uuid.UUID, list[str]] = {}
@@ -170,7 +132,7 @@ async def test_events_of_one_session_are_handled_one_at_a_time_in_order(
         order.setdefault(event.session_id, []).append(event.user_id)
         running[event.session_id] -= 1
 
-    async with probe(servers, js, slow, max_workers=8) as (service, _):
+    async with probe(servers, js, slow, max_workers=8, batch=batch) as (service, _):
         await publish(
             service,
             *(

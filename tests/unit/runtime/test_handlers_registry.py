@@ -28,3 +28,10 @@ def test_only_concrete_events_can_be_handled() -> None:
     assert event_type_of(SessionDeleted) == "session.deleted"
     with pytest.raises(TypeError):
         event_type_of(Event)
+
+
+def test_batched_handlers_are_named_and_never_prechecked() -> None:
+    handlers = Handlers().on(MessageCreated, _noop, batch=True).on(SessionDeleted, _noop)
+    assert handlers.batched("message.created") and not handlers.batched("session.deleted")
+    with pytest.raises(ValueError, match="cannot be batched"):
+        Handlers().on(MessageCreated, _noop, precheck=True, batch=True)

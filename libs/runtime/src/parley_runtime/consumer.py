@@ -188,8 +188,11 @@ class EventConsumer:
         try:
             while queue:
                 msg, event, handler, _ = queue[0]
+                # A batched event waits for its batch, not for a worker: the batch is the
+                # bound (one connection for up to max_batch_events events).
+                batched = self.spec.handlers.batched(event.event_type)
                 try:
-                    async with self._workers:
+                    async with contextlib.nullcontext() if batched else self._workers:
                         with structlog.contextvars.bound_contextvars(
                             session_id=str(event.session_id),
                             event_id=str(event.event_id),

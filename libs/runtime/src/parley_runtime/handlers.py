@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from faststream.nats import NatsBroker
 from parley_contracts import Event, Subjects
 
-from .uow import UnitOfWork, unit_of_work
+from .uow import UnitOfWork, joined_unit_of_work, unit_of_work
 
 if TYPE_CHECKING:
     import asyncpg
@@ -40,7 +40,11 @@ class Unprocessable(Exception):
 
 @dataclass
 class HandlerContext:
-    """What a handler gets beside its event: the database, the bus and this delivery's facts."""
+    """What a handler gets beside its event: the database, the bus and this delivery's facts.
+
+    ``conn`` is set when the event is handled in a batch (see :mod:`parley_runtime.batching`):
+    its unit of work then joins the batch's open transaction on that connection.
+    """
 
     consumer: str
     schema: str
@@ -48,19 +52,27 @@ class HandlerContext:
     pool: asyncpg.Pool
     broker: NatsBroker
     delivery: int
+    conn: asyncpg.Connection | None = None
 
     def unit_of_work(self, event: Event) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work that first marks ``event`` in this consumer's inbox.
 
         Raises:
             AlreadyProcessed: a redelivery whose effect is committed (the consumer acks it).
+            SessionGone: the event's session was deleted (nothing is written).
         """
+        if self.conn is not None:
+            return joined_unit_of_work(
+                self.conn, self.subjects, self.schema, consumer=self.consumer, cause=event
+            )
         return unit_of_work(
             self.pool, self.subjects, self.schema, consumer=self.consumer, cause=event
         )
 
     def transaction(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work without an inbox mark (for steps before the final effect)."""
+        if self.conn is not None:
+            return joined_unit_of_work(self.conn, self.subjects, self.schema)
         return unit_of_work(self.pool, self.subjects, self.schema)
 
 
@@ -94,6 +106,7 @@ class Handlers:
     def __init__(self) -> None:
         self._by_type: dict[str, EventHandler] = {}
         self._prechecked: set[str] = set()
+        self._batched: set[str] = set()
 
     def on(
         self,
@@ -101,6 +114,7 @@ class Handlers:
         handler: Callable[[E, HandlerContext], Awaitable[None]],
         *,
         precheck: bool = False,
+        batch: bool = False,
     ) -> Handlers:
         """Handle events of ``event_class`` with ``handler``; returns ``self`` for chaining.
 
@@ -111,20 +125,35 @@ class Handlers:
         session would make it do forever): then the chassis first checks both in a query of
         its own and settles such an event without running the handler.
 
+        ``batch=True`` is for a handler whose only work is its one unit of work (no reads
+        outside it, no effect outside the database, nothing slow): events of different
+        sessions handled by such handlers then share one transaction (see
+        :mod:`parley_runtime.batching`).
+
         Raises:
-            ValueError: ``event_class`` already has a handler.
+            ValueError: ``event_class`` already has a handler, or both ``precheck`` and
+                ``batch`` are asked (a handler that works before its unit of work cannot hold a
+                batch's transaction open).
         """
         event_type = event_type_of(event_class)
         if event_type in self._by_type:
             raise ValueError(f"{event_class.__name__} already has a handler")
+        if precheck and batch:
+            raise ValueError(f"{event_class.__name__}: a prechecked handler cannot be batched")
         self._by_type[event_type] = handler
         if precheck:
             self._prechecked.add(event_type)
+        if batch:
+            self._batched.add(event_type)
         return self
 
     def prechecked(self, event_type: str) -> bool:
         """Whether events of ``event_type`` are checked before their handler runs."""
         return event_type in self._prechecked
+
+    def batched(self, event_type: str) -> bool:
+        """Whether events of ``event_type`` may share a transaction with other sessions' events."""
+        return event_type in self._batched
 
     def get(self, event_type: str) -> EventHandler | None:
         """The handler of ``event_type``, or None when this consumer does not handle it."""

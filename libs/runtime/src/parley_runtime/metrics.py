@@ -21,3 +21,9 @@ OUTBOX_PUBLISHED = Counter(
     "Events published from a service's outbox to the stream.",
     ["schema"],
 )
+BATCHES = Histogram(
+    "parley_event_batch_size",
+    "Events handled and committed together in one transaction by a consumer's batch.",
+    ["consumer"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)

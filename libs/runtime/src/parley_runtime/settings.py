@@ -25,6 +25,8 @@ class RuntimeSettings(BaseSettings):
     up to ``db_outage_wait_s``: an outage spends none of an event's deliveries.
     ``stream_replicas``: copies of the stream in a NATS cluster (every service declares the
     stream with it at start, so all must agree).
+    ``max_batch_events``: the most events of different sessions handled in one transaction when
+    their handlers allow it (see :mod:`parley_runtime.batching`); 1 gives each its own.
     An event that waits for an earlier one (``RetryLater``) may be redelivered up to
     ``max_wait_deliveries`` times, with a delay doubling up to 15 s.
     """
@@ -51,6 +53,7 @@ class RuntimeSettings(BaseSettings):
     max_workers: int = Field(default=8, ge=1, le=256)
     max_in_flight: int = Field(default=256, ge=1, le=1000)
     fetch_batch: int = Field(default=32, ge=1, le=256)
+    max_batch_events: int = Field(default=64, ge=1, le=1000)
     tracing: Literal["off", "on"] = "off"
     db_pool_min: int = Field(default=1, ge=0)
     db_pool_max: int = Field(default=10, ge=1)

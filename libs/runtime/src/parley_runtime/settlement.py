@@ -18,6 +18,7 @@ from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
 from parley_contracts import Event, Subjects
 
+from .batching import TransactionBatcher
 from .db import database_answers, database_unreachable
 from .delivery import (
     Ack,
@@ -65,6 +66,12 @@ class Settler:
     subjects: Subjects
     broker: NatsBroker
     _outages: dict[uuid.UUID, int] = field(default_factory=dict)
+    _batcher: TransactionBatcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._batcher = TransactionBatcher(
+            self.spec.durable, self._alone, self.settings.max_batch_events
+        )
 
     async def run(self, handler: EventHandler, event: Event, msg: Msg, ctx: HandlerContext) -> None:
         """Handle one delivery inside its consumer span, then apply the policy's step to it."""
@@ -123,7 +130,14 @@ class Settler:
         EVENTS.labels(self.spec.durable, "invalid", "dead_lettered").inc()
 
     async def _outcome(self, handler: EventHandler, event: Event, ctx: HandlerContext) -> Outcome:
-        """Run the pre-check and the handler; what happened, as a value."""
+        """Handle ``event`` in a batch when its handler allows it, else alone."""
+        if self.spec.handlers.batched(event.event_type):
+            return await self._batcher.submit(handler, event, ctx)
+        return await self._alone(handler, event, ctx)
+
+    async def _alone(self, handler: EventHandler, event: Event, ctx: HandlerContext) -> Outcome:
+        """Run the pre-check and the handler in transactions of their own; what happened, as a
+        value (never raises)."""
         try:
             if self.spec.handlers.prechecked(event.event_type):
                 deleted, processed = await prior_state(ctx.pool, ctx.consumer, event)

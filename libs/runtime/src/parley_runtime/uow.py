@@ -122,6 +122,29 @@ async def unit_of_work(
         yield uow
 
 
+@asynccontextmanager
+async def joined_unit_of_work(
+    conn: asyncpg.Connection,
+    subjects: Subjects,
+    schema: str,
+    *,
+    consumer: str | None = None,
+    cause: Event | None = None,
+) -> AsyncIterator[UnitOfWork]:
+    """A unit of work inside the transaction already open on ``conn`` (a batch of events): it
+    commits or rolls back with that transaction, not on its own. With ``consumer`` and ``cause``
+    it first marks the inbox, as :func:`unit_of_work` does.
+
+    Raises:
+        AlreadyProcessed: ``consumer`` already processed ``cause`` (nothing is written).
+        SessionGone: ``cause``'s session was deleted (nothing is written).
+    """
+    uow = UnitOfWork(conn=conn, subjects=subjects, schema=schema)
+    if consumer is not None and cause is not None:
+        await uow.mark_processed(consumer, cause)
+    yield uow
+
+
 async def prior_state(pool: asyncpg.Pool, consumer: str, event: Event) -> tuple[bool, bool]:
     """``(session deleted, event already processed by consumer)`` in one round trip: an event
     that is either is settled without running its handler."""

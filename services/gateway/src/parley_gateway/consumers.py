@@ -1,7 +1,8 @@
 """The gateway's durable consumer: keeps sessions current from the other services' events.
 
 Each handler opens the event's unit of work (with its inbox mark) and applies one rule of
-:mod:`parley_gateway.application.replies`.
+:mod:`parley_gateway.application.replies`; that is all it does, so events of different
+sessions share a transaction (``batch=True``, see :mod:`parley_runtime.batching`).
 """
 
 from __future__ import annotations
@@ -61,9 +62,9 @@ def consumer_spec() -> ConsumerSpec:
     return ConsumerSpec(
         durable="gateway",
         handlers=Handlers()
-        .on(ReplyCompleted, on_reply_completed)
-        .on(ReplyFailed, on_reply_failed)
-        .on(SessionNamed, on_session_named)
-        .on(SessionTagged, on_session_tagged),
+        .on(ReplyCompleted, on_reply_completed, batch=True)
+        .on(ReplyFailed, on_reply_failed, batch=True)
+        .on(SessionNamed, on_session_named, batch=True)
+        .on(SessionTagged, on_session_tagged, batch=True),
         on_give_up=on_give_up,
     )

@@ -1,5 +1,6 @@
 """The tagger's durable consumer ``tagger``: each event goes to its use case in
-:mod:`parley_tagger.application.tagging`."""
+:mod:`parley_tagger.application.tagging`. Each does its work in its event's unit of work alone,
+so events of different sessions share a transaction (``batch=True``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ def consumer_spec() -> ConsumerSpec:
     return ConsumerSpec(
         durable="tagger",
         handlers=Handlers()
-        .on(SessionCreated, tagging.session_created)
-        .on(ReplyCompleted, tagging.reply_completed)
-        .on(SessionDeleted, tagging.session_deleted),
+        .on(SessionCreated, tagging.session_created, batch=True)
+        .on(ReplyCompleted, tagging.reply_completed, batch=True)
+        .on(SessionDeleted, tagging.session_deleted, batch=True),
     )
