@@ -66,11 +66,12 @@ class FakeMessages:
     async def get(self, message_id: uuid.UUID) -> Message | None:
         return copy.deepcopy(self.rows.get(message_id))
 
-    async def reply_to(self, user_message_id: uuid.UUID) -> Message | None:
-        for m in self.rows.values():
-            if m.reply_to == user_message_id and m.role == "assistant":
-                return copy.deepcopy(m)
-        return None
+    async def with_reply(self, message_id: uuid.UUID) -> tuple[Message | None, Message | None]:
+        reply = next(
+            (m for m in self.rows.values() if m.reply_to == message_id and m.role == "assistant"),
+            None,
+        )
+        return copy.deepcopy(self.rows.get(message_id)), copy.deepcopy(reply)
 
     async def add(self, message: Message) -> None:
         assert message.id not in self.rows and message.seq > 0

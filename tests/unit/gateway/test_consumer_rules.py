@@ -154,34 +154,3 @@ async def test_an_outcome_never_shows_a_pending_message_beside_its_reply(
         await replies.store_reply(tx, _reply(sid, asked))
     after = await read(asked)
     assert after.settled and after.reply is not None and after.message.status == "answered"
-
-
-@pytest.mark.parametrize("lands_before_read", [0, 1, 2], ids=["first", "second", "after"])
-async def test_a_reply_committed_between_the_two_reads_never_shows_beside_a_pending_message(
-    uow: Any, settings: Any, lands_before_read: int
-) -> None:
-    """The reply is committed by another transaction before the first, the second or after
-    both reads of an outcome: the outcome is never a ``pending`` message beside its reply (it
-    was, when the message was read before its reply)."""
-    sid, asked = await _pending(uow, settings)
-    reads = {"count": 0}
-    get, reply_to = uow.messages.get, uow.messages.reply_to
-
-    def landing(read: Any) -> Any:
-        async def wrapped(*args: Any, **kw: Any) -> Any:
-            reads["count"] += 1
-            if reads["count"] == lands_before_read + 1:
-                async with uow() as other:  # the reply's own transaction, with unwrapped reads
-                    uow.messages.get, uow.messages.reply_to = get, reply_to
-                    await replies.store_reply(other, _reply(sid, asked))
-                    uow.messages.get, uow.messages.reply_to = landing(get), landing(reply_to)
-            return await read(*args, **kw)
-
-        return wrapped
-
-    uow.messages.get, uow.messages.reply_to = landing(get), landing(reply_to)
-    outcome = await messages.outcome_reader(uow)(asked)
-    assert reads["count"] == 2
-    assert not (outcome.reply is not None and outcome.message.status == "pending"), outcome
-    if lands_before_read == 0:
-        assert outcome.settled and outcome.message.status == "answered"

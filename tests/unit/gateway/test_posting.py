@@ -19,9 +19,13 @@ class FakeWatch:
     def __init__(self, message_id: uuid.UUID, read: Any) -> None:
         self.message_id = message_id
         self.read = read
+        self.start: ReplyOutcome | None = None
+
+    def starts_from(self, outcome: ReplyOutcome) -> None:
+        self.start = outcome
 
     async def updates(self, timeout_s: float) -> AsyncIterator[Any]:
-        yield await self.read(self.message_id)
+        yield self.start or await self.read(self.message_id)
 
 
 class FakeWatcher:
@@ -73,6 +77,15 @@ async def test_the_watch_opens_before_the_commit_and_closes_after(uow: Any, sett
     assert watcher.watches[0]["closed"]
 
 
+async def test_a_new_message_is_watched_from_pending_without_a_read(
+    uow: Any, settings: Any
+) -> None:
+    sid, watcher = await _session(uow, settings), FakeWatcher(uow)
+    async with _posted(uow, watcher, sid, "hi") as (message, created, watch):
+        assert created
+        assert watch.start == ReplyOutcome(message, None) and not watch.start.settled
+
+
 async def test_a_retry_watches_the_first_message(uow: Any, settings: Any) -> None:
     sid, watcher = await _session(uow, settings), FakeWatcher(uow)
     key = RequestKey("k", "fp")
@@ -80,6 +93,7 @@ async def test_a_retry_watches_the_first_message(uow: Any, settings: Any) -> Non
         pass
     async with _posted(uow, watcher, sid, "hi", request_key=key) as (again, created, watch):
         assert not created and again.id == first.id and watch.message_id == first.id
+        assert watch.start is None  # read: the first message may be answered by now
     assert [w["closed"] for w in watcher.watches] == [True, True, True]
     assert watcher.watches[-1]["id"] == first.id
 

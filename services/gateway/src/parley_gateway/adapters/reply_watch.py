@@ -47,13 +47,18 @@ class Watch:
         self._notified = notified
         self._deltas = deltas
         self._closing = closing
+        self._start: ReplyOutcome | None = None
+
+    def starts_from(self, outcome: ReplyOutcome) -> None:
+        """Start :meth:`updates` from ``outcome`` instead of reading it."""
+        self._start = outcome
 
     async def updates(self, timeout_s: float) -> AsyncIterator[ReplyDelta | ReplyOutcome]:
         """The reply's deltas as they come, then one :class:`ReplyOutcome`: settled, or as it
         stands after ``timeout_s`` seconds or once the gateway is shutting down (``closing``)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        outcome = await self._read(self.message_id)
+        outcome = self._start or await self._read(self.message_id)
         next_delta: asyncio.Future[ReplyDelta] | None = None
         try:
             while (

@@ -158,13 +158,17 @@ class PostgresMessages:
         )
         return _message(row) if row is not None else None
 
-    async def reply_to(self, user_message_id: uuid.UUID) -> Message | None:
-        """The reply to user message ``user_message_id``, or None while there is none."""
-        row = await self.conn.fetchrow(
-            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_to = $1 AND role = 'assistant'",
-            user_message_id,
+    async def with_reply(self, message_id: uuid.UUID) -> tuple[Message | None, Message | None]:
+        """``(message, its reply)`` in one statement (one snapshot); None for what is missing."""
+        rows = await self.conn.fetch(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages"
+            " WHERE id = $1 OR (reply_to = $1 AND role = 'assistant')",
+            message_id,
         )
-        return _message(row) if row is not None else None
+        found = [_message(row) for row in rows]
+        message = next((m for m in found if m.id == message_id), None)
+        reply = next((m for m in found if m.id != message_id), None)
+        return message, reply
 
     async def add(self, message: Message) -> None:
         """Insert a new message."""

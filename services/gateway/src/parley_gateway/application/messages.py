@@ -123,7 +123,9 @@ async def posted(
             uow_factory, user, session_id, message_id, content,
             max_chars=max_chars, request_key=request_key, key_ttl_s=key_ttl_s,
         )  # fmt: skip
-        if not created:
+        if created:
+            watch.starts_from(ReplyOutcome(message, None))  # just stored: pending, no reply
+        else:
             watch = await held.enter_async_context(
                 replies.watch(message.id, session_id, read, live=live)
             )
@@ -155,14 +157,13 @@ async def list_messages(
 
 
 async def read_outcome(uow: UnitOfWork, message_id: uuid.UUID) -> ReplyOutcome:
-    """Where ``message_id`` stands. The message is read after its reply: both are committed
-    together, so a message read with its reply is never still ``pending``.
+    """Where ``message_id`` stands. The message and its reply are read together: both are
+    committed together, so a message read with its reply is never still ``pending``.
 
     Raises:
         SessionNotFound: the message is gone (its session was deleted).
     """
-    reply = await uow.messages.reply_to(message_id)
-    message = await uow.messages.get(message_id)
+    message, reply = await uow.messages.with_reply(message_id)
     if message is None:
         raise SessionNotFound(f"message {message_id} is gone")
     return ReplyOutcome(message, reply)

@@ -79,8 +79,9 @@ class MessageRepository(Protocol):
         """One message by id."""
         ...
 
-    async def reply_to(self, user_message_id: uuid.UUID) -> Message | None:
-        """The assistant message answering ``user_message_id``."""
+    async def with_reply(self, message_id: uuid.UUID) -> tuple[Message | None, Message | None]:
+        """``(message, the assistant message answering it)``, read together (one snapshot:
+        a message read with its reply is never still pending); None for what does not exist."""
         ...
 
     async def add(self, message: Message) -> None:
@@ -171,6 +172,11 @@ class ReplyWatch(Protocol):
     def updates(self, timeout_s: float) -> AsyncIterator[ReplyDelta | ReplyOutcome]:
         """The reply's live deltas (when asked for), then one final :class:`ReplyOutcome`:
         settled, or as it stands after ``timeout_s`` seconds."""
+        ...
+
+    def starts_from(self, outcome: ReplyOutcome) -> None:
+        """Where the message stands when :meth:`updates` starts, when the caller knows it (a
+        message it just stored: pending, no reply), saving the first read."""
         ...
 
 
