@@ -138,7 +138,9 @@ async def create_pool(
     max_size: int = 10,
     command_timeout_s: float | None = None,
 ) -> asyncpg.Pool:
-    """An asyncpg pool whose connections use ``schema`` (created if missing) as search path.
+    """An asyncpg pool whose connections use ``schema`` (created if missing) as search path and
+name themselves ``parley-<schema>`` (``application_name``: who is who in ``pg_stat_activity``
+and in the server's log).
 
     ``command_timeout_s`` (seconds, None: no limit) bounds each statement and each new
     connection: past it the call raises ``TimeoutError`` (asyncpg's ``command_timeout`` and
@@ -152,7 +154,7 @@ async def create_pool(
         database_url,
         min_size=min_size,
         max_size=max_size,
-        server_settings={"search_path": schema},
+        server_settings={"search_path": schema, "application_name": f"parley-{schema}"},
         reset=_keep_session,
         command_timeout=command_timeout_s,
         **({"timeout": command_timeout_s} if command_timeout_s is not None else {}),
