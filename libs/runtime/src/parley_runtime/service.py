@@ -26,7 +26,7 @@ from .outbox import OutboxRelay
 from .serving import DrainingServer
 from .settings import RuntimeSettings
 from .tracing import configure_tracing
-from .uow import UnitOfWork, unit_of_work
+from .uow import UnitOfWork, reading, unit_of_work
 
 log = structlog.get_logger(__name__)
 
@@ -126,6 +126,11 @@ class Service:
     def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work on the service's schema (no inbox mark): state and outbox together."""
         return unit_of_work(self.pool, self.subjects, self.schema)
+
+    def reading(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A unit of work for one-statement reads, without a transaction (see
+        :func:`parley_runtime.uow.reading`)."""
+        return reading(self.pool, self.subjects, self.schema)
 
     async def prepare_database(self) -> list[str]:
         """Create the database and the service's schema if missing, then apply its pending

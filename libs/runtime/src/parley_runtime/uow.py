@@ -30,9 +30,25 @@ class SessionGone(Exception):
     """The event's session was deleted: its effect must not be written; ack it unhandled."""
 
 
+#: The one statement that ends a unit of work: its outbox rows, in the order published (a
+#: duplicate event id is ignored), then one wake-up of the outbox relay if a row was written,
+#: then the unit's own notifications. PostgreSQL delivers notifications at commit.
+FLUSH_SQL = (
+    "WITH events AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[],"
+    " $5::jsonb[]) WITH ORDINALITY AS e(event_id, event_type, subject, payload, trace_context, n)),"
+    " written AS (INSERT INTO outbox (event_id, event_type, subject, payload, trace_context)"
+    " SELECT event_id, event_type, subject, payload, trace_context FROM events ORDER BY n"
+    " ON CONFLICT (event_id) DO NOTHING RETURNING 1)"
+    " SELECT pg_notify($6, '') FROM (SELECT 1 FROM written LIMIT 1) AS woken"
+    " UNION ALL SELECT pg_notify(channel, payload)"
+    " FROM unnest($7::text[], $8::text[]) AS n(channel, payload)"
+)
+
+
 @dataclass
 class UnitOfWork:
-    """An open transaction on ``conn``; events added with :meth:`publish` reach the outbox.
+    """An open transaction on ``conn``; events added with :meth:`publish` reach the outbox and
+    notifications added with :meth:`notify` are sent, both at the end of the unit of work.
 
     Use it through :func:`unit_of_work`. Everything done on ``conn`` commits or rolls back together.
     """
@@ -41,26 +57,53 @@ class UnitOfWork:
     subjects: Subjects
     schema: str
     published: list[Event] = field(default_factory=list)
+    _rows: list[tuple[uuid.UUID, str, str, bytes, str | None]] = field(default_factory=list)
+    _notifications: list[tuple[str, str]] = field(default_factory=list)
 
     async def publish(self, event: Event) -> None:
-        """Write ``event`` to the outbox in this transaction (a duplicate event id is ignored),
-        with the current trace context (see :mod:`parley_runtime.tracing`), and NOTIFY the
-        schema's outbox channel in the same statement: PostgreSQL delivers the notification at
-        commit, once per transaction however many events were written."""
+        """Put ``event`` in this transaction's outbox (a duplicate event id is ignored), with the
+        current trace context (see :mod:`parley_runtime.tracing`). The row is written when the
+        unit of work ends, with the others, in one statement that also wakes the schema's outbox
+        relay (PostgreSQL delivers that at commit, once per transaction)."""
         trace_context = current_context()
-        await self.conn.execute(
-            "WITH written AS (INSERT INTO outbox (event_id, event_type, subject, payload,"
-            " trace_context) VALUES ($1, $2, $3, $4, $6::jsonb)"
-            " ON CONFLICT (event_id) DO NOTHING RETURNING 1)"
-            " SELECT pg_notify($5, '') FROM written",
-            event.event_id,
-            event.event_type,
-            self.subjects.of(event),
-            event.to_json(),
-            outbox_channel(self.schema),
-            json.dumps(trace_context) if trace_context else None,
+        self._rows.append(
+            (
+                event.event_id,
+                event.event_type,
+                self.subjects.of(event),
+                event.to_json(),
+                json.dumps(trace_context) if trace_context else None,
+            )
         )
         self.published.append(event)
+
+    def notify(self, channel: str, payload: str) -> None:
+        """``NOTIFY channel, payload`` when the unit of work commits (sent with its outbox rows)."""
+        self._notifications.append((channel, payload))
+
+    @property
+    def pending(self) -> bool:
+        """Whether outbox rows or notifications wait for :meth:`flush`."""
+        return bool(self._rows or self._notifications)
+
+    async def flush(self) -> None:
+        """Write the outbox rows and send the notifications gathered so far, in one statement
+        (none when there is nothing to write). Called at the end of the unit of work."""
+        if not self.pending:
+            return
+        rows, self._rows = self._rows, []
+        notifications, self._notifications = self._notifications, []
+        await self.conn.execute(
+            FLUSH_SQL,
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+            [r[3] for r in rows],
+            [r[4] for r in rows],
+            outbox_channel(self.schema),
+            [n[0] for n in notifications],
+            [n[1] for n in notifications],
+        )
 
     async def forget_session(self, session_id: uuid.UUID) -> None:
         """Record that ``session_id`` was deleted: later events of it are dropped unhandled."""
@@ -108,8 +151,8 @@ async def unit_of_work(
 ) -> AsyncIterator[UnitOfWork]:
     """Open a transaction; with ``consumer`` and ``cause`` it first marks the inbox.
 
-    On a clean exit the transaction commits and, when events were published, the outbox relay is
-    woken (the NOTIFY of :meth:`UnitOfWork.publish`, delivered at commit).
+    On a clean exit the outbox rows and notifications are written (:meth:`UnitOfWork.flush`),
+    the transaction commits and, when events were published, the outbox relay is woken.
 
     Raises:
         AlreadyProcessed: ``consumer`` already processed ``cause`` (nothing is written).
@@ -120,6 +163,7 @@ async def unit_of_work(
         if consumer is not None and cause is not None:
             await uow.mark_processed(consumer, cause)
         yield uow
+        await uow.flush()
 
 
 @asynccontextmanager
@@ -143,6 +187,23 @@ async def joined_unit_of_work(
     if consumer is not None and cause is not None:
         await uow.mark_processed(consumer, cause)
     yield uow
+    await uow.flush()
+
+
+@asynccontextmanager
+async def reading(pool: asyncpg.Pool, subjects: Subjects, schema: str) -> AsyncIterator[UnitOfWork]:
+    """A unit of work for reads of one statement each: a connection without a transaction, so
+    no ``BEGIN`` and ``COMMIT`` round trips. Each statement sees what was committed when it
+    started (one statement, one snapshot; two statements may see two).
+
+    Raises:
+        RuntimeError: something was published or notified in it (nothing is written).
+    """
+    async with pool.acquire() as conn:
+        uow = UnitOfWork(conn=conn, subjects=subjects, schema=schema)
+        yield uow
+        if uow.pending:
+            raise RuntimeError("a reading unit of work cannot publish or notify")
 
 
 async def prior_state(pool: asyncpg.Pool, consumer: str, event: Event) -> tuple[bool, bool]:

@@ -67,9 +67,13 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     def uow() -> AbstractAsyncContextManager[UnitOfWork]:
         return over(service.unit_of_work())
 
+    def reads() -> AbstractAsyncContextManager[UnitOfWork]:
+        return over(service.reading())
+
     gateway = Gateway(
         settings=settings,
         unit_of_work=uow,
+        reads=reads,
         replies=NatsReplyWatcher(
             notifications.waiters, lambda: service.broker.connection, service.subjects
         ),

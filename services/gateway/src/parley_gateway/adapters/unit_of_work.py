@@ -34,15 +34,11 @@ class PostgresUnitOfWork:
 
     async def announce(self, change: SessionChange) -> None:
         """``NOTIFY gateway_session_events`` with the change, delivered at commit."""
-        await self.transaction.conn.execute(
-            "SELECT pg_notify($1, $2)", SESSION_CHANNEL, change.to_json()
-        )
+        self.transaction.notify(SESSION_CHANNEL, change.to_json())
 
     async def announce_reply(self, user_message_id: uuid.UUID) -> None:
         """``NOTIFY gateway_replies`` with the user message id, delivered at commit."""
-        await self.transaction.conn.execute(
-            "SELECT pg_notify($1, $2)", REPLY_CHANNEL, str(user_message_id)
-        )
+        self.transaction.notify(REPLY_CHANNEL, str(user_message_id))
 
 
 def over(

@@ -28,6 +28,7 @@ class Gateway:
 
     settings: GatewaySettings
     unit_of_work: UnitOfWorkFactory
+    reads: UnitOfWorkFactory
     replies: ReplyWatcher
     session_events: SessionEvents
     traces: TraceSource
@@ -47,6 +48,11 @@ async def get_settings(gw: Annotated[Gateway, Depends(gateway)]) -> GatewaySetti
 async def get_unit_of_work(gw: Annotated[Gateway, Depends(gateway)]) -> UnitOfWorkFactory:
     """Opens the gateway's units of work."""
     return gw.unit_of_work
+
+
+async def get_reads(gw: Annotated[Gateway, Depends(gateway)]) -> UnitOfWorkFactory:
+    """Opens units of work for one-statement reads (no transaction)."""
+    return gw.reads
 
 
 async def get_replies(gw: Annotated[Gateway, Depends(gateway)]) -> ReplyWatcher:
@@ -71,6 +77,7 @@ async def get_naming(gw: Annotated[Gateway, Depends(gateway)]) -> NamingSource:
 
 Settings = Annotated[GatewaySettings, Depends(get_settings)]
 Uow = Annotated[UnitOfWorkFactory, Depends(get_unit_of_work)]
+Reads = Annotated[UnitOfWorkFactory, Depends(get_reads)]
 Replies = Annotated[ReplyWatcher, Depends(get_replies)]
 Feed = Annotated[SessionEvents, Depends(get_session_events)]
 Traces = Annotated[TraceSource, Depends(get_traces)]

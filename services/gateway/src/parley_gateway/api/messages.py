@@ -18,7 +18,7 @@ from ..application import messages
 from ..domain.messages import Message
 from ..domain.ports import ReplyWatch
 from .auth import CurrentUser
-from .deps import IdempotencyKey, Replies, Settings, Uow, request_key
+from .deps import IdempotencyKey, Reads, Replies, Settings, Uow, request_key
 from .schemas import MessageCreate, MessageOut, MessagePage, PostedMessage
 
 router = APIRouter(prefix="/api", tags=["messages"])
@@ -65,6 +65,7 @@ async def post_message(
     body: MessageCreate,
     user: CurrentUser,
     uow: Uow,
+    reads: Reads,
     settings: Settings,
     replies: Replies,
     request: Request,
@@ -84,7 +85,7 @@ async def post_message(
             messages.posted(
                 uow, replies, user, session_id, body.content,
                 max_chars=settings.max_content_chars, request_key=key,
-                key_ttl_s=settings.idempotency_ttl_s, live=stream,
+                key_ttl_s=settings.idempotency_ttl_s, live=stream, reads=reads,
             )
         )  # fmt: skip
         if stream:

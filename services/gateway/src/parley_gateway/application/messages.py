@@ -105,16 +105,18 @@ async def posted(
     request_key: RequestKey | None = None,
     key_ttl_s: float = 0.0,
     live: bool = False,
+    reads: UnitOfWorkFactory | None = None,
 ) -> AsyncIterator[tuple[Message, bool, ReplyWatch]]:
     """:func:`post_message` with a watch of its reply, held while the context is open: yields
-    ``(message, created, watch)``.
+    ``(message, created, watch)``. The watch reads where the message stands in units of work of
+    ``reads`` (one statement each, no transaction needed), else of ``uow_factory``.
 
     The watch opens before the message is committed, so no announcement of the reply is
     missed; a retry watches the first message instead (its first read sees what is stored).
     ``live`` also receives the reply's deltas. Raises what :func:`post_message` raises.
     """
     message_id = uuid.uuid4()
-    read = outcome_reader(uow_factory)
+    read = outcome_reader(reads or uow_factory)
     async with AsyncExitStack() as held:
         watch = await held.enter_async_context(
             replies.watch(message_id, session_id, read, live=live)
@@ -157,8 +159,9 @@ async def list_messages(
 
 
 async def read_outcome(uow: UnitOfWork, message_id: uuid.UUID) -> ReplyOutcome:
-    """Where ``message_id`` stands. The message and its reply are read together: both are
-    committed together, so a message read with its reply is never still ``pending``.
+    """Where ``message_id`` stands. The message and its reply are read together, in one
+    statement: both are committed together, so a message read with its reply is never still
+    ``pending``.
 
     Raises:
         SessionNotFound: the message is gone (its session was deleted).

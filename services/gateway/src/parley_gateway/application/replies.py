@@ -30,14 +30,13 @@ async def store_reply(uow: UnitOfWork, event: ReplyCompleted) -> bool:
     session = await uow.sessions.get(event.session_id, for_update=True)
     if session is None:
         return False
-    reply = await uow.messages.get(event.message_id)
+    asked, reply = await uow.messages.with_reply(event.reply_to)
     if reply is None:
         reply = session.append(
             Message.reply(event.message_id, event.session_id, event.reply_to, event.content)
         )
         await uow.messages.add(reply)
         await uow.sessions.save(session)
-    asked = await uow.messages.get(event.reply_to)
     if asked is not None:
         asked.answer(reply)
         await uow.messages.save(asked)
