@@ -15,6 +15,7 @@ import pytest
 from handler_fakes import FakeContext
 from parley_chat.adapters.echo import EchoUpstream
 from parley_chat.application.turns import Turns
+from parley_chat.domain.ports import LockedSession
 from parley_chat.domain.turns import TurnLedger
 from parley_chat.domain.upstream import (
     TranscriptTurn,
@@ -26,12 +27,14 @@ from parley_chat.domain.upstream import (
 
 
 class FakeTurnStore:
-    """Ledgers and transcripts in dictionaries; ``locked`` holds sessions another process has."""
+    """Ledgers and transcripts in dictionaries; ``locked`` holds sessions another process has,
+    ``gone`` the deleted ones."""
 
     def __init__(self) -> None:
         self.ledgers: dict[uuid.UUID, TurnLedger] = {}
         self.transcripts: dict[uuid.UUID, list[tuple[int, str, str]]] = {}
         self.locked: set[uuid.UUID] = set()
+        self.gone: set[uuid.UUID] = set()
         self.opened: list[str] = []
 
     async def load(self, conn: Any, session_id: uuid.UUID, *, for_update: bool = False):  # noqa: ANN201
@@ -62,8 +65,13 @@ class FakeTurnStore:
         self.transcripts.pop(session_id, None)
 
     @asynccontextmanager
-    async def session_lock(self, pool: Any, session_id: uuid.UUID) -> AsyncIterator[bool]:
-        yield session_id not in self.locked
+    async def session_lock(
+        self, pool: Any, session_id: uuid.UUID
+    ) -> AsyncIterator[LockedSession | None]:
+        if session_id in self.locked:
+            yield None
+        else:
+            yield LockedSession(session_id in self.gone, await self.load(pool, session_id))
 
 
 class FakeRouter:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from parley_chat.application.turns import Turns
 from parley_contracts import MessageCreated, ReplyCompleted, ReplyDelta, ReplyFailed, SessionDeleted
-from parley_runtime import AlreadyProcessed, RetryLater, Unprocessable
+from parley_runtime import AlreadyProcessed, RetryLater, SessionGone, Unprocessable
 
 SESSION = uuid.uuid4()
 
@@ -107,3 +107,12 @@ async def test_deleting_a_session_erases_its_ledger_and_transcript(
     await turns.erase(SessionDeleted(session_id=SESSION, user_id="ann"), ctx)
     assert SESSION not in store.ledgers and SESSION not in store.transcripts
     assert ctx.forgotten == [SESSION]
+
+
+async def test_a_message_of_a_deleted_session_is_dropped_before_any_upstream_call(
+    turns: Turns, upstream: Any, store: Any, ctx: Any
+) -> None:
+    store.gone.add(SESSION)
+    with pytest.raises(SessionGone):
+        await turns.answer(message(1), ctx)
+    assert upstream.opened == 0 and upstream.sent == [] and ctx.published == []

@@ -3,7 +3,7 @@
 from .bus import ConsumerSpec, HandlerContext, Handlers, RetryLater, Unprocessable
 from .service import Service, serve
 from .settings import RuntimeSettings
-from .uow import AlreadyProcessed, UnitOfWork
+from .uow import AlreadyProcessed, SessionGone, UnitOfWork
 
 __all__ = [
     "AlreadyProcessed",
@@ -13,6 +13,7 @@ __all__ = [
     "RetryLater",
     "RuntimeSettings",
     "Service",
+    "SessionGone",
     "UnitOfWork",
     "Unprocessable",
     "serve",

@@ -58,7 +58,7 @@ class ChatHandlers:
         return ConsumerSpec(
             durable="chat",
             handlers=Handlers()
-            .on(MessageCreated, self.on_message_created, precheck=True)
+            .on(MessageCreated, self.on_message_created)
             .on(SessionDeleted, self.on_session_deleted),
             on_give_up=self.on_give_up,
         )

@@ -8,8 +8,14 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 
+from ..domain.ports import LockedSession
 from ..domain.turns import TurnLedger
 from ..domain.upstream import TranscriptTurn
+
+LEDGER_COLUMNS = (
+    "session_id, user_id, provider, model, upstream_id, opened_count, last_turn, failed_turns,"
+    " replies"
+)
 
 
 async def load(
@@ -18,14 +24,15 @@ async def load(
     """The turn ledger of a Parley session, or None when the chat service has none yet;
     ``for_update`` locks its row until the transaction ends."""
     row = await conn.fetchrow(
-        "SELECT session_id, user_id, provider, model, upstream_id, opened_count, last_turn,"
-        " failed_turns, replies FROM upstream_sessions WHERE session_id = $1"
+        f"SELECT {LEDGER_COLUMNS} FROM upstream_sessions WHERE session_id = $1"
         + (" FOR UPDATE" if for_update else ""),
         session_id,
     )
-    if row is None:
-        return None
-    fields = dict(row)
+    return _ledger(row) if row is not None else None
+
+
+def _ledger(row: asyncpg.Record) -> TurnLedger:
+    fields = {name: row[name] for name in LEDGER_COLUMNS.split(", ")}
     fields["failed_turns"] = set(fields["failed_turns"])
     return TurnLedger(**fields)
 
@@ -81,11 +88,14 @@ async def save_opened(
 async def append_transcript(
     conn: asyncpg.Connection, session_id: uuid.UUID, turn: int, user: str, assistant: str
 ) -> None:
-    """Keep both messages of a settled turn."""
-    await conn.executemany(
-        "INSERT INTO transcript (session_id, turn, role, content) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT DO NOTHING",
-        [(session_id, turn, "user", user), (session_id, turn, "assistant", assistant)],
+    """Keep both messages of a settled turn (one statement)."""
+    await conn.execute(
+        "INSERT INTO transcript (session_id, turn, role, content) VALUES"
+        " ($1, $2, 'user', $3), ($1, $2, 'assistant', $4) ON CONFLICT DO NOTHING",
+        session_id,
+        turn,
+        user,
+        assistant,
     )
 
 
@@ -113,15 +123,27 @@ def lock_key(session_id: uuid.UUID) -> int:
 
 
 @contextlib.asynccontextmanager
-async def session_lock(pool: asyncpg.Pool, session_id: uuid.UUID) -> AsyncIterator[bool]:
+async def session_lock(
+    pool: asyncpg.Pool, session_id: uuid.UUID
+) -> AsyncIterator[LockedSession | None]:
     """Try to take the session's advisory lock (``pg_try_advisory_lock``) for the block, on a
     connection of its own, so that no two chat processes call the upstream for one session at
-    once; yields whether it was taken (False: another holder has it)."""
+    once; yields None when another holder has it. Once it is held, one statement reads whether
+    the session was deleted and its ledger (after the lock, so the ledger is the last holder's)."""
     async with pool.acquire() as conn:
         key = lock_key(session_id)
-        held = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
+            yield None
+            return
         try:
-            yield held
+            row = await conn.fetchrow(
+                "SELECT EXISTS (SELECT 1 FROM deleted_sessions WHERE session_id = $1) AS gone,"
+                f" u.* FROM (SELECT {LEDGER_COLUMNS} FROM upstream_sessions"
+                " WHERE session_id = $1) AS u RIGHT JOIN (SELECT 1) AS one ON true",
+                session_id,
+            )
+            assert row is not None
+            ledger = _ledger(row) if row["session_id"] is not None else None
+            yield LockedSession(gone=bool(row["gone"]), ledger=ledger)
         finally:
-            if held:
-                await conn.execute("SELECT pg_advisory_unlock($1)", key)
+            await conn.execute("SELECT pg_advisory_unlock($1)", key)

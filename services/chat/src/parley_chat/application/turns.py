@@ -28,6 +28,7 @@ from parley_runtime import (
     AlreadyProcessed,
     HandlerContext,
     RetryLater,
+    SessionGone,
     UnitOfWork,
     Unprocessable,
 )
@@ -67,15 +68,18 @@ class Turns:
                 (a reason a user can read).
             RetryLater: another call of the session is in flight, or an earlier turn is open.
             AlreadyProcessed: the turn is settled already.
+            SessionGone: the session was deleted (nothing is called or written).
         """
-        try:
-            upstream = self.router.for_model(event.model)
-        except UnknownModel as exc:
-            raise Unprocessable(str(exc)) from exc
-        async with self.store.session_lock(ctx.pool, event.session_id) as held:
-            if not held:
+        async with self.store.session_lock(ctx.pool, event.session_id) as locked:
+            if locked is None:
                 raise RetryLater("another call for this session is in flight", self.order_wait_s)
-            ledger = await self.store.load(ctx.pool, event.session_id)
+            if locked.gone:
+                raise SessionGone(f"session {event.session_id} was deleted")
+            try:
+                upstream = self.router.for_model(event.model)
+            except UnknownModel as exc:
+                raise Unprocessable(str(exc)) from exc
+            ledger = locked.ledger
             self._check_order(event, ledger)
             subject = ctx.subjects.live_reply(event.session_id)
             nc = ctx.broker.connection

@@ -10,10 +10,20 @@ from __future__ import annotations
 
 import uuid
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .turns import TurnLedger
 from .upstream import TranscriptTurn, UpstreamAI
+
+
+@dataclass(frozen=True)
+class LockedSession:
+    """A session whose lock this process holds, as read once the lock was taken: whether it was
+    deleted (``gone``) and its ledger (None before its first turn)."""
+
+    gone: bool
+    ledger: TurnLedger | None
 
 
 class TurnStore(Protocol):
@@ -56,9 +66,11 @@ class TurnStore(Protocol):
         """Erase everything kept of the session."""
         ...
 
-    def session_lock(self, pool: Any, session_id: uuid.UUID) -> AbstractAsyncContextManager[bool]:
-        """Hold the session's lock across chat processes for the block, if free; yields whether
-        it was taken."""
+    def session_lock(
+        self, pool: Any, session_id: uuid.UUID
+    ) -> AbstractAsyncContextManager[LockedSession | None]:
+        """Hold the session's lock across chat processes for the block, if free, and read the
+        session as it stands then; yields None when another holder has the lock."""
         ...
 
 
