@@ -1,11 +1,17 @@
 """Language detection with lingua (P. M. Stahl, lingua-py, package ``lingua-language-detector``).
 
 All languages in the low-accuracy mode (about 80 MB resident, built on first use); reliable on
-sentences, weak on a few words, which is why :meth:`LinguaDetector.confident` exists.
+sentences, weak on a few words, which is why :meth:`LinguaDetector.contradicts` counts only
+near-certain answers.
+
+Answers are memoised per text (:data:`CACHED_TEXTS` of each kind, least recently used out): a
+conversation's first message is read again by the name that follows its provisional one, and by
+the offline fallback of a model's answer.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 
 from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
@@ -18,17 +24,24 @@ EXPECTED_FLOOR = 0.001
 MIN_WORDS = 3
 #: Confidence of English against the expected language alone above which a title is English.
 ENGLISH_CONFIDENCE = 0.97
+#: Texts whose answers each memo keeps (detections, candidate lists, confidences).
+CACHED_TEXTS = 256
 
 
 class LinguaDetector:
     """The :class:`~parley_namer.domain.policy.LanguageDetector` port over lingua, and the
     offline namer's :class:`~parley_namer.domain.naming.ports.LanguageDetector`. Thread-safe;
-    raises nothing for any text."""
+    raises nothing for any text. :meth:`detect`, :meth:`candidates` and :meth:`confidence` are
+    memoised per exact text (``functools.lru_cache``, :data:`CACHED_TEXTS` each)."""
 
     def __init__(self) -> None:
         self._detector = None
         self._pairs: dict[Language, object] = {}
         self._lock = threading.Lock()
+        memo = functools.lru_cache(maxsize=CACHED_TEXTS)
+        self._detect = memo(self._detect_now)
+        self._candidates = memo(self._candidates_now)
+        self._confidence = memo(self._confidence_now)
 
     def _built(self):  # noqa: ANN202 - lingua's detector type
         with self._lock:
@@ -40,6 +53,9 @@ class LinguaDetector:
 
     def detect(self, text: str) -> str | None:
         """ISO 639-1 code (``"fr"``) of ``text``'s language, or None (no letters)."""
+        return self._detect(text)
+
+    def _detect_now(self, text: str) -> str | None:
         language = self._built().detect_language_of(text)
         return language.iso_code_639_1.name.lower() if language is not None else None
 
@@ -72,14 +88,21 @@ class LinguaDetector:
         return values[0].language.iso_code_639_1.name.lower()
 
     def candidates(self, text: str) -> list[tuple[str, float]]:
-        """lingua's confidence values (0-1) per ISO 639-1 code, most likely first."""
-        return [
+        """lingua's confidence values (0-1) per ISO 639-1 code, most likely first (a new list
+        at each call)."""
+        return list(self._candidates(text))
+
+    def _candidates_now(self, text: str) -> tuple[tuple[str, float], ...]:
+        return tuple(
             (value.language.iso_code_639_1.name.lower(), value.value)
             for value in self._built().compute_language_confidence_values(text)
-        ]
+        )
 
     def confidence(self, text: str, language: str) -> float:
         """lingua's confidence (0-1) that ``text`` is in ``language``; 0.0 for an unknown code."""
+        return self._confidence(text, language)
+
+    def _confidence_now(self, text: str, language: str) -> float:
         try:
             target = Language.from_iso_code_639_1(IsoCode639_1.from_str(language))
         except ValueError:
