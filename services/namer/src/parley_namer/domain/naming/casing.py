@@ -15,16 +15,20 @@ _TOKEN = re.compile(r"[^\W_][\w.+#-]*[\w+#]|[^\W_]")
 
 def shouting(text: str) -> bool:
     """Mostly upper-case text, whose capitals say nothing about names or acronyms."""
-    cased = [ch for ch in text if ch.isupper() or ch.islower()]
-    return len(cased) >= 20 and sum(ch.isupper() for ch in cased) > 0.6 * len(cased)
+    upper = sum(map(str.isupper, text))  # a character is upper case, lower case or neither
+    cased = upper + sum(map(str.islower, text))
+    return cased >= 20 and upper > 0.6 * cased
 
 
 def restore_case(name: str, text: str) -> str:
     """Spell a lower-case word in mixed case or as a short acronym when ``text`` does so at least
     as often as in lower case (``argocd`` -> ``ArgoCD``), and an upper-case word in lower case
     when ``text`` mostly does."""
+    wanted = {word.casefold() for word in name.split()}
     forms: dict[str, Counter[str]] = {}
     for token in _TOKEN.findall(text):
+        if token.casefold() not in wanted:
+            continue  # only the spellings of the name's words are looked at
         mixed = token[1:] != token[1:].lower() and token != token.upper()
         acronym = token == token.upper() and 2 <= len(token) <= 5
         if mixed or acronym or token == token.lower():

@@ -70,7 +70,8 @@ def conversation_language(
     if sum(not ch.isascii() for ch in latin) > _ENGLISH_NON_ASCII * len(latin):
         candidates = [c for c in candidates if c[0] != ALWAYS_VOTES] or candidates  # "Viết"
     words = [w for w in _NON_WORD.split(text.casefold()) if w]
-    hits = [sum(w in function_words(code) for w in words) for code, _ in candidates]
+    vocabularies = [function_words(code) for code, _ in candidates]  # once per language
+    hits = [sum(w in vocabulary for w in words) for vocabulary in vocabularies]
     best = max(range(len(candidates)), key=lambda i: (hits[i], -i))
     return candidates[best if hits[best] > hits[0] else 0][0]
 

@@ -128,7 +128,7 @@ class KeyphraseNamer:
                 lambda clause: clean_name(clause) is not None,
             )
         else:
-            first = prose(user_contents[0])
+            first = user_text if len(user_contents) == 1 else prose(user_contents[0])
             asked = None
             if has_prose(user_contents[0]):
                 asked = topic(first, self.keyphrases.stopwords(language))

@@ -6,6 +6,7 @@ The script of a character is the first word of its Unicode name (``LATIN``, ``CY
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections import Counter
 
@@ -16,8 +17,10 @@ UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my"})
 """Languages written without spaces between words (ISO 639-1)."""
 
 
+@functools.lru_cache(maxsize=4096)
 def script(ch: str) -> str:
-    """First word of the character's Unicode name (LATIN, CYRILLIC, CJK, ...); ``""`` if unnamed."""
+    """First word of the character's Unicode name (LATIN, CYRILLIC, CJK, ...); ``""`` if unnamed.
+    Memoised per character: a text is read character by character, many times per name."""
     name = unicodedata.name(ch, "")
     return name.split(" ", 1)[0] if name else ""
 
@@ -30,11 +33,9 @@ def is_unspaced(ch: str) -> bool:
 def main_script(text: str) -> str:
     """Script of most of the text's words; a character of a script without spaces counts as a
     short word (a third of a Latin word's letters). ``""`` for text without letters."""
-    counts: Counter[str] = Counter()
-    for ch in text:
-        if ch.isalpha():
-            name = script(ch)
-            counts[name] += 3 if name in UNSPACED_SCRIPTS else 1
+    counts = Counter(map(script, filter(str.isalpha, text)))  # in order of first appearance
+    for name in counts.keys() & UNSPACED_SCRIPTS:
+        counts[name] *= 3
     return counts.most_common(1)[0][0] if counts else ""
 
 
@@ -45,4 +46,4 @@ def has_script(phrase: str, name: str) -> bool:
 
 def letters(text: str) -> int:
     """Number of letters in ``text``."""
-    return sum(ch.isalpha() for ch in text)
+    return sum(map(str.isalpha, text))
