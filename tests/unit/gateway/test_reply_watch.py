@@ -71,6 +71,35 @@ async def test_a_notification_wakes_the_wait_at_once() -> None:
     assert isinstance(outcome, ReplyOutcome) and outcome.reply is not None
 
 
+async def test_a_reply_announced_before_a_known_start_is_read_at_once() -> None:
+    """A watch started from a known pending outcome whose reply was announced in between
+    (a fast reply) reads at once: it does not wait for the re-check."""
+    store, waiters = Store(), ReplyWaiters()
+    with waiters.waiting(store.message.id) as notified:
+        watch = Watch(store.message.id, store.read, notified, None)
+        watch.starts_from(ReplyOutcome(store.message, None))
+        store.answer()
+        waiters.on_notify(None, 0, "gateway_replies", str(store.message.id))
+        started = time.perf_counter()
+        [outcome] = await asyncio.wait_for(_collect(watch, 30), 0.5)
+    assert time.perf_counter() - started < 0.2 and store.reads == 1
+    assert isinstance(outcome, ReplyOutcome) and outcome.settled
+
+
+async def test_a_known_start_saves_the_first_read() -> None:
+    store, waiters = Store(), ReplyWaiters()
+    with waiters.waiting(store.message.id) as notified:
+        watch = Watch(store.message.id, store.read, notified, None)
+        watch.starts_from(ReplyOutcome(store.message, None))
+        task = asyncio.create_task(_collect(watch, 30))
+        await asyncio.sleep(0.02)
+        assert store.reads == 0
+        store.answer()
+        waiters.on_notify(None, 0, "gateway_replies", str(store.message.id))
+        [outcome] = await asyncio.wait_for(task, 0.5)
+    assert store.reads == 1 and isinstance(outcome, ReplyOutcome) and outcome.settled
+
+
 async def test_a_lost_notification_is_covered_by_the_re_read(monkeypatch) -> None:
     monkeypatch.setattr(reply_watch, "RECHECK_S", 0.05)
     store, waiters = Store(), ReplyWaiters()

@@ -50,7 +50,8 @@ class Watch:
         self._start: ReplyOutcome | None = None
 
     def starts_from(self, outcome: ReplyOutcome) -> None:
-        """Start :meth:`updates` from ``outcome`` instead of reading it."""
+        """Start :meth:`updates` from ``outcome`` instead of reading it (unless the reply was
+        announced before :meth:`updates` started: then it reads, at once)."""
         self._start = outcome
 
     async def updates(self, timeout_s: float) -> AsyncIterator[ReplyDelta | ReplyOutcome]:
@@ -58,7 +59,10 @@ class Watch:
         stands after ``timeout_s`` seconds or once the gateway is shutting down (``closing``)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        outcome = self._start or await self._read(self.message_id)
+        if self._start is not None and not self._notified.done():
+            outcome = self._start
+        else:  # unknown, or already announced: what is stored now
+            outcome = await self._read(self.message_id)
         next_delta: asyncio.Future[ReplyDelta] | None = None
         try:
             while (
