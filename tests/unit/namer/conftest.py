@@ -15,7 +15,7 @@ from handler_fakes import FakeContext
 from parley_namer.application.naming import Naming
 from parley_namer.domain.names import MAX_INPUT_CHARS, Turn
 from parley_namer.domain.policy import Proposal
-from parley_namer.domain.ports import Exchanges, NamingState
+from parley_namer.domain.ports import Exchanges, NamingInput, NamingState
 
 #: The columns of an attempt row that analytics read (as the PostgreSQL store selects them).
 ANALYTICS_COLUMNS = (
@@ -26,33 +26,52 @@ ANALYTICS_COLUMNS = (
 
 class FakeNamingStore:
     """Naming states, exchanges and attempt rows in dictionaries, kept as the PostgreSQL store
-    keeps them (first write of an exchange wins, contents cut, attempts counted on the state)."""
+    keeps them (first write of an exchange wins, contents cut, attempts counted on the state);
+    ``gone`` and ``handled`` stand for the chassis' tombstones and inbox, and ``calls`` lists
+    the methods called (one round trip each)."""
 
     def __init__(self) -> None:
         self.states: dict[uuid.UUID, NamingState] = {}
         self.kept: dict[uuid.UUID, Exchanges] = {}
         self.attempts: list[dict[str, Any]] = []
+        self.gone: set[uuid.UUID] = set()  # sessions deleted (the chassis' tombstones)
+        self.handled: set[uuid.UUID] = set()  # events in the consumer's inbox
+        self.calls: list[str] = []  # the round trips asked, by method
 
-    async def ensure_state(
-        self, conn: Any, session_id: uuid.UUID, user_id: str, status: str = "pending"
-    ) -> None:
-        self.states.setdefault(session_id, NamingState(session_id, user_id, status))  # type: ignore[arg-type]
-
-    async def get_state(
-        self, conn: Any, session_id: uuid.UUID, *, for_update: bool = False
+    async def keep(
+        self,
+        conn: Any,
+        session_id: uuid.UUID,
+        user_id: str,
+        exchange: tuple[int, Turn] | None = None,
+        *,
+        lock: bool = False,
     ) -> NamingState | None:
-        return self.states.get(session_id)
+        self.calls.append("keep")
+        self.states.setdefault(session_id, NamingState(session_id, user_id))
+        if exchange is not None:
+            turn, message = exchange
+            kept = self.kept.setdefault(session_id, {})
+            kept.setdefault(
+                (turn, message.role), Turn(message.role, message.content[:MAX_INPUT_CHARS])
+            )
+        return self.states[session_id] if lock else None
 
-    async def add_exchange(
-        self, conn: Any, session_id: uuid.UUID, turn: int, role: str, content: str
-    ) -> None:
-        kept = self.kept.setdefault(session_id, {})
-        kept.setdefault((turn, role), Turn(role, content[:MAX_INPUT_CHARS]))
-
-    async def exchanges(self, conn: Any, session_id: uuid.UUID) -> Exchanges:
-        return dict(self.kept.get(session_id, {}))
+    async def naming_input(
+        self, conn: Any, session_id: uuid.UUID, *, consumer: str, event_id: uuid.UUID
+    ) -> NamingInput:
+        self.calls.append("naming_input")
+        return NamingInput(
+            gone=session_id in self.gone,
+            handled=event_id in self.handled,
+            state=self.states.get(session_id),
+            kept=dict(self.kept.get(session_id, {})),
+        )
 
     async def record_attempt(self, conn: Any, session_id: uuid.UUID, **row: Any) -> int:
+        self.calls.append("record_attempt")
+        if session_id not in self.states:
+            raise LookupError(f"session {session_id} has no naming state")
         state = self.states[session_id]
         self.states[session_id] = dataclasses.replace(state, attempts=state.attempts + 1)
         row = {"session_id": session_id, "attempt": state.attempts + 1, **row}
@@ -62,6 +81,7 @@ class FakeNamingStore:
     async def set_analytics_opt_out(
         self, conn: Any, session_id: uuid.UUID, user_id: str, opt_out: bool, status: str
     ) -> None:
+        self.calls.append("set_analytics_opt_out")
         state = self.states.get(session_id) or NamingState(session_id, user_id, status)  # type: ignore[arg-type]
         kept_status = "user" if status == "user" else state.status
         self.states[session_id] = dataclasses.replace(
@@ -69,6 +89,7 @@ class FakeNamingStore:
         )
 
     async def attempt_rows(self, conn: Any, user_id: str) -> list[dict[str, Any]]:
+        self.calls.append("attempt_rows")
         return [
             {column: row.get(column) for column in ANALYTICS_COLUMNS}
             for row in self.attempts
@@ -78,6 +99,7 @@ class FakeNamingStore:
     async def set_named(
         self, conn: Any, session_id: uuid.UUID, name: str, language: str | None
     ) -> None:
+        self.calls.append("set_named")
         if session_id in self.states:
             self.states[session_id] = dataclasses.replace(
                 self.states[session_id], status="named", name=name, language=language
@@ -86,10 +108,12 @@ class FakeNamingStore:
     async def set_user_named(
         self, conn: Any, session_id: uuid.UUID, user_id: str, name: str
     ) -> None:
+        self.calls.append("set_user_named")
         state = self.states.get(session_id) or NamingState(session_id, user_id)
         self.states[session_id] = dataclasses.replace(state, status="user", name=name)
 
     async def erase_session(self, conn: Any, session_id: uuid.UUID) -> None:
+        self.calls.append("erase_session")
         self.states.pop(session_id, None)
         self.kept.pop(session_id, None)
         self.attempts = [a for a in self.attempts if a["session_id"] != session_id]
@@ -165,6 +189,13 @@ def naming(
     return Naming(store, namer, offline, observed, attempt_timeout_s=5)
 
 
+@dataclass
+class NamerContext(FakeContext):
+    """The handler context of the namer's consumer (its name reads its inbox)."""
+
+    consumer: str = "namer"
+
+
 @pytest.fixture
-def ctx() -> FakeContext:
-    return FakeContext()
+def ctx() -> NamerContext:
+    return NamerContext()

@@ -49,7 +49,7 @@ class NamerHandlers:
             handlers=Handlers()
             .on(SessionCreated, self.on_session_created)
             .on(MessageCreated, self.on_message_created)
-            .on(ReplyCompleted, self.on_reply_completed, precheck=True)
+            .on(ReplyCompleted, self.on_reply_completed)  # checks deleted/handled in its read
             .on(SessionRenamed, self.on_session_renamed)
             .on(SessionDeleted, self.on_session_deleted),
         )

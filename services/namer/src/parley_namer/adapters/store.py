@@ -9,54 +9,79 @@ from typing import Any
 import asyncpg
 
 from ..domain.names import MAX_INPUT_CHARS, Turn
-from ..domain.ports import Exchanges, NamingState
+from ..domain.ports import NamingInput, NamingState
+
+STATE_COLUMNS = "session_id, user_id, status, name, language, attempts, analytics_opt_out"
+
+_KEEP_EXCHANGE = (
+    "INSERT INTO exchanges (session_id, turn, role, content) VALUES ($1, $3, $4, $5)"
+    " ON CONFLICT DO NOTHING"
+)
+_ENSURE_STATE = "INSERT INTO naming_state (session_id, user_id, status) VALUES ($1, $2, 'pending')"
+# An upsert that changes nothing locks the row (created or not) and returns it, in one statement,
+# even when another transaction creates it at the same moment.
+_LOCK_STATE = (
+    " ON CONFLICT (session_id) DO UPDATE SET user_id = naming_state.user_id"
+    f" RETURNING {STATE_COLUMNS}"
+)
 
 
-async def ensure_state(
-    conn: asyncpg.Connection, session_id: uuid.UUID, user_id: str, status: str = "pending"
-) -> None:
-    """Create the session's naming state if missing."""
-    await conn.execute(
-        "INSERT INTO naming_state (session_id, user_id, status) VALUES ($1, $2, $3)"
-        " ON CONFLICT DO NOTHING",
-        session_id,
-        user_id,
-        status,
-    )
-
-
-async def get_state(
-    conn: asyncpg.Connection | asyncpg.Pool, session_id: uuid.UUID, *, for_update: bool = False
+async def keep(
+    conn: asyncpg.Connection,
+    session_id: uuid.UUID,
+    user_id: str,
+    exchange: tuple[int, Turn] | None = None,
+    *,
+    lock: bool = False,
 ) -> NamingState | None:
-    """The session's naming state (locked for the transaction with ``for_update``), or None."""
-    row = await conn.fetchrow(
-        "SELECT session_id, user_id, status, name, language, attempts, analytics_opt_out"
-        " FROM naming_state WHERE session_id = $1" + (" FOR UPDATE" if for_update else ""),
-        session_id,
-    )
-    return NamingState(**dict(row)) if row else None
+    """Create the session's naming state if missing and keep ``exchange`` (``(turn, message)``,
+    cut to 500 characters; a message kept already stays), in one statement; with ``lock``,
+    the state locked for the transaction (None without)."""
+    args: list[Any] = [session_id, user_id]
+    state_sql = _ENSURE_STATE + (_LOCK_STATE if lock else " ON CONFLICT DO NOTHING")
+    if exchange is None:
+        sql = state_sql
+    else:
+        turn, message = exchange
+        args += [turn, message.role, message.content[:MAX_INPUT_CHARS]]
+        sql = f"WITH kept AS ({_KEEP_EXCHANGE}) {state_sql}"
+    if not lock:
+        await conn.execute(sql, *args)
+        return None
+    row = await conn.fetchrow(sql, *args)
+    assert row is not None  # an upsert returns its row
+    return NamingState(**dict(row))
 
 
-async def add_exchange(
-    conn: asyncpg.Connection, session_id: uuid.UUID, turn: int, role: str, content: str
-) -> None:
-    """Keep one message of the first exchanges, cut to 500 characters."""
-    await conn.execute(
-        "INSERT INTO exchanges (session_id, turn, role, content) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT DO NOTHING",
-        session_id,
-        turn,
-        role,
-        content[:MAX_INPUT_CHARS],
-    )
-
-
-async def exchanges(conn: asyncpg.Connection | asyncpg.Pool, session_id: uuid.UUID) -> Exchanges:
-    """The kept messages, keyed by ``(turn, role)``."""
+async def naming_input(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    session_id: uuid.UUID,
+    *,
+    consumer: str,
+    event_id: uuid.UUID,
+) -> NamingInput:
+    """Whether the session was deleted, whether ``consumer`` handled ``event_id`` already (the
+    chassis' inbox), the naming state and the kept messages, in one statement."""
     rows = await conn.fetch(
-        "SELECT turn, role, content FROM exchanges WHERE session_id = $1", session_id
+        "SELECT EXISTS (SELECT 1 FROM deleted_sessions WHERE session_id = $1) AS gone,"
+        " EXISTS (SELECT 1 FROM inbox WHERE consumer = $2 AND event_id = $3) AS handled,"
+        f" {', '.join(f's.{c}' for c in STATE_COLUMNS.split(', '))}, e.turn, e.role, e.content"
+        " FROM (SELECT 1) AS one LEFT JOIN naming_state s ON s.session_id = $1"
+        " LEFT JOIN exchanges e ON e.session_id = $1",
+        session_id,
+        consumer,
+        event_id,
     )
-    return {(r["turn"], r["role"]): Turn(role=r["role"], content=r["content"]) for r in rows}
+    first = rows[0]
+    state = None
+    if first["session_id"] is not None:
+        state = NamingState(**{c: first[c] for c in STATE_COLUMNS.split(", ")})
+    kept = {
+        (r["turn"], r["role"]): Turn(role=r["role"], content=r["content"])
+        for r in rows
+        if r["turn"] is not None
+    }
+    return NamingInput(gone=first["gone"], handled=first["handled"], state=state, kept=kept)
 
 
 async def record_attempt(
@@ -78,20 +103,21 @@ async def record_attempt(
     model_calls: int = 0,
     fallback_reason: str | None = None,
 ) -> int:
-    """Count an attempt on the state and record it; returns the attempt number (the state must
-    exist)."""
+    """Count an attempt on the state and record it, in one statement; returns the attempt
+    number.
+
+    Raises:
+        LookupError: the session has no naming state (nothing is written).
+    """
     attempt = await conn.fetchval(
-        "UPDATE naming_state SET attempts = attempts + 1, updated_at = now()"
-        " WHERE session_id = $1 RETURNING attempts",
-        session_id,
-    )
-    await conn.execute(
-        "INSERT INTO naming_attempts (session_id, attempt, trigger_turn, outcome, name, language,"
+        "WITH counted AS (UPDATE naming_state SET attempts = attempts + 1, updated_at = now()"
+        " WHERE session_id = $1 RETURNING attempts)"
+        " INSERT INTO naming_attempts (session_id, attempt, trigger_turn, outcome, name, language,"
         " detail, duration_ms, user_id, purpose, namer, words, input_tokens, output_tokens,"
         " model_calls, fallback_reason)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        " SELECT $1, attempts, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15"
+        " FROM counted RETURNING attempt",
         session_id,
-        attempt,
         trigger_turn,
         outcome,
         name,
@@ -107,6 +133,8 @@ async def record_attempt(
         model_calls,
         fallback_reason,
     )
+    if attempt is None:
+        raise LookupError(f"session {session_id} has no naming state")
     return int(attempt)
 
 

@@ -30,11 +30,11 @@ from parley_contracts import (
     SessionRenamed,
     derive_id,
 )
-from parley_runtime import HandlerContext, RetryLater, UnitOfWork
+from parley_runtime import AlreadyProcessed, HandlerContext, RetryLater, SessionGone, UnitOfWork
 
 from ..domain.analytics import summarise, without_content
-from ..domain.names import MAX_EXCHANGES, Turn, prepare_turns
-from ..domain.policy import AsyncNamer, Proposal, should_attempt
+from ..domain.names import Turn, kept_message, prepare_turns
+from ..domain.policy import AsyncNamer, Proposal, is_milestone, is_settled, should_attempt
 from ..domain.ports import NamingState, NamingStore, in_order
 
 log = structlog.get_logger(__name__)
@@ -43,6 +43,8 @@ log = structlog.get_logger(__name__)
 Observe = Callable[[str, str, Proposal | None, int], None]
 #: Opens a unit of work of the namer's schema.
 UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+#: Sessions known settled that a :class:`Naming` remembers (about 100 bytes each).
+SETTLED_SESSIONS = 10_000
 
 
 class Naming:
@@ -67,6 +69,7 @@ class Naming:
         self.offline = offline
         self.observe = observe
         self.attempt_timeout_s = attempt_timeout_s
+        self._settled: dict[uuid.UUID, None] = {}  # oldest first, at most SETTLED_SESSIONS
 
     # -- events ------------------------------------------------------------------------
 
@@ -84,57 +87,67 @@ class Naming:
         provisional = None
         if event.turn == 1:
             provisional = await self.offline.propose([Turn("user", event.content)])
+        name = provisional.name if provisional else None
         async with ctx.unit_of_work(event) as uow:
-            await self.store.ensure_state(uow.conn, event.session_id, event.user_id)
-            if event.turn <= MAX_EXCHANGES:
-                await self.store.add_exchange(
-                    uow.conn, event.session_id, event.turn, "user", event.content
+            state = await self.store.keep(
+                uow.conn, event.session_id, event.user_id,
+                kept_message(event.turn, "user", event.content), lock=name is not None,
+            )  # fmt: skip
+            if name and provisional and state and state.status == "pending" and not state.attempts:
+                await uow.publish(
+                    SessionNamed(
+                        event_id=derive_id(event.event_id, "session.named.provisional"),
+                        correlation_id=event.correlation_id,
+                        session_id=event.session_id,
+                        user_id=event.user_id,
+                        name=name,
+                        attempt=0,
+                        language=provisional.language,
+                        source="provisional",
+                    )
                 )
-            if provisional is None or provisional.name is None:
-                return
-            state = await self.store.get_state(uow.conn, event.session_id, for_update=True)
-            if state is None or state.status != "pending" or state.attempts:
-                return
-            await uow.publish(
-                SessionNamed(
-                    event_id=derive_id(event.event_id, "session.named.provisional"),
-                    correlation_id=event.correlation_id,
-                    session_id=event.session_id,
-                    user_id=event.user_id,
-                    name=provisional.name,
-                    attempt=0,
-                    language=provisional.language,
-                    source="provisional",
-                )
-            )
 
     async def reply_completed(self, ctx: HandlerContext, event: ReplyCompleted) -> None:
         """Keep the reply; after turns 1, 2 and 3 try to name a session still unnamed.
 
+        What an attempt needs is read in one statement with whether the session was deleted
+        or the event handled already (no chassis pre-check); a session known settled
+        (:meth:`_settled_now`) is not read. Not batched: the attempt runs before the unit of work.
+
         Raises:
             RetryLater: the user message of this reply has not been kept yet.
+            SessionGone: the session was deleted (nothing is tried or written).
+            AlreadyProcessed: the event was handled already (nothing is tried or written).
         """
-        state = await self.store.get_state(ctx.pool, event.session_id)
         proposal: Proposal | None = None
         outcome = detail = None
         started = time.perf_counter()
-        if should_attempt(state.status if state else "pending", event.turn):
-            kept = await self.store.exchanges(ctx.pool, event.session_id)
-            if (event.turn, "user") not in kept:
-                raise RetryLater("the user message of this reply has not been seen yet")
-            kept[(event.turn, "assistant")] = Turn(role="assistant", content=event.content)
-            proposal, outcome, detail = await self._attempt(prepare_turns(in_order(kept)))
+        if is_milestone(event.turn) and event.session_id not in self._settled:
+            read = await self.store.naming_input(
+                ctx.pool, event.session_id, consumer=ctx.consumer, event_id=event.event_id
+            )
+            if read.gone:
+                raise SessionGone(f"session {event.session_id} was deleted")
+            if read.handled:
+                raise AlreadyProcessed(f"{ctx.consumer} already processed {event.event_id}")
+            status = read.state.status if read.state else "pending"
+            if is_settled(status):
+                self._settled_now(event.session_id)
+            elif should_attempt(status, event.turn):
+                kept = read.kept
+                if (event.turn, "user") not in kept:
+                    raise RetryLater("the user message of this reply has not been seen yet")
+                kept[(event.turn, "assistant")] = Turn(role="assistant", content=event.content)
+                proposal, outcome, detail = await self._attempt(prepare_turns(in_order(kept)))
         duration_ms = int((time.perf_counter() - started) * 1000)
 
         async with ctx.unit_of_work(event) as uow:
-            await self.store.ensure_state(uow.conn, event.session_id, event.user_id)
-            if event.turn <= MAX_EXCHANGES:
-                await self.store.add_exchange(
-                    uow.conn, event.session_id, event.turn, "assistant", event.content
-                )
+            current = await self.store.keep(
+                uow.conn, event.session_id, event.user_id,
+                kept_message(event.turn, "assistant", event.content), lock=outcome is not None,
+            )  # fmt: skip
             if outcome is None:
                 return
-            current = await self.store.get_state(uow.conn, event.session_id, for_update=True)
             if current is not None and current.status != "pending":
                 outcome, detail = "superseded", f"session became {current.status} meanwhile"
             attempt = await self._record(
@@ -157,6 +170,7 @@ class Naming:
                     language=proposal.language,
                 )
             )
+        self._settled_now(event.session_id)  # committed
         log.info("session named", name=name, attempt=attempt, namer=proposal.namer)
 
     async def session_renamed(self, ctx: HandlerContext, event: SessionRenamed) -> None:
@@ -198,8 +212,7 @@ class Naming:
         duration_ms: int,
     ) -> NamingAnswer:
         """Record a requested attempt; a regenerated name becomes the session's."""
-        await self.store.ensure_state(uow.conn, request.session_id, request.user_id)
-        state = await self.store.get_state(uow.conn, request.session_id, for_update=True)
+        state = await self.store.keep(uow.conn, request.session_id, request.user_id, lock=True)
         if state is not None and request.analytics_opt_out:
             state = dataclasses.replace(state, analytics_opt_out=True)
         titles = list(proposal.titles) if proposal and outcome in ("named", "suggested") else []
@@ -223,6 +236,13 @@ class Naming:
         return NamingAnalytics(**summarise(await self.store.attempt_rows(pool, user_id)))
 
     # -- internals ---------------------------------------------------------------------
+
+    def _settled_now(self, session_id: uuid.UUID) -> None:
+        """Remember a session whose committed state is settled (:func:`is_settled`), so that
+        its next replies are kept unread; past :data:`SETTLED_SESSIONS`, the oldest goes."""
+        self._settled[session_id] = None
+        if len(self._settled) > SETTLED_SESSIONS:
+            del self._settled[next(iter(self._settled))]
 
     async def _attempt(
         self, turns: list[Turn], *, count: int = 1, avoid: Sequence[str] = ()

@@ -37,6 +37,7 @@ __all__ = [
     "clean_name",
     "fit_name",
     "is_generic_name",
+    "kept_message",
     "prepare_turns",
 ]
 
@@ -171,3 +172,9 @@ def prepare_turns(turns: Sequence[Turn]) -> list[Turn]:
     return [
         Turn(role=t.role, content=t.content[:MAX_INPUT_CHARS]) for t in turns[: MAX_EXCHANGES * 2]
     ]
+
+
+def kept_message(turn: int, role: str, content: str) -> tuple[int, Turn] | None:
+    """``(turn, message)`` for a message of user turn ``turn`` that belongs to the first
+    :data:`MAX_EXCHANGES` exchanges (what a namer may read later); None after them."""
+    return (turn, Turn(role, content)) if turn <= MAX_EXCHANGES else None

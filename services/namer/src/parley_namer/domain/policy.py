@@ -86,6 +86,18 @@ class LanguageDetector(Protocol):
         ...
 
 
+def is_milestone(reply_turn: int) -> bool:
+    """Whether the reply of user turn ``reply_turn`` is one after which a session still
+    pending is tried (turns 1 to :data:`~.names.MAX_EXCHANGES`)."""
+    return 1 <= reply_turn <= MAX_EXCHANGES
+
+
 def should_attempt(status: NamingStatus, reply_turn: int) -> bool:
     """Whether the reply of user turn ``reply_turn`` triggers a naming attempt."""
-    return status == "pending" and 1 <= reply_turn <= MAX_EXCHANGES
+    return status == "pending" and is_milestone(reply_turn)
+
+
+def is_settled(status: NamingStatus) -> bool:
+    """Whether naming a session is over for good: once named (automatically or by its user) a
+    session never becomes ``pending`` again, so no attempt is ever due for it."""
+    return status != "pending"

@@ -38,31 +38,42 @@ class NamingState:
     analytics_opt_out: bool = False
 
 
+@dataclass(frozen=True)
+class NamingInput:
+    """What the naming that follows a reply starts from, read at once: whether the session was
+    deleted (``gone``), whether this consumer handled the reply's event already (``handled``),
+    the naming state (None before the session's first event reached the namer) and the kept
+    messages (``kept``)."""
+
+    gone: bool
+    handled: bool
+    state: NamingState | None
+    kept: Exchanges
+
+
 class NamingStore(Protocol):
     """Naming states, the first exchanges and the naming attempts of sessions."""
 
-    async def ensure_state(
-        self, conn: Any, session_id: uuid.UUID, user_id: str, status: str = "pending"
-    ) -> None:
-        """Create the session's naming state if missing."""
-        ...
-
-    async def get_state(
-        self, conn: Any, session_id: uuid.UUID, *, for_update: bool = False
+    async def keep(
+        self,
+        conn: Any,
+        session_id: uuid.UUID,
+        user_id: str,
+        exchange: tuple[int, Turn] | None = None,
+        *,
+        lock: bool = False,
     ) -> NamingState | None:
-        """The session's naming state (locked for the transaction with ``for_update``), or
-        None."""
+        """Create the session's naming state (``pending``) if missing and keep ``exchange``
+        (``(turn, message)``, one message of the first exchanges, cut to the namer's input
+        limit; a message kept already stays as it is), in one round trip; with ``lock``, the
+        state, locked for the transaction (None without)."""
         ...
 
-    async def add_exchange(
-        self, conn: Any, session_id: uuid.UUID, turn: int, role: str, content: str
-    ) -> None:
-        """Keep one message of the first exchanges (cut to the namer's input limit); a message
-        kept already stays as it is."""
-        ...
-
-    async def exchanges(self, conn: Any, session_id: uuid.UUID) -> Exchanges:
-        """The kept messages, keyed by ``(turn, role)``."""
+    async def naming_input(
+        self, conn: Any, session_id: uuid.UUID, *, consumer: str, event_id: uuid.UUID
+    ) -> NamingInput:
+        """Whether the session was deleted, whether ``consumer`` handled event ``event_id``
+        already, the naming state and the kept messages, in one round trip."""
         ...
 
     async def record_attempt(
@@ -85,8 +96,11 @@ class NamingStore(Protocol):
         model_calls: int = 0,
         fallback_reason: str | None = None,
     ) -> int:
-        """Count an attempt on the state and record it; the attempt's number (the state must
-        exist)."""
+        """Count an attempt on the state and record it, in one round trip; the attempt's number.
+
+        Raises:
+            LookupError: the session has no naming state (nothing is written).
+        """
         ...
 
     async def set_analytics_opt_out(

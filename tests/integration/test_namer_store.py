@@ -1,0 +1,182 @@
+"""The namer's store on a real PostgreSQL: what each event of a session costs in statements on
+the namer's tables, what they keep, a state locked while another transaction creates it, the
+one read before an attempt (tombstone and inbox included), and an attempt without a state."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import asyncpg
+import pytest
+from parley_contracts import MessageCreated, ReplyCompleted, SessionCreated, Subjects
+from parley_namer.adapters import store
+from parley_namer.app import MIGRATIONS
+from parley_namer.application.naming import Naming
+from parley_namer.domain.names import Turn
+from parley_namer.domain.policy import Proposal
+from parley_runtime import HandlerContext, RuntimeSettings, Service
+from stack import Servers
+
+SCHEMA = "namerstore"
+USER = "ann"
+NAMER_TABLES = ("naming_state", "exchanges", "naming_attempts")
+
+
+class OneName:
+    """A namer that names every conversation "Sorting Lists"."""
+
+    async def propose(
+        self, turns: Sequence[Turn], *, count: int = 1, avoid: Sequence[str] = ()
+    ) -> Proposal:
+        return Proposal(titles=("Sorting Lists",), language="en", namer="offline")
+
+
+@pytest.fixture
+def statements() -> list[str]:
+    """Every statement the ``pool`` fixture's connections ran, in order."""
+    return []
+
+
+@pytest.fixture
+async def pool(servers: Servers, statements: list[str]) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the namer's tables (migrated in a schema of their own) whose connections log
+    every statement in ``statements``."""
+    settings = RuntimeSettings(**servers.env())
+    await Service(SCHEMA, settings, migrations=MIGRATIONS, consumers=[]).prepare_database()
+
+    async def log_statements(conn: asyncpg.Connection) -> None:
+        conn.add_query_logger(lambda record: statements.append(record.query))
+
+    pool = await asyncpg.create_pool(
+        servers.database_url, server_settings={"search_path": SCHEMA}, init=log_statements
+    )
+    assert pool is not None
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+def ctx_of(pool: asyncpg.Pool, servers: Servers) -> HandlerContext:
+    return HandlerContext(
+        consumer="namer", schema=SCHEMA, subjects=Subjects(servers.prefix), pool=pool,
+        broker=None, delivery=1,  # type: ignore[arg-type]  # the namer's handlers use no broker
+    )  # fmt: skip
+
+
+def message(session: uuid.UUID, turn: int) -> MessageCreated:
+    return MessageCreated(
+        session_id=session, user_id=USER, message_id=uuid.uuid4(), seq=2 * turn - 1, turn=turn,
+        content=f"How do I sort a list in Python? ({turn})", model="echo-1",
+    )  # fmt: skip
+
+
+def reply(session: uuid.UUID, turn: int) -> ReplyCompleted:
+    return ReplyCompleted(
+        session_id=session, user_id=USER, message_id=uuid.uuid4(), reply_to=uuid.uuid4(),
+        turn=turn, content=f"Use sorted(). ({turn})", prompt="", model="echo-1",
+        provider="echo", upstream_session_id="up-1", latency_ms=5,
+    )  # fmt: skip
+
+
+async def namer_statements(statements: list[str], handling: Any) -> int:
+    """Statements on the namer's own tables while ``handling`` (not started yet) runs."""
+    before = len(statements)
+    await handling
+    return sum(any(t in q for t in NAMER_TABLES) for q in statements[before:])
+
+
+async def test_a_session_costs_one_statement_per_event_once_named(
+    pool: asyncpg.Pool, statements: list[str], servers: Servers
+) -> None:
+    ctx, session = ctx_of(pool, servers), uuid.uuid4()
+    naming = Naming(store, OneName(), OneName(), lambda *_: None)
+    created = SessionCreated(session_id=session, user_id=USER, name="New chat",
+                             name_source="default", model="echo-1")  # fmt: skip
+    assert await namer_statements(statements, naming.session_created(ctx, created)) == 1
+    assert await namer_statements(statements, naming.message_created(ctx, message(session, 1))) == 1
+    # read, keep + lock, count + record the attempt, name
+    assert await namer_statements(statements, naming.reply_completed(ctx, reply(session, 1))) == 4
+    for turn in (2, 3):
+        assert (
+            await namer_statements(statements, naming.message_created(ctx, message(session, turn)))
+            == 1
+        )
+        assert (
+            await namer_statements(statements, naming.reply_completed(ctx, reply(session, turn)))
+            == 1
+        )
+    state = await pool.fetchrow("SELECT * FROM naming_state WHERE session_id = $1", session)
+    assert (state["status"], state["name"], state["attempts"]) == ("named", "Sorting Lists", 1)
+    kept = await pool.fetch("SELECT turn, role FROM exchanges WHERE session_id = $1", session)
+    assert sorted((r["turn"], r["role"]) for r in kept) == [
+        (t, r) for t in (1, 2, 3) for r in ("assistant", "user")
+    ]
+    [attempt] = await pool.fetch("SELECT * FROM naming_attempts WHERE session_id = $1", session)
+    assert (attempt["attempt"], attempt["outcome"], attempt["name"]) == (
+        1,
+        "named",
+        "Sorting Lists",
+    )
+
+
+async def test_keep_cuts_a_message_keeps_the_first_and_locks_on_demand(pool: asyncpg.Pool) -> None:
+    session = uuid.uuid4()
+    async with pool.acquire() as conn:
+        assert await store.keep(conn, session, USER, (1, Turn("user", "x" * 900))) is None
+        await store.keep(conn, session, USER, (1, Turn("user", "another first message")))
+        async with conn.transaction():
+            state = await store.keep(conn, session, "someone else", lock=True)
+    assert state is not None and (state.status, state.user_id, state.attempts) == (
+        "pending", USER, 0,
+    )  # fmt: skip
+    read = await store.naming_input(pool, session, consumer="namer", event_id=uuid.uuid4())
+    assert read.kept == {(1, "user"): Turn("user", "x" * 500)}
+    assert (read.gone, read.handled, read.state) == (False, False, state)
+
+
+async def test_a_state_created_by_another_transaction_meanwhile_is_returned_locked(
+    pool: asyncpg.Pool,
+) -> None:
+    session = uuid.uuid4()
+    async with pool.acquire() as first, first.transaction():
+        await store.keep(first, session, USER, lock=True)  # created, not committed yet
+
+        async def second() -> Any:
+            async with pool.acquire() as conn, conn.transaction():
+                return await store.keep(conn, session, "bob", (1, Turn("user", "hi")), lock=True)
+
+        waiting = asyncio.create_task(second())
+        await asyncio.sleep(0.2)
+        assert not waiting.done()  # held by the first transaction's lock
+    state = await asyncio.wait_for(waiting, 5)
+    assert state is not None and (state.session_id, state.user_id) == (session, USER)
+
+
+async def test_the_read_before_an_attempt_tells_a_deleted_session_and_a_handled_event(
+    pool: asyncpg.Pool,
+) -> None:
+    session, event_id = uuid.uuid4(), uuid.uuid4()
+    read = await store.naming_input(pool, session, consumer="namer", event_id=event_id)
+    assert (read.gone, read.handled, read.state, read.kept) == (False, False, None, {})
+    await pool.execute("INSERT INTO deleted_sessions (session_id) VALUES ($1)", session)
+    await pool.execute(
+        "INSERT INTO inbox (consumer, event_id, event_type) VALUES ('namer', $1, 'reply.completed')",
+        event_id,
+    )
+    read = await store.naming_input(pool, session, consumer="namer", event_id=event_id)
+    assert (read.gone, read.handled) == (True, True)
+    other = await store.naming_input(pool, session, consumer="tagger", event_id=event_id)
+    assert other.handled is False
+
+
+async def test_an_attempt_needs_a_state(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        with pytest.raises(LookupError):
+            await store.record_attempt(
+                conn, uuid.uuid4(), trigger_turn=1, outcome="no_name", name=None,
+                language=None, detail=None, duration_ms=3,
+            )  # fmt: skip

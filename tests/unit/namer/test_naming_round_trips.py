@@ -1,0 +1,143 @@
+"""What each event costs the namer's store, on fakes: one round trip to keep a message, one read
+before an attempt that also tells a deleted session or a handled event (no chassis pre-check),
+and no read at all for the replies of a session known settled."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable
+from typing import Any
+
+import pytest
+from parley_contracts import MessageCreated, ReplyCompleted, SessionRenamed
+from parley_namer.application import naming as naming_module
+from parley_namer.application.naming import Naming
+from parley_namer.consumers import NamerHandlers
+from parley_namer.domain.names import Turn
+from parley_namer.domain.ports import NamingState
+from parley_runtime import AlreadyProcessed, SessionGone
+
+USER = "ann"
+
+
+def message(session: uuid.UUID, turn: int) -> MessageCreated:
+    return MessageCreated(
+        session_id=session, user_id=USER, message_id=uuid.uuid4(), seq=2 * turn - 1, turn=turn,
+        content=f"How do I sort a list in Python? ({turn})", model="echo-1",
+    )  # fmt: skip
+
+
+def reply(session: uuid.UUID, turn: int) -> ReplyCompleted:
+    return ReplyCompleted(
+        session_id=session, user_id=USER, message_id=uuid.uuid4(), reply_to=uuid.uuid4(),
+        turn=turn, content=f"Use sorted(). ({turn})", prompt="", model="echo-1",
+        provider="echo", upstream_session_id="up-1", latency_ms=5,
+    )  # fmt: skip
+
+
+async def calls_of(store: Any, handling: Awaitable[None]) -> list[str]:
+    """The store methods that ``handling`` (not started yet) calls: one round trip each."""
+    before = len(store.calls)
+    await handling
+    return store.calls[before:]
+
+
+async def test_each_event_costs_the_fewest_round_trips(
+    naming: Naming, store: Any, namer: Any, ctx: Any
+) -> None:
+    session = uuid.uuid4()
+    assert await calls_of(store, naming.message_created(ctx, message(session, 1))) == [
+        "keep"  # the state made sure of, the message kept and the state locked: one statement
+    ]
+    assert await calls_of(store, naming.reply_completed(ctx, reply(session, 1))) == [
+        "naming_input", "keep", "record_attempt", "set_named",
+    ]  # fmt: skip
+    for turn in (2, 3):  # named: the replies are kept without reading anything first
+        assert await calls_of(store, naming.message_created(ctx, message(session, turn))) == [
+            "keep"
+        ]
+        assert await calls_of(store, naming.reply_completed(ctx, reply(session, turn))) == ["keep"]
+    assert len(namer.calls) == 1
+    assert [t.role for _, t in sorted(store.kept[session].items())] == ["assistant", "user"] * 3
+
+
+async def test_a_settled_session_is_read_once_by_a_process_that_did_not_settle_it(
+    store: Any, namer: Any, offline: Any, observed: Any, ctx: Any
+) -> None:
+    session = uuid.uuid4()
+    store.states[session] = NamingState(session, USER, status="user", name="Trip")
+    store.kept[session] = {(1, "user"): Turn("user", "Plan a trip")}
+    fresh = Naming(store, namer, offline, observed)  # e.g. another replica, or after a restart
+    assert await calls_of(store, fresh.reply_completed(ctx, reply(session, 1))) == [
+        "naming_input", "keep",
+    ]  # fmt: skip
+    assert await calls_of(store, fresh.reply_completed(ctx, reply(session, 2))) == ["keep"]
+    assert namer.calls == [] and store.attempts == []
+
+
+async def test_a_pending_session_is_read_at_every_milestone(
+    naming: Naming, store: Any, namer: Any, ctx: Any
+) -> None:
+    session = uuid.uuid4()
+    namer.titles = ()  # no name yet: tried again after each of the first three replies
+    for turn in (1, 2, 3, 4):
+        await naming.message_created(ctx, message(session, turn))
+        calls = await calls_of(store, naming.reply_completed(ctx, reply(session, turn)))
+        assert calls[0] == ("naming_input" if turn <= 3 else "keep")  # no attempt after turn 3
+    assert [a["trigger_turn"] for a in store.attempts] == [1, 2, 3]
+
+
+async def test_a_reply_of_a_deleted_session_is_dropped_before_any_attempt(
+    naming: Naming, store: Any, namer: Any, ctx: Any
+) -> None:
+    session = uuid.uuid4()
+    await naming.message_created(ctx, message(session, 1))
+    store.gone.add(session)
+    with pytest.raises(SessionGone):
+        await naming.reply_completed(ctx, reply(session, 1))
+    assert namer.calls == [] and store.attempts == []
+
+
+async def test_a_reply_handled_already_is_not_tried_again(
+    naming: Naming, store: Any, namer: Any, ctx: Any
+) -> None:
+    session = uuid.uuid4()
+    await naming.message_created(ctx, message(session, 1))
+    redelivered = reply(session, 1)
+    store.handled.add(redelivered.event_id)
+    with pytest.raises(AlreadyProcessed):
+        await naming.reply_completed(ctx, redelivered)
+    assert namer.calls == [] and store.attempts == []
+
+
+async def test_a_session_renamed_after_a_failed_attempt_is_read_then_left_alone(
+    naming: Naming, store: Any, namer: Any, ctx: Any
+) -> None:
+    session = uuid.uuid4()
+    namer.titles = ()
+    await naming.message_created(ctx, message(session, 1))
+    await naming.reply_completed(ctx, reply(session, 1))  # no name: still pending
+    await naming.session_renamed(ctx, SessionRenamed(session_id=session, user_id=USER, name="X"))
+    await naming.message_created(ctx, message(session, 2))
+    calls = await calls_of(store, naming.reply_completed(ctx, reply(session, 2)))
+    assert calls == ["naming_input", "keep"] and len(namer.calls) == 1
+
+
+async def test_the_settled_sessions_remembered_are_bounded(
+    monkeypatch: pytest.MonkeyPatch, naming: Naming, store: Any, ctx: Any
+) -> None:
+    monkeypatch.setattr(naming_module, "SETTLED_SESSIONS", 2)
+    sessions = [uuid.uuid4() for _ in range(3)]
+    for session in sessions:
+        await naming.message_created(ctx, message(session, 1))
+        await naming.reply_completed(ctx, reply(session, 1))  # named
+    for session in sessions:
+        await naming.message_created(ctx, message(session, 2))
+    first = await calls_of(store, naming.reply_completed(ctx, reply(sessions[0], 2)))
+    last = await calls_of(store, naming.reply_completed(ctx, reply(sessions[2], 2)))
+    assert (first, last) == (["naming_input", "keep"], ["keep"])  # the oldest was forgotten
+
+
+def test_replies_are_not_prechecked_by_the_chassis(naming: Naming) -> None:
+    handlers = NamerHandlers(naming).consumer_spec().handlers
+    assert not handlers.prechecked("reply.completed")
