@@ -138,6 +138,8 @@ async def test_the_settled_sessions_remembered_are_bounded(
     assert (first, last) == (["naming_input", "keep"], ["keep"])  # the oldest was forgotten
 
 
-def test_replies_are_not_prechecked_by_the_chassis(naming: Naming) -> None:
+def test_replies_are_not_prechecked_and_only_pure_writes_are_batched(naming: Naming) -> None:
     handlers = NamerHandlers(naming).consumer_spec().handlers
-    assert not handlers.prechecked("reply.completed")
+    assert not any(handlers.prechecked(t) for t in handlers.event_types)
+    batched = [t for t in handlers.event_types if handlers.batched(t)]
+    assert batched == ["session.created", "session.renamed", "session.deleted"]

@@ -1,6 +1,11 @@
 """The namer's durable consumer: each handler hands its event to
 :class:`~parley_namer.application.naming.Naming` (naming runs after a reply, in the background of
-the conversation: the reply is already delivered when naming starts)."""
+the conversation: the reply is already delivered when naming starts).
+
+The handlers whose only work is their unit of work (session created, renamed, deleted) let
+events of different sessions share a transaction (``batch=True``, see
+:mod:`parley_runtime.batching`); a message (its provisional name) and a reply (an attempt) do
+work before theirs, so they run alone."""
 
 from __future__ import annotations
 
@@ -47,9 +52,9 @@ class NamerHandlers:
         return ConsumerSpec(
             durable="namer",
             handlers=Handlers()
-            .on(SessionCreated, self.on_session_created)
+            .on(SessionCreated, self.on_session_created, batch=True)
             .on(MessageCreated, self.on_message_created)
             .on(ReplyCompleted, self.on_reply_completed)  # checks deleted/handled in its read
-            .on(SessionRenamed, self.on_session_renamed)
-            .on(SessionDeleted, self.on_session_deleted),
+            .on(SessionRenamed, self.on_session_renamed, batch=True)
+            .on(SessionDeleted, self.on_session_deleted, batch=True),
         )
