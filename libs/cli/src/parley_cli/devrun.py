@@ -36,12 +36,17 @@ from .supervise import ServiceProcess, Supervisor
 
 log = structlog.get_logger("parley.run")
 
-#: Each service's module and the port of its HTTP server (the gateway's API, the workers' health).
+#: The niceness (see nice(2): 0 normal, 19 lowest priority) of the background services.
+BACKGROUND_NICE = 10
+
+#: Each service's module, the port of its HTTP server (the gateway's API, the workers' health)
+#: and its CPU niceness: the namer and the tagger work in the background of the conversation,
+#: so on a busy machine the reply path (gateway, chat, PostgreSQL, NATS) gets the CPU first.
 SERVICES = (
-    ("gateway", "parley_gateway", None),
-    ("chat", "parley_chat", 8081),
-    ("namer", "parley_namer", 8082),
-    ("tagger", "parley_tagger", 8083),
+    ("gateway", "parley_gateway", None, 0),
+    ("chat", "parley_chat", 8081, 0),
+    ("namer", "parley_namer", 8082, BACKGROUND_NICE),
+    ("tagger", "parley_tagger", 8083, BACKGROUND_NICE),
 )
 
 #: Longest time, in seconds, that stopping everything may take.
@@ -154,7 +159,7 @@ def run_stack(
         asyncio.run(_prepare(env["NATS_URL"], env["DATABASE_URL"]))
         base = f"http://127.0.0.1:{env['PARLEY_PORT']}"
         ready_urls = [f"{base}/readyz"]
-        for name, module, health_port in SERVICES:
+        for name, module, health_port, nice in SERVICES:
             for replica in range(1 if health_port is None else replicas):
                 child_env = dict(env)
                 if health_port is not None:
@@ -163,7 +168,7 @@ def run_stack(
                     ready_urls.append(f"http://127.0.0.1:{child_env['PARLEY_HEALTH_PORT']}/readyz")
                 unit = name if replica == 0 else f"{name}-{replica + 1}"
                 argv = [sys.executable, "-m", module]
-                supervisor.start(ServiceProcess(unit, argv, child_env), 1)
+                supervisor.start(ServiceProcess(unit, argv, child_env, nice=nice), 1)
         _wait_ready(ready_urls, supervisor, timeout_s=120, interrupted=lambda: stopping)
         print(_usage(base, env, ready_urls[1:]), flush=True)
         while not stopping:

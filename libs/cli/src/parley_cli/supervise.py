@@ -170,18 +170,29 @@ class Supervisor:
 
 class ServiceProcess:
     """A Parley service run as ``python -m <module>`` in its own process group, killed with
-    its parent on Linux (``PR_SET_PDEATHSIG``)."""
+    its parent on Linux (``PR_SET_PDEATHSIG``), at CPU niceness ``nice`` (added to the
+    runner's, see nice(2); 0 keeps the runner's priority)."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], *, nice: int = 0) -> None:
         self.name = name
         self.argv = argv
         self.env = env
+        self.nice = nice
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServiceProcess:
         """Start the process (not waiting for it to be ready)."""
+        parent_death = die_with_parent()
+        nice = self.nice
+
+        def preexec() -> None:
+            if parent_death is not None:
+                parent_death()
+            if nice:
+                os.nice(nice)
+
         self.proc = subprocess.Popen(
-            self.argv, env=self.env, start_new_session=True, preexec_fn=die_with_parent()
+            self.argv, env=self.env, start_new_session=True, preexec_fn=preexec
         )
         return self
 
