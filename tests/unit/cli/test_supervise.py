@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 import time
 from pathlib import Path
 
-from parley_cli.devrun import dev_token_secret
-from parley_cli.supervise import Backoff, Supervisor
+from parley_cli.devrun import BACKGROUND_NICE, SERVICES, dev_token_secret
+from parley_cli.supervise import Backoff, ServiceProcess, Supervisor
 
 
 class FakeClock:
@@ -140,3 +141,19 @@ def test_a_too_short_dev_token_secret_is_replaced(tmp_path: Path) -> None:
     (tmp_path / "dev-jwt-secret").write_text("short")
     secret = dev_token_secret(tmp_path)
     assert len(secret) >= 32 and secret != "short"
+
+
+def test_a_background_service_process_runs_at_a_lower_cpu_priority(tmp_path: Path) -> None:
+    out = tmp_path / "nice"
+    code = f"import os; open({str(out)!r}, 'w').write(str(os.nice(0)))"
+    process = ServiceProcess("probe", [sys.executable, "-c", code], dict(os.environ), nice=3)
+    process.start()
+    assert process.proc is not None and process.proc.wait(10) == 0
+    assert int(out.read_text()) == os.nice(0) + 3
+    niceness = {name: nice for name, _, _, nice in SERVICES}
+    assert niceness == {
+        "gateway": 0,
+        "chat": 0,
+        "namer": BACKGROUND_NICE,
+        "tagger": BACKGROUND_NICE,
+    }
