@@ -9,7 +9,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 import pytest
-from parley_contracts import MessageCreated, ReplyCompleted, SessionRenamed
+from parley_contracts import MessageCreated, ReplyCompleted, SessionDeleted, SessionRenamed
 from parley_namer.application import naming as naming_module
 from parley_namer.application.naming import Naming
 from parley_namer.consumers import NamerHandlers
@@ -136,6 +136,19 @@ async def test_the_settled_sessions_remembered_are_bounded(
     first = await calls_of(store, naming.reply_completed(ctx, reply(sessions[0], 2)))
     last = await calls_of(store, naming.reply_completed(ctx, reply(sessions[2], 2)))
     assert (first, last) == (["naming_input", "keep"], ["keep"])  # the oldest was forgotten
+
+
+async def test_a_deleted_session_is_forgotten_as_settled(
+    naming: Naming, store: Any, ctx: Any
+) -> None:
+    session = uuid.uuid4()
+    await naming.message_created(ctx, message(session, 1))
+    await naming.reply_completed(ctx, reply(session, 1))  # named: remembered
+    await naming.session_deleted(ctx, SessionDeleted(session_id=session, user_id=USER))
+    store.gone.add(session)
+    with pytest.raises(SessionGone):  # read again, and dropped before anything is kept
+        await naming.reply_completed(ctx, reply(session, 2))
+    assert session not in store.kept
 
 
 def test_replies_are_not_prechecked_and_only_pure_writes_are_batched(naming: Naming) -> None:

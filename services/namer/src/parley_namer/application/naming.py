@@ -180,6 +180,7 @@ class Naming:
 
     async def session_deleted(self, ctx: HandlerContext, event: SessionDeleted) -> None:
         """Erase what the namer keeps of the session."""
+        self._settled.pop(event.session_id, None)  # its events are refused from now on
         async with ctx.unit_of_work(event) as uow:
             await self.store.erase_session(uow.conn, event.session_id)
             await uow.forget_session(event.session_id)
