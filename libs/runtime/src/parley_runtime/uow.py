@@ -158,12 +158,12 @@ async def unit_of_work(
         AlreadyProcessed: ``consumer`` already processed ``cause`` (nothing is written).
         SessionGone: ``cause``'s session was deleted (nothing is written).
     """
-    async with pool.acquire() as conn, conn.transaction():
-        uow = UnitOfWork(conn=conn, subjects=subjects, schema=schema)
-        if consumer is not None and cause is not None:
-            await uow.mark_processed(consumer, cause)
+    async with (
+        pool.acquire() as conn,
+        conn.transaction(),
+        joined_unit_of_work(conn, subjects, schema, consumer=consumer, cause=cause) as uow,
+    ):
         yield uow
-        await uow.flush()
 
 
 @asynccontextmanager
@@ -175,9 +175,10 @@ async def joined_unit_of_work(
     consumer: str | None = None,
     cause: Event | None = None,
 ) -> AsyncIterator[UnitOfWork]:
-    """A unit of work inside the transaction already open on ``conn`` (a batch of events): it
-    commits or rolls back with that transaction, not on its own. With ``consumer`` and ``cause``
-    it first marks the inbox, as :func:`unit_of_work` does.
+    """A unit of work inside the transaction already open on ``conn`` (the one of
+    :func:`unit_of_work`, or a batch's): it commits or rolls back with that transaction, not on
+    its own. With ``consumer`` and ``cause`` it first marks the inbox; at a clean exit it
+    writes its outbox rows and notifications (:meth:`UnitOfWork.flush`).
 
     Raises:
         AlreadyProcessed: ``consumer`` already processed ``cause`` (nothing is written).
