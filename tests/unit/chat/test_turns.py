@@ -15,10 +15,10 @@ from parley_runtime import AlreadyProcessed, RetryLater, SessionGone, Unprocessa
 SESSION = uuid.uuid4()
 
 
-def message(turn: int, model: str = "echo-1") -> MessageCreated:
+def message(turn: int, model: str = "echo-1", *, live: bool = True) -> MessageCreated:
     return MessageCreated(
         session_id=SESSION, user_id="ann", message_id=uuid.uuid4(), turn=turn,
-        seq=2 * turn - 1, content=f"question {turn}", model=model, persona=None,
+        seq=2 * turn - 1, content=f"question {turn}", model=model, persona=None, live=live,
     )  # fmt: skip
 
 
@@ -116,3 +116,11 @@ async def test_a_message_of_a_deleted_session_is_dropped_before_any_upstream_cal
     with pytest.raises(SessionGone):
         await turns.answer(message(1), ctx)
     assert upstream.opened == 0 and upstream.sent == [] and ctx.published == []
+
+
+async def test_a_reply_nobody_streams_publishes_no_deltas(
+    turns: Turns, store: Any, ctx: Any
+) -> None:
+    await turns.answer(message(1, live=False), ctx)
+    assert [e for e in ctx.published if isinstance(e, ReplyCompleted)]
+    assert ctx.connection.published == []

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from parley_contracts import MessageCreated
 from parley_gateway.application import messages, sessions
 from parley_gateway.domain.idempotency import RequestKey
 from parley_gateway.domain.ports import ReplyOutcome
@@ -75,6 +76,17 @@ async def test_the_watch_opens_before_the_commit_and_closes_after(uow: Any, sett
         outcome = await messages.final_outcome(watch, 0)
     assert isinstance(outcome, ReplyOutcome) and outcome.message.id == message.id
     assert watcher.watches[0]["closed"]
+
+
+@pytest.mark.parametrize("live", [True, False])
+async def test_message_created_says_whether_its_poster_streams_the_reply(
+    uow: Any, settings: Any, live: bool
+) -> None:
+    sid, watcher = await _session(uow, settings), FakeWatcher(uow)
+    async with _posted(uow, watcher, sid, "hi", live=live):
+        pass
+    [created] = [e for e in uow.published if isinstance(e, MessageCreated)]
+    assert created.live is live
 
 
 async def test_a_new_message_is_watched_from_pending_without_a_read(

@@ -75,7 +75,9 @@ class SessionCreated(Event):
 
 
 class MessageCreated(Event):
-    """A user posted a message. ``turn`` counts the user messages of the session from 1."""
+    """A user posted a message. ``turn`` counts the user messages of the session from 1.
+    ``live``: its poster streams the reply, so the reply's deltas are published (core NATS,
+    ``<prefix>.live.reply.<session_id>``); without it only the whole reply is."""
 
     entity: ClassVar[str] = "message"
     event_type: Literal["message.created"] = "message.created"
@@ -85,6 +87,7 @@ class MessageCreated(Event):
     content: str
     model: str
     persona: str | None = None
+    live: bool = False
 
 
 class ReplyCompleted(Event):

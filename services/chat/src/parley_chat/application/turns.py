@@ -85,6 +85,8 @@ class Turns:
             nc = ctx.broker.connection
 
             async def on_delta(index: int, text: str) -> None:
+                if not event.live:  # nobody streams this reply: only the whole one is sent
+                    return
                 delta = ReplyDelta(reply_to=event.message_id, index=index, text=text)
                 await nc.publish(subject, delta.to_json())
 

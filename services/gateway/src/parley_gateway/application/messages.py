@@ -47,10 +47,12 @@ async def post_message(
     max_chars: int,
     request_key: RequestKey | None = None,
     key_ttl_s: float = 0.0,
+    live: bool = False,
 ) -> tuple[Message, bool]:
-    """Store the user message ``message_id`` and its ``message.created`` event; returns
-    ``(message, created)``. A retry with a ``request_key`` used within ``key_ttl_s`` seconds
-    returns the first message, not created.
+    """Store the user message ``message_id`` and its ``message.created`` event (``live``: the
+    poster streams the reply, so its deltas are published); returns ``(message, created)``. A
+    retry with a ``request_key`` used within ``key_ttl_s`` seconds returns the first message,
+    not created (and its deltas as the first request asked).
 
     Raises:
         RuleViolation: bad content. SessionNotFound. IdempotencyKeyReused: the key named
@@ -86,6 +88,7 @@ async def post_message(
                 content=content,
                 model=session.model,
                 persona=session.persona,
+                live=live,
             )
         )
         await uow.announce(counts_change(session))
@@ -123,7 +126,7 @@ async def posted(
         )
         message, created = await post_message(
             uow_factory, user, session_id, message_id, content,
-            max_chars=max_chars, request_key=request_key, key_ttl_s=key_ttl_s,
+            max_chars=max_chars, request_key=request_key, key_ttl_s=key_ttl_s, live=live,
         )  # fmt: skip
         if created:
             watch.starts_from(ReplyOutcome(message, None))  # just stored: pending, no reply
