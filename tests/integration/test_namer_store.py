@@ -11,7 +11,8 @@ from typing import Any
 
 import asyncpg
 import pytest
-from parley_contracts import MessageCreated, ReplyCompleted, SessionCreated, Subjects
+from namer_events import USER, message, reply
+from parley_contracts import SessionCreated, Subjects
 from parley_namer.adapters import store
 from parley_namer.app import MIGRATIONS
 from parley_namer.application.naming import Naming
@@ -21,7 +22,6 @@ from parley_runtime import HandlerContext, RuntimeSettings, Service
 from stack import Servers
 
 SCHEMA = "namerstore"
-USER = "ann"
 NAMER_TABLES = ("naming_state", "exchanges", "naming_attempts")
 
 
@@ -64,21 +64,6 @@ def ctx_of(pool: asyncpg.Pool, servers: Servers) -> HandlerContext:
     return HandlerContext(
         consumer="namer", schema=SCHEMA, subjects=Subjects(servers.prefix), pool=pool,
         broker=None, delivery=1,  # type: ignore[arg-type]  # the namer's handlers use no broker
-    )  # fmt: skip
-
-
-def message(session: uuid.UUID, turn: int) -> MessageCreated:
-    return MessageCreated(
-        session_id=session, user_id=USER, message_id=uuid.uuid4(), seq=2 * turn - 1, turn=turn,
-        content=f"How do I sort a list in Python? ({turn})", model="echo-1",
-    )  # fmt: skip
-
-
-def reply(session: uuid.UUID, turn: int) -> ReplyCompleted:
-    return ReplyCompleted(
-        session_id=session, user_id=USER, message_id=uuid.uuid4(), reply_to=uuid.uuid4(),
-        turn=turn, content=f"Use sorted(). ({turn})", prompt="", model="echo-1",
-        provider="echo", upstream_session_id="up-1", latency_ms=5,
     )  # fmt: skip
 
 

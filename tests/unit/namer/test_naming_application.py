@@ -8,11 +8,10 @@ import uuid
 from typing import Any
 
 import pytest
+from namer_events import USER, message, reply
 from parley_contracts import (
-    MessageCreated,
     NamingRequest,
     NamingTurn,
-    ReplyCompleted,
     SessionCreated,
     SessionDeleted,
     SessionNamed,
@@ -21,8 +20,6 @@ from parley_contracts import (
 from parley_namer.application.naming import Naming
 from parley_namer.domain.names import Turn
 from parley_runtime import RetryLater
-
-USER = "ann"
 
 
 @pytest.fixture
@@ -35,21 +32,6 @@ def created(session: uuid.UUID, *, user_named: bool = False, opt_out: bool = Fal
         session_id=session, user_id=USER, name="Trip plans" if user_named else "New chat",
         name_source="user" if user_named else "default", model="echo-1",
         analytics_opt_out=opt_out,
-    )  # fmt: skip
-
-
-def message(session: uuid.UUID, turn: int) -> MessageCreated:
-    return MessageCreated(
-        session_id=session, user_id=USER, message_id=uuid.uuid4(), seq=2 * turn - 1, turn=turn,
-        content=f"How do I sort a list in Python? ({turn})", model="echo-1",
-    )  # fmt: skip
-
-
-def reply(session: uuid.UUID, turn: int) -> ReplyCompleted:
-    return ReplyCompleted(
-        session_id=session, user_id=USER, message_id=uuid.uuid4(), reply_to=uuid.uuid4(),
-        turn=turn, content=f"Use sorted(). ({turn})", prompt="", model="echo-1",
-        provider="echo", upstream_session_id="up-1", latency_ms=5,
     )  # fmt: skip
 
 

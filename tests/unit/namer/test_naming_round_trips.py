@@ -9,30 +9,14 @@ from collections.abc import Awaitable
 from typing import Any
 
 import pytest
-from parley_contracts import MessageCreated, ReplyCompleted, SessionDeleted, SessionRenamed
+from namer_events import USER, message, reply
+from parley_contracts import SessionDeleted, SessionRenamed
 from parley_namer.application import naming as naming_module
 from parley_namer.application.naming import Naming
 from parley_namer.consumers import NamerHandlers
 from parley_namer.domain.names import Turn
 from parley_namer.domain.ports import NamingState
 from parley_runtime import AlreadyProcessed, SessionGone
-
-USER = "ann"
-
-
-def message(session: uuid.UUID, turn: int) -> MessageCreated:
-    return MessageCreated(
-        session_id=session, user_id=USER, message_id=uuid.uuid4(), seq=2 * turn - 1, turn=turn,
-        content=f"How do I sort a list in Python? ({turn})", model="echo-1",
-    )  # fmt: skip
-
-
-def reply(session: uuid.UUID, turn: int) -> ReplyCompleted:
-    return ReplyCompleted(
-        session_id=session, user_id=USER, message_id=uuid.uuid4(), reply_to=uuid.uuid4(),
-        turn=turn, content=f"Use sorted(). ({turn})", prompt="", model="echo-1",
-        provider="echo", upstream_session_id="up-1", latency_ms=5,
-    )  # fmt: skip
 
 
 async def calls_of(store: Any, handling: Awaitable[None]) -> list[str]:
