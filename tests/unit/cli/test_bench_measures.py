@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from parley_cli.bench import percentile, render
+from parley_cli.bench import percentile, render, wait_idle
 from parley_cli.cpu import ROLES, CpuSnapshot, per_reply, role_of
 
 DATA = Path("/tmp/parley-bench-x")
@@ -97,3 +97,28 @@ def test_the_report_names_the_offered_load_and_every_process() -> None:
     assert "open at 50 messages/s" in text
     assert "throughput=20.0 replies/s" in text
     assert "gateway=1.0" in text and "nats=0.1" in text and "total=1.1" in text
+
+
+class FakeStack:
+    """A stack whose CPU grows by ``busy_ms`` per read for ``busy_reads`` reads, then stays."""
+
+    def __init__(self, busy_reads: int, busy_ms: float = 100.0) -> None:
+        self.reads, self.busy_reads, self.busy_ms, self.total = 0, busy_reads, busy_ms, 0.0
+
+    def cpu(self) -> CpuSnapshot:
+        self.reads += 1
+        if self.reads <= self.busy_reads:
+            self.total += self.busy_ms / 1000
+        return CpuSnapshot({"namer": self.total})
+
+
+async def test_the_measured_window_waits_for_the_stack_to_be_idle() -> None:
+    stack = FakeStack(busy_reads=4)
+    waited = await wait_idle(stack, step_s=0.01, timeout_s=5)  # type: ignore[arg-type]
+    assert stack.reads == 5 and waited < 1  # a first read, 3 busy intervals, 1 idle one
+
+
+async def test_a_stack_that_never_idles_is_measured_after_the_timeout() -> None:
+    stack = FakeStack(busy_reads=10_000)
+    waited = await wait_idle(stack, step_s=0.01, timeout_s=0.1)  # type: ignore[arg-type]
+    assert 0.1 <= waited < 0.5

@@ -67,11 +67,40 @@ class Stack:
         return cpu.snapshot(self.data_dir, self.runner_pid)
 
 
+#: The stack counts as idle below this share of one CPU (the measured window waits for it).
+IDLE_CPU_SHARE = 0.05
+#: How often the stack's CPU is read while waiting for it to be idle, and for how long at most.
+IDLE_STEP_S = 0.25
+IDLE_TIMEOUT_S = 10.0
+
+
+async def wait_idle(
+    stack: Stack,
+    *,
+    share: float = IDLE_CPU_SHARE,
+    step_s: float = IDLE_STEP_S,
+    timeout_s: float = IDLE_TIMEOUT_S,
+) -> float:
+    """Wait until the whole stack uses less than ``share`` of one CPU over ``step_s`` seconds
+    (the work left from the warm-up and the services' own start-up, such as the namer warming
+    its word segmenters, is done), or ``timeout_s`` seconds passed; returns the seconds waited."""
+    started = time.monotonic()
+    before = stack.cpu()
+    while time.monotonic() - started < timeout_s:
+        await asyncio.sleep(step_s)
+        now = stack.cpu()
+        if sum(now.minus(before).values()) < share * step_s * 1000:
+            break
+        before = now
+    return time.monotonic() - started
+
+
 async def drive(
     stack: Stack, load: Load, *, warmup: int, profile_dir: Path | None = None
 ) -> dict[str, Any]:
-    """Warm up, run ``load`` against ``stack`` and return the report as a dict (milliseconds,
-    replies per second, CPU ms per reply per process). With ``profile_dir``, each service
+    """Warm up, wait for the stack to be idle (:func:`wait_idle`), run ``load`` against
+    ``stack`` and return the report as a dict (milliseconds, replies per second, CPU ms per reply
+    per process). With ``profile_dir``, each service
     process is recorded with py-spy during the measured window (:mod:`parley_cli.profile`) and
     the report lists the flame graphs (``profiles``) and any recorder that wrote none."""
     profiler = Profiler(profile_dir, stack.data_dir, stack.runner_pid) if profile_dir else None
@@ -88,6 +117,7 @@ async def drive(
             if warmup:
                 warm = Load(sessions=warmup, messages=load.messages, concurrency=load.concurrency)
                 await driver.run(warm, Samples(), label="warm-up")
+            idle_after_s = await wait_idle(stack)
             samples = Samples()
             if profiler is not None:
                 flame_graphs = profiler.start()
@@ -111,6 +141,7 @@ async def drive(
             "rate_per_s": load.rate,
             "warmup_sessions": warmup,
         },
+        "idle_wait_s": idle_after_s,
         "replies": replies,
         "failures": len(samples.failures),
         "failure_examples": samples.failures[:5],
