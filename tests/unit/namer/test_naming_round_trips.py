@@ -135,8 +135,17 @@ async def test_a_deleted_session_is_forgotten_as_settled(
     assert session not in store.kept
 
 
-def test_replies_are_not_prechecked_and_only_pure_writes_are_batched(naming: Naming) -> None:
+async def test_replies_are_not_prechecked_and_only_pure_writes_are_batched(
+    naming: Naming, ctx: Any
+) -> None:
     handlers = NamerHandlers(naming).consumer_spec().handlers
     assert not any(handlers.prechecked(t) for t in handlers.event_types)
-    batched = [t for t in handlers.event_types if handlers.batched(t)]
-    assert batched == ["session.created", "session.renamed", "session.deleted"]
+    session = uuid.uuid4()
+    assert handlers.batched(SessionDeleted(session_id=session, user_id=USER))
+    assert handlers.batched(SessionRenamed(session_id=session, user_id=USER, name="Trip"))
+    # the first message makes a provisional name; a reply of a session not known settled reads
+    assert not handlers.batched(message(session, 1)) and handlers.batched(message(session, 2))
+    assert not handlers.batched(reply(session, 2))
+    await naming.message_created(ctx, message(session, 1))
+    await naming.reply_completed(ctx, reply(session, 1))  # named: known settled from now on
+    assert handlers.batched(reply(session, 2)) and handlers.batched(reply(session, 3))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from parley_contracts import Event, MessageCreated, SessionDeleted
 from parley_runtime import Handlers
@@ -30,8 +32,23 @@ def test_only_concrete_events_can_be_handled() -> None:
         event_type_of(Event)
 
 
+def _message(turn: int) -> MessageCreated:
+    return MessageCreated(
+        session_id=uuid.uuid4(), user_id="ann", message_id=uuid.uuid4(), seq=2 * turn - 1,
+        turn=turn, content="hi", model="echo-1",
+    )  # fmt: skip
+
+
 def test_batched_handlers_are_named_and_never_prechecked() -> None:
     handlers = Handlers().on(MessageCreated, _noop, batch=True).on(SessionDeleted, _noop)
-    assert handlers.batched("message.created") and not handlers.batched("session.deleted")
+    deleted = SessionDeleted(session_id=uuid.uuid4(), user_id="ann")
+    assert handlers.batched(_message(1)) and not handlers.batched(deleted)
     with pytest.raises(ValueError, match="cannot be batched"):
         Handlers().on(MessageCreated, _noop, precheck=True, batch=True)
+
+
+def test_a_handler_can_be_batched_for_some_events_only() -> None:
+    handlers = Handlers().on(MessageCreated, _noop, batch=lambda m: m.turn > 1)
+    assert not handlers.batched(_message(1)) and handlers.batched(_message(2))
+    with pytest.raises(ValueError, match="cannot be batched"):
+        Handlers().on(MessageCreated, _noop, precheck=True, batch=lambda m: True)

@@ -190,7 +190,7 @@ class EventConsumer:
                 msg, event, handler, _ = queue[0]
                 # A batched event waits for its batch, not for a worker: the batch is the
                 # bound (one connection for up to max_batch_events events).
-                batched = self.spec.handlers.batched(event.event_type)
+                batched = self.spec.handlers.batched(event)
                 try:
                     async with contextlib.nullcontext() if batched else self._workers:
                         with structlog.contextvars.bound_contextvars(

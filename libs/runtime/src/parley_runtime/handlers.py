@@ -78,6 +78,11 @@ class HandlerContext:
 
 E = TypeVar("E", bound=Event)
 
+
+def _always(_: Event) -> bool:
+    return True
+
+
 EventHandler = Callable[[Any, HandlerContext], Awaitable[None]]
 GiveUpHook = Callable[[Any, str, HandlerContext], Awaitable[None]]
 
@@ -106,7 +111,7 @@ class Handlers:
     def __init__(self) -> None:
         self._by_type: dict[str, EventHandler] = {}
         self._prechecked: set[str] = set()
-        self._batched: set[str] = set()
+        self._batched: dict[str, Callable[[Any], bool]] = {}
 
     def on(
         self,
@@ -114,7 +119,7 @@ class Handlers:
         handler: Callable[[E, HandlerContext], Awaitable[None]],
         *,
         precheck: bool = False,
-        batch: bool = False,
+        batch: bool | Callable[[E], bool] = False,
     ) -> Handlers:
         """Handle events of ``event_class`` with ``handler``; returns ``self`` for chaining.
 
@@ -128,7 +133,9 @@ class Handlers:
         ``batch=True`` is for a handler whose only work is its one unit of work (no reads
         outside it, no effect outside the database, nothing slow): events of different
         sessions handled by such handlers then share one transaction (see
-        :mod:`parley_runtime.batching`).
+        :mod:`parley_runtime.batching`). ``batch`` may instead be a predicate of the event,
+        for a handler that is such a handler for some events only (say, after a session's
+        first turn); it is asked once per delivery, just before the event is handled.
 
         Raises:
             ValueError: ``event_class`` already has a handler, or both ``precheck`` and
@@ -143,17 +150,20 @@ class Handlers:
         self._by_type[event_type] = handler
         if precheck:
             self._prechecked.add(event_type)
-        if batch:
-            self._batched.add(event_type)
+        if batch is True:
+            self._batched[event_type] = _always
+        elif callable(batch):
+            self._batched[event_type] = batch
         return self
 
     def prechecked(self, event_type: str) -> bool:
         """Whether events of ``event_type`` are checked before their handler runs."""
         return event_type in self._prechecked
 
-    def batched(self, event_type: str) -> bool:
-        """Whether events of ``event_type`` may share a transaction with other sessions' events."""
-        return event_type in self._batched
+    def batched(self, event: Event) -> bool:
+        """Whether ``event`` may share a transaction with other sessions' events."""
+        batchable = self._batched.get(event.event_type)
+        return batchable is not None and batchable(event)
 
     def get(self, event_type: str) -> EventHandler | None:
         """The handler of ``event_type``, or None when this consumer does not handle it."""

@@ -131,7 +131,7 @@ class Settler:
 
     async def _outcome(self, handler: EventHandler, event: Event, ctx: HandlerContext) -> Outcome:
         """Handle ``event`` in a batch when its handler allows it, else alone."""
-        if self.spec.handlers.batched(event.event_type):
+        if self.spec.handlers.batched(event):
             return await self._batcher.submit(handler, event, ctx)
         return await self._alone(handler, event, ctx)
 

@@ -19,6 +19,7 @@ from parley_contracts import (
 from parley_runtime import ConsumerSpec, HandlerContext, Handlers
 
 from .application.naming import Naming
+from .domain.policy import only_keeps
 
 
 class NamerHandlers:
@@ -47,14 +48,21 @@ class NamerHandlers:
         """Erase what the namer keeps of the session."""
         await self.naming.session_deleted(ctx, event)
 
+    def only_keeps(self, event: MessageCreated | ReplyCompleted) -> bool:
+        """Whether handling ``event`` only keeps its message, so it may share a batch's
+        transaction (:func:`~.domain.policy.only_keeps`)."""
+        kind = "message" if isinstance(event, MessageCreated) else "reply"
+        return only_keeps(kind, event.turn, event.session_id in self.naming.known_settled)
+
     def consumer_spec(self) -> ConsumerSpec:
         """The namer's durable consumer ``namer``."""
         return ConsumerSpec(
             durable="namer",
             handlers=Handlers()
             .on(SessionCreated, self.on_session_created, batch=True)
-            .on(MessageCreated, self.on_message_created)
-            .on(ReplyCompleted, self.on_reply_completed)  # checks deleted/handled in its read
+            .on(MessageCreated, self.on_message_created, batch=self.only_keeps)
+            # checks deleted/handled in its read; batched when there is nothing to read
+            .on(ReplyCompleted, self.on_reply_completed, batch=self.only_keeps)
             .on(SessionRenamed, self.on_session_renamed, batch=True)
             .on(SessionDeleted, self.on_session_deleted, batch=True),
         )

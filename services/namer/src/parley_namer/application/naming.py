@@ -69,7 +69,7 @@ class Naming:
         self.offline = offline
         self.observe = observe
         self.attempt_timeout_s = attempt_timeout_s
-        self._settled: dict[uuid.UUID, None] = {}  # oldest first, at most SETTLED_SESSIONS
+        self.known_settled: dict[uuid.UUID, None] = {}  # oldest first, SETTLED_SESSIONS at most
 
     # -- events ------------------------------------------------------------------------
 
@@ -112,7 +112,7 @@ class Naming:
 
         What an attempt needs is read in one statement with whether the session was deleted
         or the event handled already (no chassis pre-check); a session known settled
-        (:meth:`_settled_now`) is not read. Not batched: the attempt runs before the unit of work.
+        (:meth:`_settled_now`) is not read (and its reply may then be batched).
 
         Raises:
             RetryLater: the user message of this reply has not been kept yet.
@@ -122,7 +122,7 @@ class Naming:
         proposal: Proposal | None = None
         outcome = detail = None
         started = time.perf_counter()
-        if is_milestone(event.turn) and event.session_id not in self._settled:
+        if is_milestone(event.turn) and event.session_id not in self.known_settled:
             read = await self.store.naming_input(
                 ctx.pool, event.session_id, consumer=ctx.consumer, event_id=event.event_id
             )
@@ -180,7 +180,7 @@ class Naming:
 
     async def session_deleted(self, ctx: HandlerContext, event: SessionDeleted) -> None:
         """Erase what the namer keeps of the session."""
-        self._settled.pop(event.session_id, None)  # its events are refused from now on
+        self.known_settled.pop(event.session_id, None)  # its events are refused from now on
         async with ctx.unit_of_work(event) as uow:
             await self.store.erase_session(uow.conn, event.session_id)
             await uow.forget_session(event.session_id)
@@ -241,9 +241,9 @@ class Naming:
     def _settled_now(self, session_id: uuid.UUID) -> None:
         """Remember a session whose committed state is settled (:func:`is_settled`), so that
         its next replies are kept unread; past :data:`SETTLED_SESSIONS`, the oldest goes."""
-        self._settled[session_id] = None
-        if len(self._settled) > SETTLED_SESSIONS:
-            del self._settled[next(iter(self._settled))]
+        self.known_settled[session_id] = None
+        if len(self.known_settled) > SETTLED_SESSIONS:
+            del self.known_settled[next(iter(self.known_settled))]
 
     async def _attempt(
         self, turns: list[Turn], *, count: int = 1, avoid: Sequence[str] = ()

@@ -101,3 +101,12 @@ def is_settled(status: NamingStatus) -> bool:
     """Whether naming a session is over for good: once named (automatically or by its user) a
     session never becomes ``pending`` again, so no attempt is ever due for it."""
     return status != "pending"
+
+
+def only_keeps(event_kind: Literal["message", "reply"], turn: int, known_settled: bool) -> bool:
+    """Whether handling a user message or a reply of ``turn`` only keeps it (so it may share a
+    batch's transaction): not the first message (it gets a provisional name), not a reply that
+    may lead to an attempt (a naming turn of a session not known settled)."""
+    if event_kind == "message":
+        return turn != 1
+    return known_settled or not is_milestone(turn)
