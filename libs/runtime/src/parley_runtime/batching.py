@@ -23,8 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from parley_contracts import Event
@@ -37,7 +38,7 @@ from .uow import AlreadyProcessed, SessionGone
 log = structlog.get_logger(__name__)
 
 #: Handles one event in a transaction of its own and says what happened (never raises).
-HandleAlone = Callable[[EventHandler, Event, HandlerContext], Awaitable[Outcome]]
+HandleAlone = Callable[[EventHandler, Event, HandlerContext], Coroutine[Any, Any, Outcome]]
 
 
 @dataclass
@@ -143,10 +144,6 @@ class TransactionBatcher:
         return Handled()
 
     @staticmethod
-    async def _in_context(request: _Request, work: Awaitable[Outcome]) -> Outcome:
-        """Await ``work`` in the context its event was submitted from."""
-
-        async def run() -> Outcome:
-            return await work
-
-        return await asyncio.create_task(run(), context=request.context)
+    async def _in_context(request: _Request, work: Coroutine[Any, Any, Outcome]) -> Outcome:
+        """Run ``work`` in the context its event was submitted from."""
+        return await asyncio.create_task(work, context=request.context)

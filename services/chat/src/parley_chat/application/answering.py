@@ -65,9 +65,8 @@ class TurnAnswerer:
         on_delta: DeltaSink,
     ) -> Answer:
         """Answer ``event`` on the upstream session of the session's ``ledger`` (None, or no
-        upstream id yet: open one),
-        inside one GenAI client span (``chat {model}``) that carries the upstream session as
-        ``gen_ai.conversation.id`` and the reply's token usage.
+        upstream id yet: open one), inside one GenAI client span (``chat {model}``) that carries
+        the upstream session as ``gen_ai.conversation.id`` and the reply's token usage.
 
         Raises:
             UpstreamError: the turn failed for good (not retryable, out of tries or past the
