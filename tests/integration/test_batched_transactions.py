@@ -8,8 +8,9 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
-from parley_contracts import SessionDeleted, Subjects
+from parley_contracts import SessionCreated, SessionDeleted, Subjects
 from parley_runtime import HandlerContext
+from parley_runtime.uow import Standing, mark_all
 from probe_service import probe, publish
 from stack import Servers
 
@@ -83,3 +84,31 @@ async def test_a_failing_event_costs_the_others_of_its_batch_a_retry_not_their_e
         servers.stream, Subjects(servers.prefix).dead_letter(durable, poison.session_id)
     )
     assert dead.data == poison.to_json()
+
+
+async def test_one_statement_marks_a_batch_and_tells_duplicates_and_deleted_sessions(
+    servers: Servers, js
+) -> None:
+    fresh, seen, deleting = _events(3)
+    gone = SessionCreated(
+        session_id=deleting.session_id, user_id="batch", name="n", name_source="default", model="m"
+    )
+
+    async def nothing(event: SessionDeleted, ctx: HandlerContext) -> None:
+        return None
+
+    async with probe(servers, js, nothing, batch=True) as (service, _):
+        async with service.unit_of_work() as uow:
+            await uow.forget_session(deleting.session_id)
+            await uow.mark_processed("marker", seen)
+        async with service.pool.acquire() as conn, conn.transaction():
+            standings = await mark_all(conn, "marker", [fresh, seen, gone, deleting])
+        async with service.pool.acquire() as conn:
+            marked = await conn.fetch(
+                "SELECT event_id FROM inbox WHERE consumer = 'marker' ORDER BY event_id"
+            )
+
+    assert standings == [Standing.MARKED, Standing.DUPLICATE, Standing.GONE, Standing.MARKED]
+    assert sorted(r["event_id"] for r in marked) == sorted(
+        [fresh.event_id, seen.event_id, deleting.event_id]
+    )

@@ -13,11 +13,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from parley_contracts import SessionDeleted, Subjects
+from parley_contracts import Event, SessionDeleted, Subjects
 from parley_runtime.batching import TransactionBatcher
-from parley_runtime.delivery import Duplicate, Failed, Handled, Outcome
+from parley_runtime.delivery import Dropped, Duplicate, Failed, Handled, Outcome
 from parley_runtime.handlers import HandlerContext
-from parley_runtime.uow import AlreadyProcessed
+from parley_runtime.uow import AlreadyProcessed, Standing
 
 
 class FakeConnection:
@@ -36,13 +36,26 @@ class FakeConnection:
 
 
 class FakePool:
+    """A pool of one fake connection; ``standing`` says how the inbox takes an event's mark
+    (newly marked unless listed)."""
+
     def __init__(self) -> None:
         self.log: list[str] = []
         self.connection = FakeConnection(self.log)
+        self.standing: dict[uuid.UUID, Standing] = {}
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[FakeConnection]:
         yield self.connection
+
+    async def mark(self, conn: Any, consumer: str, events: Any) -> list[Standing]:
+        assert conn is self.connection
+        self.log.append(f"mark {len(events)}")
+        return [self.standing.get(e.event_id, Standing.MARKED) for e in events]
+
+
+def _batcher(pool: FakePool, recorder: Recorder, max_events: int = 64) -> TransactionBatcher:
+    return TransactionBatcher("probe", recorder.handle_alone, max_events, mark=pool.mark)
 
 
 def _ctx(pool: FakePool) -> HandlerContext:
@@ -95,18 +108,18 @@ async def _submit_all(
 
 async def test_events_submitted_together_share_one_transaction() -> None:
     pool, recorder = FakePool(), Recorder()
-    batcher = TransactionBatcher("probe", recorder.handle_alone, max_events=64)
+    batcher = _batcher(pool, recorder)
     events = _events(5)
     outcomes = await _submit_all(batcher, recorder, pool, events)
     assert outcomes == [Handled()] * 5
-    assert pool.log == ["begin", "commit"]
+    assert pool.log == ["begin", "mark 5", "commit"]
     assert {conn for _, conn, _ in recorder.calls} == {pool.connection}
     assert recorder.alone == []
 
 
 async def test_each_handler_runs_in_its_submitters_context_in_session_order() -> None:
     pool, recorder = FakePool(), Recorder()
-    batcher = TransactionBatcher("probe", recorder.handle_alone, max_events=64)
+    batcher = _batcher(pool, recorder)
     await _submit_all(batcher, recorder, pool, _events(6))
     sessions = [sid for sid, _, _ in recorder.calls]
     assert sessions == sorted(sessions)
@@ -115,36 +128,58 @@ async def test_each_handler_runs_in_its_submitters_context_in_session_order() ->
 
 async def test_a_failing_event_rolls_the_batch_back_and_each_event_is_handled_alone() -> None:
     pool, recorder = FakePool(), Recorder()
-    batcher = TransactionBatcher("probe", recorder.handle_alone, max_events=64)
+    batcher = _batcher(pool, recorder)
     events = _events(4)
     recorder.raises[events[2].session_id] = RuntimeError("boom")
     outcomes = await _submit_all(batcher, recorder, pool, events)
-    assert pool.log == ["begin", "rollback"]
+    assert pool.log == ["begin", "mark 4", "rollback"]
     assert sorted(recorder.alone) == sorted(e.session_id for e in events)
     assert outcomes == [Handled(), Handled(), Failed("boom"), Handled()]
 
 
 async def test_a_duplicate_settles_inside_the_batch() -> None:
     pool, recorder = FakePool(), Recorder()
-    batcher = TransactionBatcher("probe", recorder.handle_alone, max_events=64)
+    batcher = _batcher(pool, recorder)
     events = _events(3)
     recorder.raises[events[1].session_id] = AlreadyProcessed("seen")
     outcomes = await _submit_all(batcher, recorder, pool, events)
     assert outcomes == [Handled(), Duplicate(), Handled()]
-    assert pool.log == ["begin", "commit"] and recorder.alone == []
+    assert pool.log == ["begin", "mark 3", "commit"] and recorder.alone == []
+
+
+async def test_events_the_inbox_already_holds_or_of_deleted_sessions_do_not_run() -> None:
+    pool, recorder = FakePool(), Recorder()
+    events = _events(3)
+    pool.standing[events[0].event_id] = Standing.DUPLICATE
+    pool.standing[events[2].event_id] = Standing.GONE
+    outcomes = await _submit_all(_batcher(pool, recorder), recorder, pool, events)
+    assert outcomes == [Duplicate(), Handled(), Dropped()]
+    assert [sid for sid, _, _ in recorder.calls] == [events[1].session_id]
+    assert pool.log == ["begin", "mark 3", "commit"] and recorder.alone == []
+
+
+async def test_handlers_in_a_batch_see_their_event_marked() -> None:
+    pool, seen = FakePool(), []
+
+    async def handle(event: Event, ctx: HandlerContext) -> None:
+        seen.append((ctx.conn, ctx.marked))
+
+    batcher = _batcher(pool, Recorder())
+    await asyncio.gather(*(batcher.submit(handle, e, _ctx(pool)) for e in _events(2)))
+    assert seen == [(pool.connection, True)] * 2
 
 
 async def test_batches_hold_at_most_max_events() -> None:
     pool, recorder = FakePool(), Recorder()
-    batcher = TransactionBatcher("probe", recorder.handle_alone, max_events=2)
+    batcher = _batcher(pool, recorder, max_events=2)
     outcomes = await _submit_all(batcher, recorder, pool, _events(5))
     assert outcomes == [Handled()] * 5
-    assert pool.log == ["begin", "commit"] * 3
+    assert pool.log == ["begin", "mark 2", "commit"] * 2 + ["begin", "mark 1", "commit"]
 
 
 async def test_one_event_per_batch_means_no_batching() -> None:
     pool, recorder = FakePool(), Recorder()
-    batcher = TransactionBatcher("probe", recorder.handle_alone, max_events=1)
+    batcher = _batcher(pool, recorder, max_events=1)
     events = _events(2)
     assert await _submit_all(batcher, recorder, pool, events) == [Handled()] * 2
     assert pool.log == [] and sorted(recorder.alone) == sorted(e.session_id for e in events)

@@ -1,16 +1,17 @@
 """A batch of events in one transaction.
 
 Events whose handlers allow it (``Handlers.on(..., batch=True)``) and that are ready at the same
-moment share one PostgreSQL transaction: one ``BEGIN`` and one ``COMMIT`` (one WAL flush) for up
-to ``max_batch_events`` events instead of one each. Each event keeps its own inbox mark, outbox
-events and outcome. Per-session order holds: a session's runner submits its next event only
-once the previous one is settled, so a batch holds at most one event of a session.
+moment share one PostgreSQL transaction: one ``BEGIN``, one statement that marks them all in the
+inbox and one ``COMMIT`` (one WAL flush) for up to ``max_batch_events`` events instead of one
+each. Each event keeps its own inbox mark, outbox events and outcome. Per-session order holds: a
+session's runner submits its next event only once the previous one is settled, so a batch holds
+at most one event of a session.
 
 When an event of a batch fails (any error, ``RetryLater`` or ``Unprocessable``), the whole
 transaction rolls back and each of its events is handled again alone, in its own transaction,
 as if it had never been batched: one bad event costs the others a second try, never their
-effect. A duplicate delivery or an event of a deleted session is settled inside the batch (its
-inbox mark writes nothing). Events are handled in session-id order, so two batches running at
+effect. A duplicate delivery or an event of a deleted session is settled inside the batch: the
+marking statement tells, and its handler does not run. Events are handled in session-id order, so two batches running at
 once (two replicas) lock their sessions' rows in the same order; a deadlock on other rows (say
 two users' counters) is broken by PostgreSQL and only sends a batch down the one-by-one path.
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,12 +34,14 @@ from parley_contracts import Event
 from .delivery import Dropped, Duplicate, Handled, Outcome
 from .handlers import EventHandler, HandlerContext
 from .metrics import BATCHES
-from .uow import AlreadyProcessed, SessionGone
+from .uow import AlreadyProcessed, SessionGone, Standing, mark_all
 
 log = structlog.get_logger(__name__)
 
 #: Handles one event in a transaction of its own and says what happened (never raises).
 HandleAlone = Callable[[EventHandler, Event, HandlerContext], Coroutine[Any, Any, Outcome]]
+#: Marks events in a consumer's inbox on a connection's open transaction (:func:`mark_all`).
+MarkAll = Callable[[Any, str, Sequence[Event]], Awaitable[list[Standing]]]
 
 
 @dataclass
@@ -55,12 +58,14 @@ class TransactionBatcher:
     """Gathers the batchable events of one consumer that are ready together and handles them in
     one transaction; ``alone`` handles an event by itself (the path without batching).
 
-    ``max_events`` is the most events per transaction (1 turns batching off).
+    ``max_events`` is the most events per transaction (1 turns batching off); ``mark`` marks a
+    batch's events in the inbox at its start.
     """
 
     consumer: str
     alone: HandleAlone
     max_events: int
+    mark: MarkAll = mark_all
     _pending: list[_Request] = field(default_factory=list)
     _flusher: asyncio.Task[None] | None = None
 
@@ -127,14 +132,21 @@ class TransactionBatcher:
         """
         outcomes: list[Outcome] = []
         async with batch[0].ctx.pool.acquire() as conn, conn.transaction():
-            for request in batch:
-                outcomes.append(await self._in_context(request, self._joined(request, conn)))
+            standings = await self.mark(conn, batch[0].ctx.consumer, [r.event for r in batch])
+            for request, standing in zip(batch, standings, strict=True):
+                if standing is Standing.DUPLICATE:
+                    outcomes.append(Duplicate())
+                elif standing is Standing.GONE:
+                    outcomes.append(Dropped())
+                else:
+                    outcomes.append(await self._in_context(request, self._joined(request, conn)))
         return outcomes
 
     @staticmethod
     async def _joined(request: _Request, conn: object) -> Outcome:
-        """Run one handler with its unit of work joined to the batch's transaction on ``conn``."""
-        ctx = dataclasses.replace(request.ctx, conn=conn)
+        """Run one handler, already marked in the inbox, with its unit of work joined to the
+        batch's transaction on ``conn``."""
+        ctx = dataclasses.replace(request.ctx, conn=conn, marked=True)
         try:
             await request.handler(request.event, ctx)
         except AlreadyProcessed:

@@ -43,7 +43,8 @@ class HandlerContext:
     """What a handler gets beside its event: the database, the bus and this delivery's facts.
 
     ``conn`` is set when the event is handled in a batch (see :mod:`parley_runtime.batching`):
-    its unit of work then joins the batch's open transaction on that connection.
+    its unit of work then joins the batch's open transaction on that connection, where the
+    batch already marked the event in the inbox (``marked``).
     """
 
     consumer: str
@@ -53,6 +54,7 @@ class HandlerContext:
     broker: NatsBroker
     delivery: int
     conn: asyncpg.Connection | None = None
+    marked: bool = False
 
     def unit_of_work(self, event: Event) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work that first marks ``event`` in this consumer's inbox.
@@ -62,6 +64,8 @@ class HandlerContext:
             SessionGone: the event's session was deleted (nothing is written).
         """
         if self.conn is not None:
+            if self.marked:
+                return joined_unit_of_work(self.conn, self.subjects, self.schema)
             return joined_unit_of_work(
                 self.conn, self.subjects, self.schema, consumer=self.consumer, cause=event
             )

@@ -4,9 +4,10 @@ the inbox mark of the event that caused it (after cosmicpython's "Unit of Work" 
 
 from __future__ import annotations
 
+import enum
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -138,6 +139,48 @@ class UnitOfWork:
             raise SessionGone(f"session {event.session_id} was deleted")
         if not row["marked"]:
             raise AlreadyProcessed(f"{consumer} already processed event {event.event_id}")
+
+
+#: Marks a batch's events in one statement; a ``session.deleted`` event is marked even though
+#: its session is deleted. One row per event, in the order given: ``(deleted, marked)``.
+MARK_ALL_SQL = (
+    "WITH batch AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::uuid[]) WITH ORDINALITY"
+    " AS b(event_id, event_type, session_id, n)),"
+    " standing AS (SELECT b.*, b.event_type <> 'session.deleted' AND EXISTS (SELECT 1"
+    " FROM deleted_sessions d WHERE d.session_id = b.session_id) AS deleted FROM batch b),"
+    " mark AS (INSERT INTO inbox (consumer, event_id, event_type)"
+    " SELECT $1, event_id, event_type FROM standing WHERE NOT deleted ORDER BY n"
+    " ON CONFLICT DO NOTHING RETURNING event_id)"
+    " SELECT s.deleted, s.event_id IN (SELECT event_id FROM mark) AS marked"
+    " FROM standing s ORDER BY s.n"
+)
+
+
+class Standing(enum.Enum):
+    """Where an event stands once :func:`mark_all` tried to mark it."""
+
+    MARKED = "marked"  #: newly marked: its handler runs
+    DUPLICATE = "duplicate"  #: marked before: a redelivery whose effect is committed
+    GONE = "gone"  #: its session was deleted: nothing is written
+
+
+async def mark_all(
+    conn: asyncpg.Connection, consumer: str, events: Sequence[Event]
+) -> list[Standing]:
+    """Mark ``events`` in ``consumer``'s inbox in one statement, in the transaction open on
+    ``conn`` (a batch's, see :mod:`parley_runtime.batching`), with the rules of
+    :meth:`UnitOfWork.mark_processed`; returns each event's :class:`Standing`, in order."""
+    rows = await conn.fetch(
+        MARK_ALL_SQL,
+        consumer,
+        [e.event_id for e in events],
+        [e.event_type for e in events],
+        [e.session_id for e in events],
+    )
+    return [
+        Standing.GONE if r["deleted"] else Standing.MARKED if r["marked"] else Standing.DUPLICATE
+        for r in rows
+    ]
 
 
 @asynccontextmanager
