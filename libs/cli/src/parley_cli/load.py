@@ -2,11 +2,17 @@
 fixed arrival rate of messages, whatever the replies do).
 
 Closed load is what a pool of users does: each of ``concurrency`` sessions posts its next message
-when the previous reply arrived. Open load is what a large population does: message ``m`` of
-session ``s`` is posted at ``start + (m * sessions + s) / rate`` seconds, so messages arrive at
-``rate`` per second and one session's messages are ``sessions / rate`` seconds apart; a slow
-reply does not slow the arrivals (the coordinated-omission trap of closed load; see Gil Tene,
-"How NOT to Measure Latency", 2015).
+when the previous reply arrived. Open load is what a large population does: messages arrive at
+``rate`` per second whatever the replies do, so a slow reply does not slow the arrivals (the
+coordinated-omission trap of closed load; see Gil Tene, "How NOT to Measure Latency", 2015).
+
+Open load is a steady mix of new and ongoing sessions, as a population's traffic is: with ``M``
+messages per session, a new session starts every ``M / rate`` seconds (session ``s`` at
+``start + M * s / rate``) and its message ``m`` is posted ``m * gap`` seconds after it starts,
+where ``gap = (M * k + 1) / rate`` is about :data:`THINK_S` (``k`` a whole number). Each of the
+``sessions * M`` messages then has a time slot ``1 / rate`` seconds wide of its own, so past the
+first and before the last ``(M - 1) * gap`` seconds the messages arrive at exactly ``rate`` per
+second, a third of them first messages when ``M`` is 3.
 """
 
 from __future__ import annotations
@@ -28,6 +34,16 @@ QUESTIONS = [
 
 #: Seconds a message waits for its reply (``wait`` of ``POST …/messages``), and a name or tag.
 REPLY_WAIT_S = 30
+#: Open load: about how many seconds apart one session's messages are posted.
+THINK_S = 1.0
+
+
+def open_gap_s(rate: float, messages: int, think_s: float = THINK_S) -> float:
+    """Seconds between two messages of one session in open load at ``rate`` messages per second
+    with ``messages`` per session: the ``(messages * k + 1) / rate`` nearest ``think_s`` (``k`` a
+    whole number of at least 1), so no two messages of the run share a ``1 / rate`` time slot."""
+    k = max(1, round(think_s * rate / messages))
+    return (messages * k + 1) / rate
 
 
 @dataclass
@@ -72,11 +88,11 @@ class Driver:
             await asyncio.gather(*(closed(n) for n in range(load.sessions)))
             return
         start = time.monotonic()
-        spacing = load.sessions / load.rate
+        gap = open_gap_s(load.rate, load.messages)
 
         async def open_(n: int) -> None:
-            await asyncio.sleep(max(0.0, start + n / load.rate - time.monotonic()))
-            await self._session(n, load.messages, samples, label, spacing_s=spacing)
+            await asyncio.sleep(max(0.0, start + n * load.messages / load.rate - time.monotonic()))
+            await self._session(n, load.messages, samples, label, spacing_s=gap)
 
         await asyncio.gather(*(open_(n) for n in range(load.sessions)))
 
