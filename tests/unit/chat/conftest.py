@@ -51,8 +51,11 @@ class FakeTurnStore:
         self.opened.append(upstream_id)
         return ledger.opened_count
 
-    async def append_transcript(self, conn: Any, session_id, turn, user, assistant) -> None:  # noqa: ANN001
-        self.transcripts.setdefault(session_id, []).append((turn, user, assistant))
+    async def save_turn(self, conn: Any, ledger: TurnLedger, turn, user, assistant) -> None:  # noqa: ANN001
+        await self.save(conn, ledger)
+        kept = self.transcripts.setdefault(ledger.session_id, [])
+        if all(t != turn for t, _, _ in kept):
+            kept.append((turn, user, assistant))
 
     async def transcript(self, conn: Any, session_id: uuid.UUID) -> list[TranscriptTurn]:
         out: list[TranscriptTurn] = []

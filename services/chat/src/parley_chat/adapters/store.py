@@ -37,14 +37,18 @@ def _ledger(row: asyncpg.Record) -> TurnLedger:
     return TurnLedger(**fields)
 
 
-async def save(conn: asyncpg.Connection, ledger: TurnLedger) -> None:
-    """Store ``ledger`` (insert or replace its row)."""
-    await conn.execute(
-        "INSERT INTO upstream_sessions (session_id, user_id, provider, model, upstream_id,"
-        " opened_count, last_turn, failed_turns, replies) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-        " $8, $9) ON CONFLICT (session_id) DO UPDATE SET upstream_id = EXCLUDED.upstream_id,"
-        " opened_count = EXCLUDED.opened_count, last_turn = EXCLUDED.last_turn,"
-        " failed_turns = EXCLUDED.failed_turns, replies = EXCLUDED.replies, updated_at = now()",
+#: Inserts or replaces a ledger's row; ``$1``..``$9`` are :func:`_ledger_values`.
+_SAVE_LEDGER = (
+    "INSERT INTO upstream_sessions (session_id, user_id, provider, model, upstream_id,"
+    " opened_count, last_turn, failed_turns, replies) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+    " $8, $9) ON CONFLICT (session_id) DO UPDATE SET upstream_id = EXCLUDED.upstream_id,"
+    " opened_count = EXCLUDED.opened_count, last_turn = EXCLUDED.last_turn,"
+    " failed_turns = EXCLUDED.failed_turns, replies = EXCLUDED.replies, updated_at = now()"
+)
+
+
+def _ledger_values(ledger: TurnLedger) -> tuple[object, ...]:
+    return (
         ledger.session_id,
         ledger.user_id,
         ledger.provider,
@@ -54,6 +58,27 @@ async def save(conn: asyncpg.Connection, ledger: TurnLedger) -> None:
         ledger.last_turn,
         sorted(ledger.failed_turns),
         ledger.replies,
+    )
+
+
+async def save(conn: asyncpg.Connection, ledger: TurnLedger) -> None:
+    """Store ``ledger`` (insert or replace its row)."""
+    await conn.execute(_SAVE_LEDGER, *_ledger_values(ledger))
+
+
+async def save_turn(
+    conn: asyncpg.Connection, ledger: TurnLedger, turn: int, user: str, assistant: str
+) -> None:
+    """Store ``ledger`` and keep both messages of its settled ``turn`` (a turn kept before
+    stays as it was), in one statement."""
+    await conn.execute(
+        f"WITH ledger AS ({_SAVE_LEDGER} RETURNING 1)"
+        " INSERT INTO transcript (session_id, turn, role, content) VALUES"
+        " ($1, $10, 'user', $11), ($1, $10, 'assistant', $12) ON CONFLICT DO NOTHING",
+        *_ledger_values(ledger),
+        turn,
+        user,
+        assistant,
     )
 
 
@@ -83,20 +108,6 @@ async def save_opened(
     )
     assert row is not None
     return int(row["opened_count"])
-
-
-async def append_transcript(
-    conn: asyncpg.Connection, session_id: uuid.UUID, turn: int, user: str, assistant: str
-) -> None:
-    """Keep both messages of a settled turn (one statement)."""
-    await conn.execute(
-        "INSERT INTO transcript (session_id, turn, role, content) VALUES"
-        " ($1, $2, 'user', $3), ($1, $2, 'assistant', $4) ON CONFLICT DO NOTHING",
-        session_id,
-        turn,
-        user,
-        assistant,
-    )
 
 
 async def transcript(

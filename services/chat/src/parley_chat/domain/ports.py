@@ -52,10 +52,10 @@ class TurnStore(Protocol):
         """Record a newly opened upstream session at once; how often one was opened."""
         ...
 
-    async def append_transcript(
-        self, conn: Any, session_id: uuid.UUID, turn: int, user: str, assistant: str
+    async def save_turn(
+        self, conn: Any, ledger: TurnLedger, turn: int, user: str, assistant: str
     ) -> None:
-        """Keep both messages of a settled turn."""
+        """Store ``ledger`` and keep both messages of its settled ``turn``."""
         ...
 
     async def transcript(self, conn: Any, session_id: uuid.UUID) -> list[TranscriptTurn]:
