@@ -80,6 +80,12 @@ class FakeMessages:
     async def save(self, message: Message) -> None:
         self.rows[message.id] = copy.deepcopy(message)
 
+    async def save_all(self, messages: list[Message]) -> None:
+        for message in messages:
+            if message.id not in self.rows:
+                await self.add(message)
+            await self.save(message)
+
     async def page(self, session_id: uuid.UUID, *, after_seq: int = 0,
                    limit: int | None = None) -> list[Message]:  # fmt: skip
         found = sorted(

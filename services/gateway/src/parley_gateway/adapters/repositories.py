@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -186,6 +187,19 @@ class PostgresMessages:
             message.id,
             message.status,
             message.error,
+        )
+
+    async def save_all(self, messages: Sequence[Message]) -> None:
+        """Insert the new messages of ``messages`` and store the status and failure reason of
+        the others, in one statement (an upsert on ``id``)."""
+        if not messages:
+            return
+        await self.conn.execute(
+            f"INSERT INTO messages ({MESSAGE_COLUMNS}) SELECT * FROM unnest($1::uuid[],"
+            " $2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::text[],"
+            " $9::timestamptz[]) ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status,"
+            " error = EXCLUDED.error",
+            *([getattr(m, column) for m in messages] for column in MESSAGE_COLUMNS.split(", ")),
         )
 
     async def page(

@@ -31,15 +31,17 @@ async def store_reply(uow: UnitOfWork, event: ReplyCompleted) -> bool:
     if session is None:
         return False
     asked, reply = await uow.messages.with_reply(event.reply_to)
+    changed = []
     if reply is None:
         reply = session.append(
             Message.reply(event.message_id, event.session_id, event.reply_to, event.content)
         )
-        await uow.messages.add(reply)
+        changed.append(reply)
         await uow.sessions.save(session)
     if asked is not None:
         asked.answer(reply)
-        await uow.messages.save(asked)
+        changed.append(asked)
+    await uow.messages.save_all(changed)
     await uow.announce_reply(event.reply_to)
     await uow.announce(counts_change(session))
     return True

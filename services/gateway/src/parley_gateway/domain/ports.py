@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,6 +90,10 @@ class MessageRepository(Protocol):
 
     async def save(self, message: Message) -> None:
         """Store a loaded message's status and error."""
+        ...
+
+    async def save_all(self, messages: Sequence[Message]) -> None:
+        """Store ``messages`` together: a new one as :meth:`add`, a loaded one as :meth:`save`."""
         ...
 
     async def page(

@@ -1,0 +1,66 @@
+"""The gateway's message store on a real PostgreSQL: a reply and the message it answers are
+stored together in one statement, the new one inserted and the loaded one updated."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from parley_gateway.adapters.repositories import PostgresMessages, PostgresSessions
+from parley_gateway.app import MIGRATIONS
+from parley_gateway.domain.messages import Message
+from parley_gateway.domain.sessions import Session
+from parley_runtime import RuntimeSettings, Service
+from stack import Servers
+
+SCHEMA = "gatewaystore"
+
+
+@pytest.fixture
+def statements() -> list[str]:
+    """Every statement the ``conn`` fixture ran, in order."""
+    return []
+
+
+@pytest.fixture
+async def conn(servers: Servers, statements: list[str]) -> AsyncIterator[asyncpg.Connection]:
+    """A connection on the gateway's tables, migrated in a schema of their own, that logs its
+    statements in ``statements``."""
+    settings = RuntimeSettings(**servers.env())
+    await Service(SCHEMA, settings, migrations=MIGRATIONS, consumers=[]).prepare_database()
+    connection = await asyncpg.connect(
+        servers.database_url, server_settings={"search_path": SCHEMA}
+    )
+    connection.add_query_logger(lambda record: statements.append(record.query))
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+async def test_a_reply_and_its_answered_message_are_saved_in_one_statement(
+    conn: asyncpg.Connection, statements: list[str]
+) -> None:
+    sessions, messages = PostgresSessions(conn), PostgresMessages(conn)
+    session = Session(id=uuid.uuid4(), user_id="store", name="New chat", name_source="default",
+                      model="echo")  # fmt: skip
+    asked = session.append(Message.from_user(uuid.uuid4(), session.id, "Hello?"))
+    await sessions.add(session)
+    await messages.add(asked)
+
+    loaded, none = await messages.with_reply(asked.id)
+    assert loaded is not None and loaded.status == "pending" and none is None
+    reply = session.append(Message.reply(uuid.uuid4(), session.id, asked.id, "Hi."))
+    loaded.answer(reply)
+    statements.clear()
+    await messages.save_all([reply, loaded])
+
+    writes = [q for q in statements if q.lstrip().startswith(("INSERT", "UPDATE"))]
+    assert len(writes) == 1  # (asyncpg also reads the array types once per connection)
+    stored, stored_reply = await messages.with_reply(asked.id)
+    assert stored == loaded and stored_reply == reply
+    statements.clear()
+    await messages.save_all([])
+    assert statements == []
