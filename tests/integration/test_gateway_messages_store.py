@@ -1,5 +1,5 @@
-"""The gateway's message store on a real PostgreSQL: a reply and the message it answers are
-stored together in one statement, the new one inserted and the loaded one updated."""
+"""The gateway's session store on a real PostgreSQL: a session is saved with the messages it
+appended or changed in one statement, a new message inserted and a loaded one updated."""
 
 from __future__ import annotations
 
@@ -41,15 +41,15 @@ async def conn(servers: Servers, statements: list[str]) -> AsyncIterator[asyncpg
         await connection.close()
 
 
-async def test_a_reply_and_its_answered_message_are_saved_in_one_statement(
+async def test_a_session_is_saved_with_its_new_and_changed_messages_in_one_statement(
     conn: asyncpg.Connection, statements: list[str]
 ) -> None:
     sessions, messages = PostgresSessions(conn), PostgresMessages(conn)
     session = Session(id=uuid.uuid4(), user_id="store", name="New chat", name_source="default",
                       model="echo")  # fmt: skip
-    asked = session.append(Message.from_user(uuid.uuid4(), session.id, "Hello?"))
     await sessions.add(session)
-    await messages.add(asked)
+    asked = session.append(Message.from_user(uuid.uuid4(), session.id, "Hello?"))
+    await sessions.save(session, [asked])
 
     loaded, none = await messages.with_reply(asked.id)
     assert loaded is not None and loaded.status == "pending" and none is None
@@ -57,15 +57,12 @@ async def test_a_reply_and_its_answered_message_are_saved_in_one_statement(
     loaded.answer(reply)
     await asyncio.sleep(0)  # asyncpg calls query loggers soon after, not during, a statement
     statements.clear()
-    await messages.save_all([reply, loaded])
+    await sessions.save(session, [reply, loaded])
     await asyncio.sleep(0)
 
-    writes = [q for q in statements if q.lstrip().startswith(("INSERT", "UPDATE"))]
+    writes = [q for q in statements if "INTO messages" in q or "UPDATE sessions" in q]
     assert len(writes) == 1  # (asyncpg also reads the array types once per connection)
+    assert "INTO messages" in writes[0] and "UPDATE sessions" in writes[0]
     stored, stored_reply = await messages.with_reply(asked.id)
     assert stored == loaded and stored_reply == reply
-    await asyncio.sleep(0)
-    statements.clear()
-    await messages.save_all([])
-    await asyncio.sleep(0)
-    assert statements == []
+    assert await sessions.get(session.id) == session  # counters moved with the messages

@@ -20,8 +20,9 @@ from parley_gateway.settings import GatewaySettings
 
 
 class FakeSessions:
-    def __init__(self) -> None:
+    def __init__(self, messages: FakeMessages) -> None:
         self.rows: dict[uuid.UUID, Session] = {}
+        self.messages = messages
 
     async def get(
         self, session_id: uuid.UUID, user_id: str | None = None, *, for_update: bool = False
@@ -35,9 +36,14 @@ class FakeSessions:
         assert session.id not in self.rows
         self.rows[session.id] = copy.deepcopy(session)
 
-    async def save(self, session: Session) -> None:
+    async def save(self, session: Session, messages: Any = ()) -> None:
         assert session.id in self.rows
+        assert all(m.session_id == session.id for m in messages)
         self.rows[session.id] = copy.deepcopy(session)
+        for message in messages:
+            if message.id not in self.messages.rows:
+                await self.messages.add(message)
+            await self.messages.save(message)
 
     async def delete(self, session_id: uuid.UUID) -> None:
         self.rows.pop(session_id, None)
@@ -80,11 +86,6 @@ class FakeMessages:
     async def save(self, message: Message) -> None:
         self.rows[message.id] = copy.deepcopy(message)
 
-    async def save_all(self, messages: list[Message]) -> None:
-        for message in messages:
-            if message.id not in self.rows:
-                await self.add(message)
-            await self.save(message)
 
     async def page(self, session_id: uuid.UUID, *, after_seq: int = 0,
                    limit: int | None = None) -> list[Message]:  # fmt: skip
@@ -121,8 +122,8 @@ class FakeUnitOfWork:
     """Call it to open a unit of work (it is its own factory); state rolls back on an error."""
 
     def __init__(self) -> None:
-        self.sessions = FakeSessions()
         self.messages = FakeMessages()
+        self.sessions = FakeSessions(self.messages)
         self.idempotency_keys = FakeIdempotencyKeys()
         self.published: list[Event] = []
         self.announced: list[SessionChange] = []

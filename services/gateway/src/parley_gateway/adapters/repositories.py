@@ -22,6 +22,29 @@ SESSION_COLUMNS = (
     " last_message_at, idle_ttl_s"
 )
 MESSAGE_COLUMNS = "id, session_id, seq, role, content, status, reply_to, error, created_at"
+#: Stores a loaded session's fields; ``$1``..``$19`` are ``PostgresSessions._values``.
+_SAVE_SESSION = (
+    "UPDATE sessions SET user_id = $2, name = $3, name_source = $4, persona = $5,"
+    " model = $6, metadata = $7::jsonb, is_archived = $8, analytics_opt_out = $9,"
+    " message_count = $10, user_turns = $11, next_seq = $12, session_tag = $13,"
+    " tags = $14::jsonb, created_at = $15, updated_at = $16, last_message_at = $17,"
+    " idle_ttl_s = $18, expires_at = $19 WHERE id = $1"
+)
+#: :data:`_SAVE_SESSION` and, in the same statement, messages inserted or, for those that
+#: exist, their status and error stored (an upsert on ``id``); ``$20``..``$28`` are the nine
+#: arrays of :func:`_message_columns`.
+_SAVE_SESSION_AND_MESSAGES = (
+    f"WITH saved AS ({_SAVE_SESSION} RETURNING 1)"
+    f" INSERT INTO messages ({MESSAGE_COLUMNS}) SELECT * FROM unnest($20::uuid[], $21::uuid[],"
+    " $22::int[], $23::text[], $24::text[], $25::text[], $26::uuid[], $27::text[],"
+    " $28::timestamptz[]) ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status,"
+    " error = EXCLUDED.error"
+)
+
+
+def _message_columns(messages: Sequence[Message]) -> list[list[Any]]:
+    """``messages`` as one array per column of :data:`MESSAGE_COLUMNS`, in its order."""
+    return [[getattr(m, column) for m in messages] for column in MESSAGE_COLUMNS.split(", ")]
 
 
 def _session(row: asyncpg.Record) -> Session:
@@ -67,15 +90,16 @@ class PostgresSessions:
             *self._values(session),
         )
 
-    async def save(self, session: Session) -> None:
-        """Store the session's fields as they are now."""
+    async def save(self, session: Session, messages: Sequence[Message] = ()) -> None:
+        """Store the session's fields as they are now and, in the same statement, ``messages``
+        (inserted when new, else their status and failure reason stored: an upsert on ``id``)."""
+        if not messages:
+            await self.conn.execute(_SAVE_SESSION, *self._values(session))
+            return
         await self.conn.execute(
-            "UPDATE sessions SET user_id = $2, name = $3, name_source = $4, persona = $5,"
-            " model = $6, metadata = $7::jsonb, is_archived = $8, analytics_opt_out = $9,"
-            " message_count = $10, user_turns = $11, next_seq = $12, session_tag = $13,"
-            " tags = $14::jsonb, created_at = $15, updated_at = $16, last_message_at = $17,"
-            " idle_ttl_s = $18, expires_at = $19 WHERE id = $1",
+            _SAVE_SESSION_AND_MESSAGES,
             *self._values(session),
+            *_message_columns(messages),
         )
 
     @staticmethod
@@ -187,19 +211,6 @@ class PostgresMessages:
             message.id,
             message.status,
             message.error,
-        )
-
-    async def save_all(self, messages: Sequence[Message]) -> None:
-        """Insert the new messages of ``messages`` and store the status and failure reason of
-        the others, in one statement (an upsert on ``id``)."""
-        if not messages:
-            return
-        await self.conn.execute(
-            f"INSERT INTO messages ({MESSAGE_COLUMNS}) SELECT * FROM unnest($1::uuid[],"
-            " $2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::text[],"
-            " $9::timestamptz[]) ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status,"
-            " error = EXCLUDED.error",
-            *([getattr(m, column) for m in messages] for column in MESSAGE_COLUMNS.split(", ")),
         )
 
     async def page(

@@ -75,8 +75,7 @@ async def post_message(
                     raise IdempotencyKeyReused("this key was used for another request")
                 return existing, False
         message = session.append(Message.from_user(message_id, session_id, content))
-        await uow.messages.add(message)
-        await uow.sessions.save(session)
+        await uow.sessions.save(session, [message])
         await uow.publish(
             MessageCreated(
                 session_id=session_id,

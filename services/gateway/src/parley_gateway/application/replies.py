@@ -37,11 +37,10 @@ async def store_reply(uow: UnitOfWork, event: ReplyCompleted) -> bool:
             Message.reply(event.message_id, event.session_id, event.reply_to, event.content)
         )
         changed.append(reply)
-        await uow.sessions.save(session)
     if asked is not None:
         asked.answer(reply)
         changed.append(asked)
-    await uow.messages.save_all(changed)
+    await uow.sessions.save(session, changed)
     await uow.announce_reply(event.reply_to)
     await uow.announce(counts_change(session))
     return True

@@ -45,8 +45,9 @@ class SessionRepository(Protocol):
         """Store a new session."""
         ...
 
-    async def save(self, session: Session) -> None:
-        """Store a loaded session's changes."""
+    async def save(self, session: Session, messages: Sequence[Message] = ()) -> None:
+        """Store a loaded session's changes and, with them, ``messages`` of the session it
+        appended or changed (a new one is added, a loaded one keeps its status and error)."""
         ...
 
     async def delete(self, session_id: uuid.UUID) -> None:
@@ -92,9 +93,6 @@ class MessageRepository(Protocol):
         """Store a loaded message's status and error."""
         ...
 
-    async def save_all(self, messages: Sequence[Message]) -> None:
-        """Store ``messages`` together: a new one as :meth:`add`, a loaded one as :meth:`save`."""
-        ...
 
     async def page(
         self, session_id: uuid.UUID, *, after_seq: int = 0, limit: int | None = None
