@@ -23,6 +23,11 @@ from parley_runtime.uow import AlreadyProcessed, Standing
 class FakeConnection:
     def __init__(self, log: list[str]) -> None:
         self.log = log
+        self.executed: list[tuple[Any, ...]] = []
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        self.log.append("execute")
+        self.executed.append(args)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -84,14 +89,14 @@ class Recorder:
 
     async def handle(self, event: SessionDeleted, ctx: HandlerContext) -> None:
         bound = structlog.contextvars.get_contextvars().get("session_id")
-        self.calls.append((event.session_id, ctx.conn, bound))
+        self.calls.append((event.session_id, ctx.batch and ctx.batch.conn, bound))
         if event.session_id in self.raises:
             raise self.raises[event.session_id]
 
     async def handle_alone(
         self, handler: Any, event: SessionDeleted, ctx: HandlerContext
     ) -> Outcome:
-        assert ctx.conn is None  # its own transaction, not the batch's
+        assert ctx.batch is None  # its own transaction, not the batch's
         self.alone.append(event.session_id)
         return Failed("boom") if event.session_id in self.raises else Handled()
 
@@ -158,15 +163,22 @@ async def test_events_the_inbox_already_holds_or_of_deleted_sessions_do_not_run(
     assert pool.log == ["begin", "mark 3", "commit"] and recorder.alone == []
 
 
-async def test_handlers_in_a_batch_see_their_event_marked() -> None:
-    pool, seen = FakePool(), []
+async def test_the_units_of_work_of_a_batch_write_their_outbox_rows_in_one_statement() -> None:
+    pool = FakePool()
 
     async def handle(event: Event, ctx: HandlerContext) -> None:
-        seen.append((ctx.conn, ctx.marked))
+        assert ctx.batch is not None and ctx.batch.conn is pool.connection
+        async with ctx.unit_of_work(event) as uow:  # marked by the batch: no statement
+            await uow.publish(event)
+            uow.notify("probe_changes", str(event.session_id))
 
     batcher = _batcher(pool, Recorder())
-    await asyncio.gather(*(batcher.submit(handle, e, _ctx(pool)) for e in _events(2)))
-    assert seen == [(pool.connection, True)] * 2
+    events = _events(3)
+    await asyncio.gather(*(batcher.submit(handle, e, _ctx(pool)) for e in events))
+    assert pool.log == ["begin", "mark 3", "execute", "commit"]
+    (args,) = pool.connection.executed
+    assert sorted(args[0]) == sorted(e.event_id for e in events)  # the outbox rows' event ids
+    assert sorted(args[-1]) == sorted(str(e.session_id) for e in events)  # the notifications
 
 
 async def test_batches_hold_at_most_max_events() -> None:

@@ -2,10 +2,10 @@
 
 Events whose handlers allow it (``Handlers.on(..., batch=True)``) and that are ready at the same
 moment share one PostgreSQL transaction: one ``BEGIN``, one statement that marks them all in the
-inbox and one ``COMMIT`` (one WAL flush) for up to ``max_batch_events`` events instead of one
-each. Each event keeps its own inbox mark, outbox events and outcome. Per-session order holds: a
-session's runner submits its next event only once the previous one is settled, so a batch holds
-at most one event of a session.
+inbox, one that writes all their outbox rows and notifications, and one ``COMMIT`` (one WAL
+flush) for up to ``max_batch_events`` events instead of one each. Each event keeps its own inbox
+mark, outbox events and outcome. Per-session order holds: a session's runner submits its next
+event only once the previous one is settled, so a batch holds at most one event of a session.
 
 When an event of a batch fails (any error, ``RetryLater`` or ``Unprocessable``), the whole
 transaction rolls back and each of its events is handled again alone, in its own transaction,
@@ -34,7 +34,7 @@ from parley_contracts import Event
 from .delivery import Dropped, Duplicate, Handled, Outcome
 from .handlers import EventHandler, HandlerContext
 from .metrics import BATCHES
-from .uow import AlreadyProcessed, SessionGone, Standing, mark_all
+from .uow import AlreadyProcessed, SessionGone, Standing, UnitOfWork, mark_all
 
 log = structlog.get_logger(__name__)
 
@@ -131,22 +131,25 @@ class TransactionBatcher:
             Exception: whatever a handler or the database raised (the transaction rolled back).
         """
         outcomes: list[Outcome] = []
-        async with batch[0].ctx.pool.acquire() as conn, conn.transaction():
-            standings = await self.mark(conn, batch[0].ctx.consumer, [r.event for r in batch])
+        first = batch[0].ctx
+        async with first.pool.acquire() as conn, conn.transaction():
+            shared = UnitOfWork(conn=conn, subjects=first.subjects, schema=first.schema)
+            standings = await self.mark(conn, first.consumer, [r.event for r in batch])
             for request, standing in zip(batch, standings, strict=True):
                 if standing is Standing.DUPLICATE:
                     outcomes.append(Duplicate())
                 elif standing is Standing.GONE:
                     outcomes.append(Dropped())
                 else:
-                    outcomes.append(await self._in_context(request, self._joined(request, conn)))
+                    outcomes.append(await self._in_context(request, self._joined(request, shared)))
+            await shared.flush()
         return outcomes
 
     @staticmethod
-    async def _joined(request: _Request, conn: object) -> Outcome:
-        """Run one handler, already marked in the inbox, with its unit of work joined to the
-        batch's transaction on ``conn``."""
-        ctx = dataclasses.replace(request.ctx, conn=conn, marked=True)
+    async def _joined(request: _Request, batch: UnitOfWork) -> Outcome:
+        """Run one handler, already marked in the inbox, with its units of work joined to
+        ``batch``, the batch's (see :class:`~parley_runtime.handlers.HandlerContext`)."""
+        ctx = dataclasses.replace(request.ctx, batch=batch)
         try:
             await request.handler(request.event, ctx)
         except AlreadyProcessed:

@@ -42,9 +42,10 @@ class Unprocessable(Exception):
 class HandlerContext:
     """What a handler gets beside its event: the database, the bus and this delivery's facts.
 
-    ``conn`` is set when the event is handled in a batch (see :mod:`parley_runtime.batching`):
-    its unit of work then joins the batch's open transaction on that connection, where the
-    batch already marked the event in the inbox (``marked``).
+    ``batch`` is set when the event is handled in a batch (see :mod:`parley_runtime.batching`):
+    the batch's unit of work, on its open transaction, which already marked the event in the
+    inbox. The event's units of work then join it: they run on its connection and hand it their
+    outbox rows and notifications, which it writes for the whole batch in one statement.
     """
 
     consumer: str
@@ -53,8 +54,7 @@ class HandlerContext:
     pool: asyncpg.Pool
     broker: NatsBroker
     delivery: int
-    conn: asyncpg.Connection | None = None
-    marked: bool = False
+    batch: UnitOfWork | None = None
 
     def unit_of_work(self, event: Event) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work that first marks ``event`` in this consumer's inbox.
@@ -63,20 +63,18 @@ class HandlerContext:
             AlreadyProcessed: a redelivery whose effect is committed (the consumer acks it).
             SessionGone: the event's session was deleted (nothing is written).
         """
-        if self.conn is not None:
-            if self.marked:
-                return joined_unit_of_work(self.conn, self.subjects, self.schema)
-            return joined_unit_of_work(
-                self.conn, self.subjects, self.schema, consumer=self.consumer, cause=event
-            )
+        if self.batch is not None:
+            return self.transaction()
         return unit_of_work(
             self.pool, self.subjects, self.schema, consumer=self.consumer, cause=event
         )
 
     def transaction(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work without an inbox mark (for steps before the final effect)."""
-        if self.conn is not None:
-            return joined_unit_of_work(self.conn, self.subjects, self.schema)
+        if self.batch is not None:
+            return joined_unit_of_work(
+                self.batch.conn, self.subjects, self.schema, into=self.batch
+            )
         return unit_of_work(self.pool, self.subjects, self.schema)
 
 

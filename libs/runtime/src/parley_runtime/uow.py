@@ -82,6 +82,13 @@ class UnitOfWork:
         """``NOTIFY channel, payload`` when the unit of work commits (sent with its outbox rows)."""
         self._notifications.append((channel, payload))
 
+    def take(self, other: UnitOfWork) -> None:
+        """Move ``other``'s outbox rows and notifications, in order, to this unit of work, which
+        writes them at its :meth:`flush` (a batch's, for each of its events')."""
+        self._rows += other._rows
+        self._notifications += other._notifications
+        other._rows, other._notifications = [], []
+
     @property
     def pending(self) -> bool:
         """Whether outbox rows or notifications wait for :meth:`flush`."""
@@ -217,11 +224,13 @@ async def joined_unit_of_work(
     *,
     consumer: str | None = None,
     cause: Event | None = None,
+    into: UnitOfWork | None = None,
 ) -> AsyncIterator[UnitOfWork]:
     """A unit of work inside the transaction already open on ``conn`` (the one of
     :func:`unit_of_work`, or a batch's): it commits or rolls back with that transaction, not on
     its own. With ``consumer`` and ``cause`` it first marks the inbox; at a clean exit it
-    writes its outbox rows and notifications (:meth:`UnitOfWork.flush`).
+    writes its outbox rows and notifications (:meth:`UnitOfWork.flush`), or, with ``into``,
+    hands them to that unit of work (:meth:`UnitOfWork.take`) to be written with its own.
 
     Raises:
         AlreadyProcessed: ``consumer`` already processed ``cause`` (nothing is written).
@@ -231,7 +240,10 @@ async def joined_unit_of_work(
     if consumer is not None and cause is not None:
         await uow.mark_processed(consumer, cause)
     yield uow
-    await uow.flush()
+    if into is not None:
+        into.take(uow)
+    else:
+        await uow.flush()
 
 
 @asynccontextmanager
