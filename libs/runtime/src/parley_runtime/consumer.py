@@ -1,9 +1,10 @@
 """The event consumer: one durable JetStream pull consumer per service.
 
-It pulls batches through nats-py on the broker's connection, validates each delivery against
-its contract, queues it behind the earlier events of its session (one runner task per session:
-sessions in parallel, each in order), keeps it alive with ``in_progress`` while it waits, and
-hands it to :class:`~parley_runtime.settlement.Settler`, which handles and settles it.
+It keeps pull requests outstanding on the broker's connection
+(:class:`~parley_runtime.pulling.Puller`), validates each delivery against its contract, queues
+it behind the earlier events of its session (one runner task per session: sessions in
+parallel, each in order), keeps it alive with ``in_progress`` while it waits, and hands it to
+:class:`~parley_runtime.settlement.Settler`, which handles and settles it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import TYPE_CHECKING
 import structlog
 from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
-from nats.errors import ConnectionClosedError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -27,6 +27,7 @@ from parley_contracts import Event, Subjects, parse_event
 from pydantic import ValidationError
 
 from .handlers import ConsumerSpec, EventHandler, HandlerContext
+from .pulling import Puller
 from .settings import RuntimeSettings
 from .settlement import Settler
 
@@ -34,11 +35,6 @@ if TYPE_CHECKING:
     import asyncpg
 
 log = structlog.get_logger(__name__)
-
-#: Seconds one pull request waits for events, and before fetching again after an error.
-FETCH_TIMEOUT_S = 5.0
-FETCH_RETRY_S = 0.5
-
 
 @dataclass
 class EventConsumer:
@@ -53,10 +49,8 @@ class EventConsumer:
         default_factory=dict
     )
     _runners: dict[uuid.UUID, asyncio.Task[None]] = field(default_factory=dict)
-    _subscription: JetStreamContext.PullSubscription | None = None
-    _fetcher: asyncio.Task[None] | None = None
+    _puller: Puller | None = None
     _in_flight: int = 0
-    _room: asyncio.Event = field(default_factory=asyncio.Event)
     _rejects: set[asyncio.Task[None]] = field(default_factory=set)
     _workers: asyncio.Semaphore | None = None
     _config: ConsumerConfig | None = None
@@ -94,50 +88,19 @@ class EventConsumer:
         assert self._config is not None, "register() first"
         await js.add_consumer(self.settings.stream, self._config)
 
-    async def start(self, js: JetStreamContext) -> None:
-        """Bind to the durable and start pulling (after :meth:`ensure`)."""
+    async def start(self) -> None:
+        """Start pulling from the durable (after :meth:`ensure`), on the broker's connection."""
         self._workers = asyncio.Semaphore(self.settings.max_workers)
         self._stopping = False
-        self._room.set()
-        self._subscription = await js.pull_subscribe_bind(
-            durable=self.spec.durable, stream=self.settings.stream
+        self._puller = Puller(
+            nc=self.broker.connection,
+            stream=self.settings.stream,
+            durable=self.spec.durable,
+            batch=self.settings.fetch_batch,
+            room=lambda: self.settings.max_in_flight - self._in_flight,
+            deliver=self.handle,
         )
-        self._fetcher = asyncio.create_task(self._pull(), name=f"{self.spec.durable}:pull")
-
-    async def _pull(self) -> None:
-        """Fetch batches of up to ``fetch_batch`` events while there is room for them (at most
-        ``max_in_flight`` fetched and unsettled), and queue each on its session, in delivery
-        order, before the next fetch.
-
-        nats-py (2.16) ``fetch`` with ``batch > 1`` raises the builtin ``TimeoutError`` (not
-        only its subclass ``nats.errors.TimeoutError``) when nothing arrived in time, so both
-        are caught here as "nothing to do".
-        """
-        assert self._subscription is not None
-        limit = self.settings.max_in_flight
-        while not self._stopping:
-            room = limit - self._in_flight
-            if room <= 0:
-                self._room.clear()
-                await self._room.wait()
-                continue
-            try:
-                msgs = await self._subscription.fetch(
-                    batch=min(room, self.settings.fetch_batch), timeout=FETCH_TIMEOUT_S
-                )
-            except TimeoutError:
-                continue
-            except ConnectionClosedError:
-                if self._stopping:
-                    return
-                await asyncio.sleep(FETCH_RETRY_S)
-                continue
-            except Exception as exc:  # a reconnect or a server hiccup: fetch again shortly
-                log.warning("fetch failed", consumer=self.spec.durable, error=repr(exc))
-                await asyncio.sleep(FETCH_RETRY_S)
-                continue
-            for msg in msgs:
-                self.handle(msg)
+        await self._puller.start()
 
     def handle(self, msg: Msg) -> None:
         """Validate one delivery and queue it behind the earlier events of its session.
@@ -148,6 +111,9 @@ class EventConsumer:
         third of ``ack_wait``, so it is not redelivered elsewhere meanwhile. An event that does
         not validate goes to the dead letters.
         """
+        if self._stopping:  # delivered after drain began: hand it back at once
+            self._track(msg.nak())
+            return
         try:
             event = parse_event(msg.data)
         except ValidationError as exc:
@@ -216,18 +182,17 @@ class EventConsumer:
     def _release(self, queued: tuple[Msg, Event, EventHandler, asyncio.Task[None]]) -> None:
         queued[3].cancel()  # its heartbeat
         self._in_flight -= 1
-        self._room.set()
+        if self._puller is not None:
+            self._puller.wake()
 
     async def drain(self, timeout_s: float = 15.0) -> None:
         """Stop fetching, let the session runners finish (their acks need the connection: call
         this before closing it), and cancel what is left after ``timeout_s`` seconds (the events
         not yet started are handed back to the server at once)."""
         self._stopping = True
-        if self._fetcher is not None:
-            self._fetcher.cancel()
-            # A fetch cancelled on a closed connection raises ConnectionClosedError instead.
-            await asyncio.gather(self._fetcher, return_exceptions=True)
-            self._fetcher = None
+        if self._puller is not None:
+            await self._puller.stop()
+            self._puller = None
         if self._rejects:
             await asyncio.wait(list(self._rejects), timeout=timeout_s)
         runners = list(self._runners.values())
@@ -238,10 +203,6 @@ class EventConsumer:
             await asyncio.gather(*pending, return_exceptions=True)
         if self._rejects:  # the events handed back by cancelled runners
             await asyncio.wait(list(self._rejects), timeout=timeout_s)
-        if self._subscription is not None:
-            with contextlib.suppress(Exception):
-                await self._subscription.unsubscribe()
-            self._subscription = None
 
     async def _heartbeat(self, msg: Msg) -> None:
         while True:

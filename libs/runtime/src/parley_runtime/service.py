@@ -176,7 +176,7 @@ class Service:
             await consumer.ensure(js)
         await self.broker.start()
         for consumer in self.consumers:
-            await consumer.start(js)
+            await consumer.start()
         self.relay = OutboxRelay(
             self.pool,
             js,
