@@ -128,8 +128,10 @@ class FakeUnitOfWork:
         self.published: list[Event] = []
         self.announced: list[SessionChange] = []
         self.replies_announced: list[uuid.UUID] = []
+        self.replies_told: dict[uuid.UUID, Any] = {}  # the outcomes announced with a reply
         self.commits = 0
         self._staged: tuple[list[Event], list[SessionChange], list[uuid.UUID]] = ([], [], [])
+        self._told: dict[uuid.UUID, Any] = {}
 
     async def publish(self, event: Event) -> None:
         self._staged[0].append(event)
@@ -137,13 +139,15 @@ class FakeUnitOfWork:
     async def announce(self, change: SessionChange) -> None:
         self._staged[1].append(change)
 
-    async def announce_reply(self, user_message_id: uuid.UUID) -> None:
+    async def announce_reply(self, user_message_id: uuid.UUID, outcome: Any = None) -> None:
         self._staged[2].append(user_message_id)
+        if outcome is not None:
+            self._told[user_message_id] = copy.deepcopy(outcome)
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[FakeUnitOfWork]:
         saved = copy.deepcopy((self.sessions.rows, self.messages.rows, self.idempotency_keys.rows))
-        self._staged = ([], [], [])
+        self._staged, self._told = ([], [], []), {}
         try:
             yield self
         except BaseException:
@@ -152,6 +156,7 @@ class FakeUnitOfWork:
         self.published += self._staged[0]
         self.announced += self._staged[1]
         self.replies_announced += self._staged[2]
+        self.replies_told.update(self._told)
         self.commits += 1
 
 

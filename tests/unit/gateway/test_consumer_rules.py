@@ -56,6 +56,8 @@ async def test_a_reply_is_stored_once_with_the_next_seq_and_answers_its_message(
     assert uow.messages.rows[asked].status == "answered"
     assert uow.sessions.rows[sid].message_count == 2
     assert uow.replies_announced == [asked, asked]
+    told = uow.replies_told[asked]  # what this replica's waiters get without a read
+    assert told.settled and (told.message, told.reply) == (uow.messages.rows[asked], reply)
 
 
 async def test_a_reply_for_a_deleted_session_is_dropped(uow: Any, settings: Any) -> None:
@@ -95,6 +97,7 @@ async def test_only_messages_past_the_deadline_are_failed(uow: Any, settings: An
     assert "900 s" in (uow.messages.rows[old].error or "")
     assert uow.messages.rows[fresh].status == "pending"
     assert uow.replies_announced == [old]
+    assert uow.replies_told[old].settled and uow.replies_told[old].reply is None
 
 
 @pytest.mark.parametrize(

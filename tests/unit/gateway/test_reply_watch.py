@@ -100,6 +100,33 @@ async def test_a_known_start_saves_the_first_read() -> None:
     assert store.reads == 1 and isinstance(outcome, ReplyOutcome) and outcome.settled
 
 
+async def test_an_outcome_told_by_this_replica_needs_no_read() -> None:
+    """A reply stored by this replica settles its waiters with the outcome itself (after the
+    commit), whether the watch waits already or starts after; the notification that follows
+    finds no waiter."""
+    store, waiters = Store(), ReplyWaiters()
+    with waiters.waiting(store.message.id) as notified:
+        watch = Watch(store.message.id, store.read, notified, None)
+        watch.starts_from(ReplyOutcome(store.message, None))
+        task = asyncio.create_task(_collect(watch, 30))
+        await asyncio.sleep(0.02)
+        store.answer()
+        waiters.settle(store.message.id, ReplyOutcome(store.message, store.reply))
+        waiters.on_notify(None, 0, "gateway_replies", str(store.message.id))
+        [outcome] = await asyncio.wait_for(task, 0.5)
+    assert store.reads == 0 and isinstance(outcome, ReplyOutcome) and outcome.settled
+    assert outcome.reply == store.reply
+
+    fast, waiters = Store(), ReplyWaiters()
+    with waiters.waiting(fast.message.id) as notified:  # told before the watch starts
+        watch = Watch(fast.message.id, fast.read, notified, None)
+        watch.starts_from(ReplyOutcome(fast.message, None))
+        fast.answer()
+        waiters.settle(fast.message.id, ReplyOutcome(fast.message, fast.reply))
+        [outcome] = await asyncio.wait_for(_collect(watch, 30), 0.5)
+    assert fast.reads == 0 and isinstance(outcome, ReplyOutcome) and outcome.settled
+
+
 async def test_a_lost_notification_is_covered_by_the_re_read(monkeypatch) -> None:
     monkeypatch.setattr(reply_watch, "RECHECK_S", 0.05)
     store, waiters = Store(), ReplyWaiters()

@@ -143,6 +143,7 @@ class TransactionBatcher:
                 else:
                     outcomes.append(await self._in_context(request, self._joined(request, shared)))
             await shared.flush()
+        shared.committed()
         return outcomes
 
     @staticmethod

@@ -7,14 +7,17 @@ from __future__ import annotations
 import enum
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import asyncpg
+import structlog
 from parley_contracts import Event, Subjects
 
 from .tracing import current_context
+
+log = structlog.get_logger(__name__)
 
 
 #: The Postgres NOTIFY channel that wakes the outbox relay of a schema: ``<schema>_outbox``.
@@ -60,6 +63,7 @@ class UnitOfWork:
     published: list[Event] = field(default_factory=list)
     _rows: list[tuple[uuid.UUID, str, str, bytes, str | None]] = field(default_factory=list)
     _notifications: list[tuple[str, str]] = field(default_factory=list)
+    _after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     async def publish(self, event: Event) -> None:
         """Put ``event`` in this transaction's outbox (a duplicate event id is ignored), with the
@@ -82,12 +86,29 @@ class UnitOfWork:
         """``NOTIFY channel, payload`` when the unit of work commits (sent with its outbox rows)."""
         self._notifications.append((channel, payload))
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (in this process, once) when the transaction has committed; never
+        when it rolls back."""
+        self._after_commit.append(callback)
+
+    def committed(self) -> None:
+        """Run the :meth:`after_commit` callbacks, in order (called by whoever committed the
+        transaction); one that raises is logged and the others still run."""
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("an after-commit callback failed")
+
     def take(self, other: UnitOfWork) -> None:
-        """Move ``other``'s outbox rows and notifications, in order, to this unit of work, which
-        writes them at its :meth:`flush` (a batch's, for each of its events')."""
+        """Move ``other``'s outbox rows, notifications and after-commit callbacks, in order, to
+        this unit of work, which writes and runs them with its own (a batch's, for each of its
+        events')."""
         self._rows += other._rows
         self._notifications += other._notifications
-        other._rows, other._notifications = [], []
+        self._after_commit += other._after_commit
+        other._rows, other._notifications, other._after_commit = [], [], []
 
     @property
     def pending(self) -> bool:
@@ -202,18 +223,20 @@ async def unit_of_work(
     """Open a transaction; with ``consumer`` and ``cause`` it first marks the inbox.
 
     On a clean exit the outbox rows and notifications are written (:meth:`UnitOfWork.flush`),
-    the transaction commits and, when events were published, the outbox relay is woken.
+    the transaction commits (which wakes the outbox relay when events were published) and the
+    after-commit callbacks run.
 
     Raises:
         AlreadyProcessed: ``consumer`` already processed ``cause`` (nothing is written).
         SessionGone: ``cause``'s session was deleted (nothing is written).
     """
-    async with (
-        pool.acquire() as conn,
-        conn.transaction(),
-        joined_unit_of_work(conn, subjects, schema, consumer=consumer, cause=cause) as uow,
-    ):
-        yield uow
+    async with pool.acquire() as conn:
+        async with (
+            conn.transaction(),
+            joined_unit_of_work(conn, subjects, schema, consumer=consumer, cause=cause) as uow,
+        ):
+            yield uow
+        uow.committed()
 
 
 @asynccontextmanager

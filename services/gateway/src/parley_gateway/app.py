@@ -21,7 +21,7 @@ from .api.deps import Gateway
 from .api.edge import BodyLimit, ErrorBoundary
 from .application import replies
 from .application import sessions as session_cases
-from .consumers import consumer_spec
+from .consumers import GatewayHandlers
 from .domain.ports import UnitOfWork, UnitOfWorkFactory
 from .settings import GatewaySettings
 from .web import mount_ui
@@ -61,8 +61,9 @@ async def _maintain(uow: UnitOfWorkFactory, settings: GatewaySettings) -> None:
 def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     """The gateway service and its FastAPI app (lifespan runs the service)."""
     settings = settings or GatewaySettings()
-    service = Service("gateway", settings, migrations=MIGRATIONS, consumers=[consumer_spec()])
     notifications = GatewayNotifications()
+    consumer = GatewayHandlers(notifications.waiters).consumer_spec()
+    service = Service("gateway", settings, migrations=MIGRATIONS, consumers=[consumer])
 
     def uow() -> AbstractAsyncContextManager[UnitOfWork]:
         return over(service.unit_of_work())

@@ -7,10 +7,13 @@ sessions share a transaction (``batch=True``, see :mod:`parley_runtime.batching`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import structlog
 from parley_contracts import Event, ReplyCompleted, ReplyFailed, SessionNamed, SessionTagged
 from parley_runtime import ConsumerSpec, HandlerContext, Handlers
 
+from .adapters.notifications import ReplyWaiters
 from .adapters.unit_of_work import over
 from .application import replies
 
@@ -20,51 +23,55 @@ log = structlog.get_logger(__name__)
 REPLY_NOT_STORED = "the reply could not be stored"
 
 
-async def on_reply_completed(event: ReplyCompleted, ctx: HandlerContext) -> None:
-    """Store the reply and wake the requests waiting for it."""
-    async with over(ctx.unit_of_work(event)) as uow:
-        stored = await replies.store_reply(uow, event)
-    log.info("reply stored" if stored else "reply for a deleted session dropped", turn=event.turn)
+@dataclass
+class GatewayHandlers:
+    """The gateway's event handlers; ``waiters`` (this replica's requests waiting for replies)
+    are told a stored reply or failure directly, once committed."""
 
+    waiters: ReplyWaiters | None = None
 
-async def on_reply_failed(event: ReplyFailed, ctx: HandlerContext) -> None:
-    """Fail the user message, with the reason, and wake its waiters."""
-    async with over(ctx.unit_of_work(event)) as uow:
-        await replies.fail_message(uow, event.reply_to, event.reason)
-    log.warning("reply failed", reply_to=str(event.reply_to), reason=event.reason)
+    async def on_reply_completed(self, event: ReplyCompleted, ctx: HandlerContext) -> None:
+        """Store the reply and wake the requests waiting for it."""
+        async with over(ctx.unit_of_work(event), self.waiters) as uow:
+            stored = await replies.store_reply(uow, event)
+        log.info(
+            "reply stored" if stored else "reply for a deleted session dropped", turn=event.turn
+        )
 
+    async def on_reply_failed(self, event: ReplyFailed, ctx: HandlerContext) -> None:
+        """Fail the user message, with the reason, and wake its waiters."""
+        async with over(ctx.unit_of_work(event), self.waiters) as uow:
+            await replies.fail_message(uow, event.reply_to, event.reason)
+        log.warning("reply failed", reply_to=str(event.reply_to), reason=event.reason)
 
-async def on_session_named(event: SessionNamed, ctx: HandlerContext) -> None:
-    """Take an automatic name unless the user named the session."""
-    async with over(ctx.unit_of_work(event)) as uow:
-        applied = await replies.apply_auto_name(uow, event)
-    log.info("automatic name " + ("applied" if applied else "ignored"), name=event.name)
+    async def on_session_named(self, event: SessionNamed, ctx: HandlerContext) -> None:
+        """Take an automatic name unless the user named the session."""
+        async with over(ctx.unit_of_work(event)) as uow:
+            applied = await replies.apply_auto_name(uow, event)
+        log.info("automatic name " + ("applied" if applied else "ignored"), name=event.name)
 
+    async def on_session_tagged(self, event: SessionTagged, ctx: HandlerContext) -> None:
+        """Record the session's tag and its display label."""
+        async with over(ctx.unit_of_work(event)) as uow:
+            await replies.record_tag(uow, event)
+        log.info("session tagged", session_tag=event.session_tag)
 
-async def on_session_tagged(event: SessionTagged, ctx: HandlerContext) -> None:
-    """Record the session's tag and its display label."""
-    async with over(ctx.unit_of_work(event)) as uow:
-        await replies.record_tag(uow, event)
-    log.info("session tagged", session_tag=event.session_tag)
+    async def on_give_up(self, event: Event, reason: str, ctx: HandlerContext) -> None:
+        """A reply that cannot be stored: fail its message, so the user is not left waiting."""
+        if not isinstance(event, ReplyCompleted):
+            return
+        async with over(ctx.transaction(), self.waiters) as uow:
+            await replies.fail_message(uow, event.reply_to, REPLY_NOT_STORED)
+        log.error("reply could not be stored", reply_to=str(event.reply_to), reason=reason[:300])
 
-
-async def on_give_up(event: Event, reason: str, ctx: HandlerContext) -> None:
-    """A reply that cannot be stored: fail its message, so the user is not left waiting."""
-    if not isinstance(event, ReplyCompleted):
-        return
-    async with over(ctx.transaction()) as uow:
-        await replies.fail_message(uow, event.reply_to, REPLY_NOT_STORED)
-    log.error("reply could not be stored", reply_to=str(event.reply_to), reason=reason[:300])
-
-
-def consumer_spec() -> ConsumerSpec:
-    """The gateway's durable consumer ``gateway``."""
-    return ConsumerSpec(
-        durable="gateway",
-        handlers=Handlers()
-        .on(ReplyCompleted, on_reply_completed, batch=True)
-        .on(ReplyFailed, on_reply_failed, batch=True)
-        .on(SessionNamed, on_session_named, batch=True)
-        .on(SessionTagged, on_session_tagged, batch=True),
-        on_give_up=on_give_up,
-    )
+    def consumer_spec(self) -> ConsumerSpec:
+        """The gateway's durable consumer ``gateway``."""
+        return ConsumerSpec(
+            durable="gateway",
+            handlers=Handlers()
+            .on(ReplyCompleted, self.on_reply_completed, batch=True)
+            .on(ReplyFailed, self.on_reply_failed, batch=True)
+            .on(SessionNamed, self.on_session_named, batch=True)
+            .on(SessionTagged, self.on_session_tagged, batch=True),
+            on_give_up=self.on_give_up,
+        )

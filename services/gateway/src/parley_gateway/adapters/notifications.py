@@ -22,7 +22,7 @@ import structlog
 from parley_contracts import SessionChange
 from pydantic import ValidationError
 
-from ..domain.ports import FeedEvent
+from ..domain.ports import FeedEvent, ReplyOutcome
 
 REPLY_CHANNEL = "gateway_replies"
 SESSION_CHANNEL = "gateway_session_events"
@@ -31,10 +31,12 @@ log = structlog.get_logger(__name__)
 
 
 class ReplyWaiters:
-    """Futures of requests waiting for replies, woken by the ``gateway_replies`` channel."""
+    """Futures of requests waiting for replies, woken by the ``gateway_replies`` channel (the
+    waiter then reads where its message stands: the future's result is None), or told the
+    outcome directly when this replica stored it (:meth:`settle`)."""
 
     def __init__(self) -> None:
-        self._waiting: dict[str, set[asyncio.Future[None]]] = defaultdict(set)
+        self._waiting: dict[str, set[asyncio.Future[ReplyOutcome | None]]] = defaultdict(set)
         self.closed = False
 
     def close(self) -> None:
@@ -52,12 +54,12 @@ class ReplyWaiters:
         self._waiting.clear()
 
     @contextlib.contextmanager
-    def waiting(self, user_message_id: uuid.UUID) -> Iterator[asyncio.Future[None]]:
-        """A future done when the reply of ``user_message_id`` is announced, for as long as the
-        context is open. Enter it before the message is committed, so no announcement can be
-        missed."""
+    def waiting(self, user_message_id: uuid.UUID) -> Iterator[asyncio.Future[ReplyOutcome | None]]:
+        """A future done when the reply of ``user_message_id`` is announced (its result is the
+        outcome when it is known, else None), for as long as the context is open. Enter it
+        before the message is committed, so no announcement can be missed."""
         key = str(user_message_id)
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[ReplyOutcome | None] = asyncio.get_running_loop().create_future()
         self._waiting[key].add(fut)
         try:
             yield fut
@@ -71,10 +73,17 @@ class ReplyWaiters:
                 fut.cancel()
 
     def on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        """asyncpg listener: wake the waiters of the announced user message."""
+        """asyncpg listener: wake the waiters of the announced user message (they read it)."""
         for fut in self._waiting.pop(payload, set()):
             if not fut.done():
                 fut.set_result(None)
+
+    def settle(self, user_message_id: uuid.UUID, outcome: ReplyOutcome) -> None:
+        """Tell this replica's waiters of ``user_message_id`` its committed ``outcome``, so they
+        need not read it (their notification, when it comes, finds them gone)."""
+        for fut in self._waiting.pop(str(user_message_id), set()):
+            if not fut.done():
+                fut.set_result(outcome)
 
 
 RESYNC: FeedEvent = ("resync", {})

@@ -1,7 +1,8 @@
 """Waiting for a reply: one async iterator merging its three sources.
 
 * the ``gateway_replies`` notification (:class:`~.notifications.ReplyWaiters`), which normally
-  wakes the wait as soon as the reply or failure is committed;
+  wakes the wait as soon as the reply or failure is committed; when this replica stored it, the
+  waiter is told the outcome itself, right after the commit, and reads nothing;
 * the live deltas of the reply (core NATS ``<prefix>.live.reply.<session_id>``), when asked for;
 * a re-read of the database every :data:`RECHECK_S`, which covers a notification lost with its
   connection.
@@ -38,7 +39,7 @@ class Watch:
         self,
         message_id: uuid.UUID,
         read: OutcomeReader,
-        notified: asyncio.Future[None],
+        notified: asyncio.Future[ReplyOutcome | None],
         deltas: asyncio.Queue[ReplyDelta] | None,
         closing: Callable[[], bool] = lambda: False,
     ) -> None:
@@ -61,8 +62,8 @@ class Watch:
         deadline = loop.time() + timeout_s
         if self._start is not None and not self._notified.done():
             outcome = self._start
-        else:  # unknown, or already announced: what is stored now
-            outcome = await self._read(self.message_id)
+        else:  # unknown, or already announced: as told, or what is stored now
+            outcome = await self._told_or_read()
         next_delta: asyncio.Future[ReplyDelta] | None = None
         try:
             while (
@@ -88,7 +89,7 @@ class Watch:
                     yield next_delta.result()
                     next_delta = None
                     continue
-                outcome = await self._read(self.message_id)  # woken, or time to re-check
+                outcome = await self._told_or_read()  # woken, or time to re-check
             if next_delta is not None and next_delta.done() and not next_delta.cancelled():
                 yield next_delta.result()
                 next_delta = None
@@ -98,6 +99,14 @@ class Watch:
         finally:
             if next_delta is not None:
                 next_delta.cancel()
+
+    async def _told_or_read(self) -> ReplyOutcome:
+        """The outcome this replica was told with the announcement, else the stored one."""
+        if self._notified.done() and not self._notified.cancelled():
+            told = self._notified.result()
+            if told is not None:
+                return told
+        return await self._read(self.message_id)
 
 
 class LiveDeltas:

@@ -3,6 +3,7 @@ consumer, the inbox mark) with the gateway's repositories and announcements on t
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -12,18 +13,21 @@ from parley_contracts import Event, SessionChange
 from parley_runtime import UnitOfWork as Transaction
 from parley_runtime.db import database_unreachable
 
-from ..domain.ports import StorageUnavailable
-from .notifications import REPLY_CHANNEL, SESSION_CHANNEL
+from ..domain.ports import ReplyOutcome, StorageUnavailable
+from .notifications import REPLY_CHANNEL, SESSION_CHANNEL, ReplyWaiters
 from .repositories import PostgresIdempotencyKeys, PostgresMessages, PostgresSessions
 
 log = structlog.get_logger(__name__)
 
 
 class PostgresUnitOfWork:
-    """Repositories, outbox and NOTIFY announcements on one open chassis transaction."""
+    """Repositories, outbox and NOTIFY announcements on one open chassis transaction;
+    ``waiters``, this replica's requests waiting for replies, are told a settled outcome
+    directly once it is committed."""
 
-    def __init__(self, transaction: Transaction) -> None:
+    def __init__(self, transaction: Transaction, waiters: ReplyWaiters | None = None) -> None:
         self.transaction = transaction
+        self.waiters = waiters
         self.sessions = PostgresSessions(transaction.conn)
         self.messages = PostgresMessages(transaction.conn)
         self.idempotency_keys = PostgresIdempotencyKeys(transaction.conn)
@@ -36,16 +40,25 @@ class PostgresUnitOfWork:
         """``NOTIFY gateway_session_events`` with the change, delivered at commit."""
         self.transaction.notify(SESSION_CHANNEL, change.to_json())
 
-    async def announce_reply(self, user_message_id: uuid.UUID) -> None:
-        """``NOTIFY gateway_replies`` with the user message id, delivered at commit."""
+    async def announce_reply(
+        self, user_message_id: uuid.UUID, outcome: ReplyOutcome | None = None
+    ) -> None:
+        """``NOTIFY gateway_replies`` with the user message id, delivered at commit (the
+        waiters of every replica then read the message); with ``outcome``, this replica's
+        waiters are told it once committed, without a read."""
         self.transaction.notify(REPLY_CHANNEL, str(user_message_id))
+        if outcome is not None and self.waiters is not None:
+            self.transaction.after_commit(
+                functools.partial(self.waiters.settle, user_message_id, outcome)
+            )
 
 
 def over(
-    transaction: AbstractAsyncContextManager[Transaction],
+    transaction: AbstractAsyncContextManager[Transaction], waiters: ReplyWaiters | None = None
 ) -> AbstractAsyncContextManager[PostgresUnitOfWork]:
     """A gateway unit of work over a chassis transaction context (a service's
-    ``unit_of_work()`` or a handler's ``ctx.unit_of_work(event)``).
+    ``unit_of_work()`` or a handler's ``ctx.unit_of_work(event)``), telling ``waiters`` the
+    outcomes it announces.
 
     Raises:
         StorageUnavailable: the database is out of reach (see
@@ -56,7 +69,7 @@ def over(
     async def scope() -> AsyncIterator[PostgresUnitOfWork]:
         try:
             async with transaction as opened:
-                yield PostgresUnitOfWork(opened)
+                yield PostgresUnitOfWork(opened, waiters)
         except Exception as exc:
             if not database_unreachable(exc):
                 raise

@@ -15,7 +15,7 @@ import structlog
 from parley_contracts import ReplyCompleted, SessionChange, SessionNamed, SessionTagged
 
 from ..domain.messages import Message
-from ..domain.ports import UnitOfWork, UnitOfWorkFactory
+from ..domain.ports import ReplyOutcome, UnitOfWork, UnitOfWorkFactory
 from .messages import counts_change
 
 log = structlog.get_logger(__name__)
@@ -41,7 +41,7 @@ async def store_reply(uow: UnitOfWork, event: ReplyCompleted) -> bool:
         asked.answer(reply)
         changed.append(asked)
     await uow.sessions.save(session, changed)
-    await uow.announce_reply(event.reply_to)
+    await uow.announce_reply(event.reply_to, ReplyOutcome(asked, reply) if asked else None)
     await uow.announce(counts_change(session))
     return True
 
@@ -53,7 +53,7 @@ async def fail_message(uow: UnitOfWork, message_id: uuid.UUID, reason: str) -> b
     if message is None or not message.fail(reason):
         return False
     await uow.messages.save(message)
-    await uow.announce_reply(message_id)
+    await uow.announce_reply(message_id, ReplyOutcome(message, None))
     session = await uow.sessions.get(message.session_id)
     if session is not None:
         await uow.announce(counts_change(session))

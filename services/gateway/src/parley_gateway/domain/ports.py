@@ -141,8 +141,11 @@ class UnitOfWork(Protocol):
         """Tell the user's event streams about ``change`` (at commit)."""
         ...
 
-    async def announce_reply(self, user_message_id: uuid.UUID) -> None:
-        """Wake the requests waiting for the reply of ``user_message_id`` (at commit)."""
+    async def announce_reply(
+        self, user_message_id: uuid.UUID, outcome: ReplyOutcome | None = None
+    ) -> None:
+        """Wake the requests waiting for the reply of ``user_message_id`` (at commit), with
+        its settled ``outcome`` when known (so they need not read it)."""
         ...
 
 
