@@ -7,6 +7,7 @@ import asyncio
 import time
 import uuid
 
+import pytest
 from parley_contracts import ReplyDelta
 from parley_gateway.adapters import reply_watch
 from parley_gateway.adapters.notifications import ReplyWaiters
@@ -86,7 +87,11 @@ async def test_a_reply_announced_before_a_known_start_is_read_at_once() -> None:
     assert isinstance(outcome, ReplyOutcome) and outcome.settled
 
 
-async def test_a_known_start_saves_the_first_read() -> None:
+@pytest.mark.parametrize("told", [False, True])
+async def test_a_known_start_saves_the_first_read(told: bool) -> None:
+    """Woken by the notification, the watch reads the outcome once; told it by this replica
+    (which stored the reply, after the commit), it reads nothing, and the notification that
+    follows finds no waiter."""
     store, waiters = Store(), ReplyWaiters()
     with waiters.waiting(store.message.id) as notified:
         watch = Watch(store.message.id, store.read, notified, None)
@@ -95,28 +100,15 @@ async def test_a_known_start_saves_the_first_read() -> None:
         await asyncio.sleep(0.02)
         assert store.reads == 0
         store.answer()
+        if told:
+            waiters.settle(store.message.id, ReplyOutcome(store.message, store.reply))
         waiters.on_notify(None, 0, "gateway_replies", str(store.message.id))
         [outcome] = await asyncio.wait_for(task, 0.5)
-    assert store.reads == 1 and isinstance(outcome, ReplyOutcome) and outcome.settled
+    assert store.reads == (0 if told else 1)
+    assert isinstance(outcome, ReplyOutcome) and outcome.settled and outcome.reply == store.reply
 
 
-async def test_an_outcome_told_by_this_replica_needs_no_read() -> None:
-    """A reply stored by this replica settles its waiters with the outcome itself (after the
-    commit), whether the watch waits already or starts after; the notification that follows
-    finds no waiter."""
-    store, waiters = Store(), ReplyWaiters()
-    with waiters.waiting(store.message.id) as notified:
-        watch = Watch(store.message.id, store.read, notified, None)
-        watch.starts_from(ReplyOutcome(store.message, None))
-        task = asyncio.create_task(_collect(watch, 30))
-        await asyncio.sleep(0.02)
-        store.answer()
-        waiters.settle(store.message.id, ReplyOutcome(store.message, store.reply))
-        waiters.on_notify(None, 0, "gateway_replies", str(store.message.id))
-        [outcome] = await asyncio.wait_for(task, 0.5)
-    assert store.reads == 0 and isinstance(outcome, ReplyOutcome) and outcome.settled
-    assert outcome.reply == store.reply
-
+async def test_an_outcome_told_before_the_watch_starts_needs_no_read() -> None:
     fast, waiters = Store(), ReplyWaiters()
     with waiters.waiting(fast.message.id) as notified:  # told before the watch starts
         watch = Watch(fast.message.id, fast.read, notified, None)
