@@ -40,9 +40,8 @@ class FakeSessions:
         assert session.id in self.rows
         assert all(m.session_id == session.id for m in messages)
         self.rows[session.id] = copy.deepcopy(session)
-        for message in messages:
-            if message.id not in self.messages.rows:
-                await self.messages.add(message)
+        for message in messages:  # a new one was appended: it has its seq
+            assert message.id in self.messages.rows or message.seq > 0
             await self.messages.save(message)
 
     async def delete(self, session_id: uuid.UUID) -> None:
@@ -78,10 +77,6 @@ class FakeMessages:
             None,
         )
         return copy.deepcopy(self.rows.get(message_id)), copy.deepcopy(reply)
-
-    async def add(self, message: Message) -> None:
-        assert message.id not in self.rows and message.seq > 0
-        self.rows[message.id] = copy.deepcopy(message)
 
     async def save(self, message: Message) -> None:
         self.rows[message.id] = copy.deepcopy(message)

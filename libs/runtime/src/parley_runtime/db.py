@@ -142,12 +142,12 @@ async def create_pool(
     name themselves ``parley-<schema>`` (``application_name``: who is who in ``pg_stat_activity``
     and in the server's log).
 
-        ``command_timeout_s`` (seconds, None: no limit) bounds each statement and each new
-        connection: past it the call raises ``TimeoutError`` (asyncpg's ``command_timeout`` and
-        connect ``timeout``), so nothing waits forever on a frozen server.
+    ``command_timeout_s`` (seconds, None: no limit) bounds each statement and each new
+    connection: past it the call raises ``TimeoutError`` (asyncpg's ``command_timeout`` and
+    connect ``timeout``), so nothing waits forever on a frozen server.
 
-        Raises:
-            OSError, asyncpg.PostgresError: the server cannot be reached or refuses the connection.
+    Raises:
+        OSError, asyncpg.PostgresError: the server cannot be reached or refuses the connection.
     """
     await ensure_schema(database_url, schema)
     pool = await asyncpg.create_pool(

@@ -66,7 +66,7 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     service = Service("gateway", settings, migrations=MIGRATIONS, consumers=[consumer])
 
     def uow() -> AbstractAsyncContextManager[UnitOfWork]:
-        return over(service.unit_of_work())
+        return over(service.unit_of_work(), notifications.waiters)
 
     def reads() -> AbstractAsyncContextManager[UnitOfWork]:
         return over(service.reading())

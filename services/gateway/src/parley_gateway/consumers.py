@@ -7,14 +7,16 @@ sessions share a transaction (``batch=True``, see :mod:`parley_runtime.batching`
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 import structlog
 from parley_contracts import Event, ReplyCompleted, ReplyFailed, SessionNamed, SessionTagged
 from parley_runtime import ConsumerSpec, HandlerContext, Handlers
+from parley_runtime import UnitOfWork as Transaction
 
 from .adapters.notifications import ReplyWaiters
-from .adapters.unit_of_work import over
+from .adapters.unit_of_work import PostgresUnitOfWork, over
 from .application import replies
 
 log = structlog.get_logger(__name__)
@@ -30,9 +32,15 @@ class GatewayHandlers:
 
     waiters: ReplyWaiters | None = None
 
+    def _over(
+        self, transaction: AbstractAsyncContextManager[Transaction]
+    ) -> AbstractAsyncContextManager[PostgresUnitOfWork]:
+        """The gateway unit of work over ``transaction``, telling this replica's waiters."""
+        return over(transaction, self.waiters)
+
     async def on_reply_completed(self, event: ReplyCompleted, ctx: HandlerContext) -> None:
         """Store the reply and wake the requests waiting for it."""
-        async with over(ctx.unit_of_work(event), self.waiters) as uow:
+        async with self._over(ctx.unit_of_work(event)) as uow:
             stored = await replies.store_reply(uow, event)
         log.info(
             "reply stored" if stored else "reply for a deleted session dropped", turn=event.turn
@@ -40,19 +48,19 @@ class GatewayHandlers:
 
     async def on_reply_failed(self, event: ReplyFailed, ctx: HandlerContext) -> None:
         """Fail the user message, with the reason, and wake its waiters."""
-        async with over(ctx.unit_of_work(event), self.waiters) as uow:
+        async with self._over(ctx.unit_of_work(event)) as uow:
             await replies.fail_message(uow, event.reply_to, event.reason)
         log.warning("reply failed", reply_to=str(event.reply_to), reason=event.reason)
 
     async def on_session_named(self, event: SessionNamed, ctx: HandlerContext) -> None:
         """Take an automatic name unless the user named the session."""
-        async with over(ctx.unit_of_work(event)) as uow:
+        async with self._over(ctx.unit_of_work(event)) as uow:
             applied = await replies.apply_auto_name(uow, event)
         log.info("automatic name " + ("applied" if applied else "ignored"), name=event.name)
 
     async def on_session_tagged(self, event: SessionTagged, ctx: HandlerContext) -> None:
         """Record the session's tag and its display label."""
-        async with over(ctx.unit_of_work(event)) as uow:
+        async with self._over(ctx.unit_of_work(event)) as uow:
             await replies.record_tag(uow, event)
         log.info("session tagged", session_tag=event.session_tag)
 
@@ -60,7 +68,7 @@ class GatewayHandlers:
         """A reply that cannot be stored: fail its message, so the user is not left waiting."""
         if not isinstance(event, ReplyCompleted):
             return
-        async with over(ctx.transaction(), self.waiters) as uow:
+        async with self._over(ctx.transaction()) as uow:
             await replies.fail_message(uow, event.reply_to, REPLY_NOT_STORED)
         log.error("reply could not be stored", reply_to=str(event.reply_to), reason=reason[:300])
 

@@ -47,11 +47,8 @@ class ReplyWaiters:
 
     def wake_all(self) -> None:
         """Wake every waiter (at shutdown: they re-read the database)."""
-        for futures in self._waiting.values():
-            for fut in futures:
-                if not fut.done():
-                    fut.set_result(None)
-        self._waiting.clear()
+        for key in list(self._waiting):
+            self._wake(key, None)
 
     @contextlib.contextmanager
     def waiting(self, user_message_id: uuid.UUID) -> Iterator[asyncio.Future[ReplyOutcome | None]]:
@@ -74,14 +71,15 @@ class ReplyWaiters:
 
     def on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         """asyncpg listener: wake the waiters of the announced user message (they read it)."""
-        for fut in self._waiting.pop(payload, set()):
-            if not fut.done():
-                fut.set_result(None)
+        self._wake(payload, None)
 
     def settle(self, user_message_id: uuid.UUID, outcome: ReplyOutcome) -> None:
         """Tell this replica's waiters of ``user_message_id`` its committed ``outcome``, so they
         need not read it (their notification, when it comes, finds them gone)."""
-        for fut in self._waiting.pop(str(user_message_id), set()):
+        self._wake(str(user_message_id), outcome)
+
+    def _wake(self, key: str, outcome: ReplyOutcome | None) -> None:
+        for fut in self._waiting.pop(key, set()):
             if not fut.done():
                 fut.set_result(outcome)
 

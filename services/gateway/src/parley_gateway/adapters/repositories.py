@@ -195,15 +195,6 @@ class PostgresMessages:
         reply = next((m for m in found if m.id != message_id), None)
         return message, reply
 
-    async def add(self, message: Message) -> None:
-        """Insert a new message."""
-        m = message
-        await self.conn.execute(
-            f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            *(m.id, m.session_id, m.seq, m.role, m.content, m.status, m.reply_to, m.error),
-            m.created_at,
-        )
-
     async def save(self, message: Message) -> None:
         """Store the message's status and failure reason as they are now."""
         await self.conn.execute(

@@ -85,10 +85,6 @@ class MessageRepository(Protocol):
         a message read with its reply is never still pending); None for what does not exist."""
         ...
 
-    async def add(self, message: Message) -> None:
-        """Store a new message (its session appended it first)."""
-        ...
-
     async def save(self, message: Message) -> None:
         """Store a loaded message's status and error."""
         ...
