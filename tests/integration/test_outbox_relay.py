@@ -1,8 +1,11 @@
-"""The outbox relay on real servers: a batch leaves in the order it was written, and a publish
-that fails keeps every row of its batch for the next round without storing anything twice."""
+"""The outbox relay on real servers: a batch leaves in the order it was written; a publish
+that fails keeps every row of its batch for the next round without storing anything twice; one
+relay of a schema leads at a time, another takes over when it stops or its connection dies; the
+rows a round published are deleted by the next round."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -72,6 +75,7 @@ async def test_a_batch_leaves_in_the_order_it_was_written(
         outbox_service.pool, js, schema="relayprobe", stream=servers.stream, batch=25
     )
     assert [await relay.relay_once() for _ in range(4)] == [25, 25, 10, 0]
+    await relay.stop()
     subject = Subjects(servers.prefix).of(SessionDeleted(session_id=sid, user_id="x"))
     assert await _stored(js, servers.stream, subject) == [f"u{i:03d}" for i in range(60)]
 
@@ -85,11 +89,15 @@ async def test_a_failed_publish_keeps_the_batch_and_stores_nothing_twice(
     broken = OutboxRelay(outbox_service.pool, flaky, schema="relayprobe", stream=servers.stream)
     with pytest.raises(nats.errors.TimeoutError):
         await broken.relay_once()
+    await broken.stop()
     assert await outbox_service.pool.fetchval("SELECT count(*) FROM outbox") == 10
 
     relay = OutboxRelay(outbox_service.pool, js, schema="relayprobe", stream=servers.stream)
     assert await relay.relay_once() == 10
+    assert await outbox_service.pool.fetchval("SELECT count(*) FROM outbox") == 10
+    assert await relay.relay_once() == 0  # the next round deletes what was published
     assert await outbox_service.pool.fetchval("SELECT count(*) FROM outbox") == 0
+    await relay.stop()
     subject = Subjects(servers.prefix).of(SessionDeleted(session_id=sid, user_id="x"))
     stored = await _stored(js, servers.stream, subject)
     assert sorted(stored) == [f"u{i:03d}" for i in range(10)]  # each once
@@ -116,6 +124,7 @@ async def test_a_row_the_server_cannot_take_is_set_aside_and_the_rest_go_on(
         outbox_service.pool, js, schema="relayprobe", stream=servers.stream, max_payload=limit
     )
     assert await relay.relay_once() == 3
+    await relay.stop()  # deletes what the round took
     subject = Subjects(servers.prefix).of(SessionDeleted(session_id=sid, user_id="x"))
     assert await _stored(js, servers.stream, subject) == ["before", "after"]
     dead = await outbox_service.pool.fetchrow("SELECT event_type, payload, reason FROM outbox_dead")
@@ -123,3 +132,69 @@ async def test_a_row_the_server_cannot_take_is_set_aside_and_the_rest_go_on(
     assert SessionDeleted.model_validate_json(dead["payload"]).user_id == "x" * 200
     assert dead["reason"] == f"payload of {limit + 1} bytes is over the server's {limit}"
     assert await outbox_service.pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+async def _count(service: Service) -> int:
+    return int(await service.pool.fetchval("SELECT count(*) FROM outbox"))
+
+
+async def _until(check: Any, timeout_s: float = 10.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not await check():
+            await asyncio.sleep(0.02)
+
+
+async def test_one_relay_leads_and_another_takes_over_when_it_stops(
+    servers: Servers, js: Any, outbox_service: Service
+) -> None:
+    sid = uuid.uuid4()
+    await _write(outbox_service, sid, 5)
+    pool, stream = outbox_service.pool, servers.stream
+    first = OutboxRelay(pool, js, schema="relayprobe", stream=stream, poll_s=0.1)
+    second = OutboxRelay(pool, js, schema="relayprobe", stream=stream, poll_s=0.1)
+    try:
+        await first.start()
+        await _until(lambda: _zero(outbox_service))  # published, then deleted by the next round
+        await second.start()
+        await asyncio.sleep(0.3)  # three of its polls
+        assert first.leading and not second.leading
+
+        await first.stop()
+        await _write(outbox_service, sid, 5)
+        await _until(lambda: _zero(outbox_service))
+        assert second.leading
+    finally:
+        await first.stop()
+        await second.stop()
+    subject = Subjects(servers.prefix).of(SessionDeleted(session_id=sid, user_id="x"))
+    assert await _stored(js, stream, subject) == [f"u{i:03d}" for i in range(5)] * 2
+
+
+async def _zero(service: Service) -> bool:
+    return await _count(service) == 0
+
+
+async def test_a_leader_whose_connection_dies_leads_again_and_loses_nothing(
+    servers: Servers, js: Any, outbox_service: Service
+) -> None:
+    sid = uuid.uuid4()
+    relay = OutboxRelay(
+        outbox_service.pool, js, schema="relayprobe", stream=servers.stream, poll_s=0.1
+    )
+    await relay.start()
+    try:
+        await _write(outbox_service, sid, 3)
+        await _until(lambda: _zero(outbox_service))
+        assert relay.leading
+        killed = await outbox_service.pool.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks"
+            " WHERE locktype = 'advisory' AND granted AND objid = hashtext('outbox:relayprobe')::oid"
+        )
+        assert killed == 1
+        await _write(outbox_service, sid, 3)  # no one listens now: the relay's poll finds them
+        await _until(lambda: _zero(outbox_service))
+        assert relay.leading
+    finally:
+        await relay.stop()
+    subject = Subjects(servers.prefix).of(SessionDeleted(session_id=sid, user_id="x"))
+    assert await _stored(js, servers.stream, subject) == [f"u{i:03d}" for i in range(3)] * 2
