@@ -1,5 +1,6 @@
 """The gateway's session store on a real PostgreSQL: a session is saved with the messages it
-appended or changed in one statement, a new message inserted and a loaded one updated."""
+appended or changed in one statement, a new message inserted and a loaded one updated; a
+session is read with a message and its reply in one statement."""
 
 from __future__ import annotations
 
@@ -66,3 +67,28 @@ async def test_a_session_is_saved_with_its_new_and_changed_messages_in_one_state
     stored, stored_reply = await messages.with_reply(asked.id)
     assert stored == loaded and stored_reply == reply
     assert await sessions.get(session.id) == session  # counters moved with the messages
+
+
+async def test_a_session_is_read_with_a_message_and_its_reply_in_one_statement(
+    conn: asyncpg.Connection, statements: list[str]
+) -> None:
+    sessions = PostgresSessions(conn)
+    session = Session(id=uuid.uuid4(), user_id="store", name="New chat", name_source="default",
+                      model="echo")  # fmt: skip
+    await sessions.add(session)
+    asked = session.append(Message.from_user(uuid.uuid4(), session.id, "Hello?"))
+    await sessions.save(session, [asked])
+
+    assert await sessions.get_with_reply(session.id, asked.id) == (session, asked, None)
+    reply = session.append(Message.reply(uuid.uuid4(), session.id, asked.id, "Hi."))
+    asked.answer(reply)
+    await sessions.save(session, [reply, asked])
+    await asyncio.sleep(0)
+    statements.clear()
+    async with conn.transaction():
+        assert await sessions.get_with_reply(session.id, asked.id) == (session, asked, reply)
+        await asyncio.sleep(0)
+        reads = [q for q in statements if q.startswith("SELECT")]
+        assert len(reads) == 1 and "FOR UPDATE OF s" in reads[0]
+    assert await sessions.get_with_reply(session.id, uuid.uuid4()) == (session, None, None)
+    assert await sessions.get_with_reply(uuid.uuid4(), asked.id) == (None, None, None)

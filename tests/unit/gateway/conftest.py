@@ -32,6 +32,19 @@ class FakeSessions:
             return None
         return copy.deepcopy(found)
 
+    async def get_with_reply(
+        self, session_id: uuid.UUID, message_id: uuid.UUID
+    ) -> tuple[Session | None, Message | None, Message | None]:
+        session = await self.get(session_id)
+        if session is None:
+            return None, None, None
+        asked, reply = await self.messages.with_reply(message_id)
+        if asked is not None and asked.session_id != session_id:
+            asked = None
+        if reply is not None and reply.session_id != session_id:
+            reply = None
+        return session, asked, reply
+
     async def add(self, session: Session) -> None:
         assert session.id not in self.rows
         self.rows[session.id] = copy.deepcopy(session)

@@ -47,15 +47,34 @@ def _message_columns(messages: Sequence[Message]) -> list[list[Any]]:
     return [[getattr(m, column) for m in messages] for column in MESSAGE_COLUMNS.split(", ")]
 
 
-def _session(row: asyncpg.Record) -> Session:
-    fields = dict(row)
+#: A session's columns (``s.``) and, aliased ``m_<column>``, those of its message ``$2`` and
+#: of that message's reply, one row per message (a LEFT JOIN: one row of NULLs when neither
+#: exists); the session's row is locked for the transaction.
+_MESSAGE_ALIASES = [f"m_{column}" for column in MESSAGE_COLUMNS.split(", ")]
+_SESSION_WITH_REPLY = (
+    "SELECT " + ", ".join(f"s.{c}" for c in SESSION_COLUMNS.split(", ")) + ", "
+    + ", ".join(f"m.{c} AS m_{c}" for c in MESSAGE_COLUMNS.split(", "))
+    + " FROM sessions s LEFT JOIN messages m ON m.session_id = s.id"
+    " AND (m.id = $2 OR (m.reply_to = $2 AND m.role = 'assistant'))"
+    " WHERE s.id = $1 FOR UPDATE OF s"
+)
+
+
+def _session(row: asyncpg.Record, columns: Sequence[str] | None = None) -> Session:
+    """A session from ``row`` (all its columns, or only ``columns``, in the order of
+    :data:`SESSION_COLUMNS`)."""
+    fields = dict(row) if columns is None else {c: row[c] for c in columns}
     fields["metadata"] = json.loads(fields["metadata"])
     fields["tags"] = json.loads(fields["tags"])
     return Session(**fields)
 
 
-def _message(row: asyncpg.Record) -> Message:
-    return Message(**dict(row))
+def _message(row: asyncpg.Record, columns: Sequence[str] | None = None) -> Message:
+    """A message from ``row`` (all its columns, or ``columns``, the names of
+    :data:`MESSAGE_COLUMNS` in its order, maybe aliased)."""
+    if columns is None:
+        return Message(**dict(row))
+    return Message(**{name: row[c] for name, c in zip(MESSAGE_COLUMNS.split(", "), columns, strict=True)})
 
 
 def _escape_like(text: str) -> str:
@@ -81,6 +100,21 @@ class PostgresSessions:
             sql += " FOR UPDATE"
         row = await self.conn.fetchrow(sql, *args)
         return _session(row) if row is not None else None
+
+    async def get_with_reply(
+        self, session_id: uuid.UUID, message_id: uuid.UUID
+    ) -> tuple[Session | None, Message | None, Message | None]:
+        """The session, locked for this transaction, with its message ``message_id`` and that
+        message's reply, in one statement: one row per message found (one with empty message
+        columns when neither is); ``(None, None, None)`` when the session does not exist."""
+        rows = await self.conn.fetch(_SESSION_WITH_REPLY, session_id, message_id)
+        if not rows:
+            return None, None, None
+        session = _session(rows[0], SESSION_COLUMNS.split(", "))
+        found = [_message(row, _MESSAGE_ALIASES) for row in rows if row["m_id"] is not None]
+        message = next((m for m in found if m.id == message_id), None)
+        reply = next((m for m in found if m.id != message_id), None)
+        return session, message, reply
 
     async def add(self, session: Session) -> None:
         """Insert a new session."""

@@ -27,10 +27,9 @@ STALE_BATCH = 500
 async def store_reply(uow: UnitOfWork, event: ReplyCompleted) -> bool:
     """Store the assistant message (once, with the session's next ``seq``), mark its user
     message answered and wake its waiters; returns False if the session is gone."""
-    session = await uow.sessions.get(event.session_id, for_update=True)
+    session, asked, reply = await uow.sessions.get_with_reply(event.session_id, event.reply_to)
     if session is None:
         return False
-    asked, reply = await uow.messages.with_reply(event.reply_to)
     changed = []
     if reply is None:
         reply = session.append(

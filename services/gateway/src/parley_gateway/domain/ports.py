@@ -41,6 +41,14 @@ class SessionRepository(Protocol):
         """The session (of ``user_id`` when given), locked for the transaction if asked."""
         ...
 
+    async def get_with_reply(
+        self, session_id: uuid.UUID, message_id: uuid.UUID
+    ) -> tuple[Session | None, Message | None, Message | None]:
+        """``(session, its message message_id, the assistant message answering it)``, the
+        session locked for the transaction, read together; None for what does not exist (both
+        messages are None when the session is)."""
+        ...
+
     async def add(self, session: Session) -> None:
         """Store a new session."""
         ...
