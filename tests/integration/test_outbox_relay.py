@@ -142,7 +142,7 @@ async def _until(check: Any, timeout_s: float = 10.0) -> None:
     """Poll ``check()`` every 20 ms until it is true (the rows sit in another process's
     reach: nothing here can be awaited instead)."""
     async with asyncio.timeout(timeout_s):
-        for _ in iter(int, 1):
+        while True:
             if await check():
                 return
             await asyncio.sleep(0.02)
