@@ -2,7 +2,10 @@
 
 * Replies: the consumer that stores a reply (or a failure) sends
   ``NOTIFY gateway_replies, '<user message id>'`` in the same transaction; a request waiting for
-  that reply wakes up after the row is committed, whichever replica stored it.
+  that reply wakes up after the row is committed, whichever replica stored it. When the storing
+  replica tells its own waiters the outcome after the commit, the payload also names that
+  replica (``'<user message id> <replica>'``) and the replica passes over its own notification,
+  which would otherwise often come first and make its waiters read what they are about to be told.
 * Session changes: ``NOTIFY gateway_session_events, '<json>'`` (created, updated, named, tagged,
   deleted), fanned out to the ``GET /api/events`` streams of the session's user on every replica.
 
@@ -38,6 +41,13 @@ class ReplyWaiters:
     def __init__(self) -> None:
         self._waiting: dict[str, set[asyncio.Future[ReplyOutcome | None]]] = defaultdict(set)
         self.closed = False
+        self.replica = uuid.uuid4().hex  # names this replica in its own announcements
+
+    def announcement(self, user_message_id: uuid.UUID, *, told: bool) -> str:
+        """The ``gateway_replies`` payload announcing ``user_message_id``'s outcome; ``told``:
+        this replica tells its waiters the outcome itself (:meth:`settle`, after the commit),
+        so the payload names the replica, whose :meth:`on_notify` passes over it."""
+        return f"{user_message_id} {self.replica}" if told else str(user_message_id)
 
     def close(self) -> None:
         """The gateway is shutting down: wake every waiter and answer every wait, now and
@@ -70,8 +80,11 @@ class ReplyWaiters:
                 fut.cancel()
 
     def on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        """asyncpg listener: wake the waiters of the announced user message (they read it)."""
-        self._wake(payload, None)
+        """asyncpg listener: wake the waiters of the announced user message (they read it),
+        unless this replica announced it and tells them (see :meth:`announcement`)."""
+        key, _, replica = payload.partition(" ")
+        if replica != self.replica:
+            self._wake(key, None)
 
     def settle(self, user_message_id: uuid.UUID, outcome: ReplyOutcome) -> None:
         """Tell this replica's waiters of ``user_message_id`` its committed ``outcome``, so they

@@ -52,7 +52,9 @@ def _message_columns(messages: Sequence[Message]) -> list[list[Any]]:
 #: exists); the session's row is locked for the transaction.
 _MESSAGE_ALIASES = [f"m_{column}" for column in MESSAGE_COLUMNS.split(", ")]
 _SESSION_WITH_REPLY = (
-    "SELECT " + ", ".join(f"s.{c}" for c in SESSION_COLUMNS.split(", ")) + ", "
+    "SELECT "
+    + ", ".join(f"s.{c}" for c in SESSION_COLUMNS.split(", "))
+    + ", "
     + ", ".join(f"m.{c} AS m_{c}" for c in MESSAGE_COLUMNS.split(", "))
     + " FROM sessions s LEFT JOIN messages m ON m.session_id = s.id"
     " AND (m.id = $2 OR (m.reply_to = $2 AND m.role = 'assistant'))"
@@ -74,7 +76,9 @@ def _message(row: asyncpg.Record, columns: Sequence[str] | None = None) -> Messa
     :data:`MESSAGE_COLUMNS` in its order, maybe aliased)."""
     if columns is None:
         return Message(**dict(row))
-    return Message(**{name: row[c] for name, c in zip(MESSAGE_COLUMNS.split(", "), columns, strict=True)})
+    return Message(
+        **{name: row[c] for name, c in zip(MESSAGE_COLUMNS.split(", "), columns, strict=True)}
+    )
 
 
 def _escape_like(text: str) -> str:

@@ -45,12 +45,15 @@ class PostgresUnitOfWork:
     ) -> None:
         """``NOTIFY gateway_replies`` with the user message id, delivered at commit (the
         waiters of every replica then read the message); with ``outcome``, this replica's
-        waiters are told it once committed, without a read."""
-        self.transaction.notify(REPLY_CHANNEL, str(user_message_id))
-        if outcome is not None and self.waiters is not None:
-            self.transaction.after_commit(
-                functools.partial(self.waiters.settle, user_message_id, outcome)
-            )
+        waiters are told it once committed, without a read (and pass over the notification)."""
+        if outcome is None or self.waiters is None:
+            self.transaction.notify(REPLY_CHANNEL, str(user_message_id))
+            return
+        payload = self.waiters.announcement(user_message_id, told=True)
+        self.transaction.notify(REPLY_CHANNEL, payload)
+        self.transaction.after_commit(
+            functools.partial(self.waiters.settle, user_message_id, outcome)
+        )
 
 
 def over(
