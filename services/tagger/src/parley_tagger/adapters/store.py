@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -70,15 +71,58 @@ async def insert_session_tag(
     )
 
 
-async def insert_trace(conn: asyncpg.Connection, **trace: Any) -> bool:
-    """Record one reply as an LLM trace; False if it was recorded already (same id)."""
-    columns = ", ".join(trace)
-    placeholders = ", ".join(f"${i}" for i in range(1, len(trace) + 1))
-    status = await conn.execute(
-        f"INSERT INTO llm_traces ({columns}) VALUES ({placeholders}) ON CONFLICT (id) DO NOTHING",
-        *trace.values(),
+#: The columns of a trace that come from its reply, with their types; the others
+#: (``session_tag``, ``model_id``) come from the session's tag.
+TRACE_TYPES = {
+    "id": "uuid",
+    "session_id": "uuid",
+    "user_id": "text",
+    "model": "text",
+    "provider": "text",
+    "turn": "integer",
+    "input": "text",
+    "output": "text",
+    "upstream_session_id": "text",
+    "latency_ms": "integer",
+    "input_tokens": "integer",
+    "output_tokens": "integer",
+    "upstream_response_id": "text",
+    "finish_reason": "text",
+    "retries": "integer",
+    "upstream_done_at": "timestamptz",
+    "correlation_id": "uuid",
+    "created_at": "timestamptz",
+}
+
+
+@functools.cache
+def _record_trace_sql(columns: tuple[str, ...]) -> str:
+    """The statement of :func:`record_trace` for the reply's ``columns``, in that order."""
+    values = ", ".join(f"${i}::{TRACE_TYPES[c]}" for i, c in enumerate(columns, 1))
+    session = columns.index("session_id") + 1
+    return (
+        "WITH tag AS (SELECT session_tag, model_id, analytics_opt_out FROM session_tags"
+        f" WHERE session_id = ${session}::uuid),"
+        f" recorded AS (INSERT INTO llm_traces ({', '.join(columns)}, session_tag, model_id)"
+        f" SELECT {values}, tag.session_tag, tag.model_id FROM tag"
+        " WHERE NOT tag.analytics_opt_out ON CONFLICT (id) DO NOTHING RETURNING 1)"
+        " SELECT session_tag, model_id, analytics_opt_out FROM tag"
     )
-    return status.endswith(" 1")
+
+
+async def record_trace(conn: asyncpg.Connection, **trace: Any) -> dict[str, Any] | None:
+    """Record one reply as an LLM trace carrying its session's tag, unless the session opted
+    out of analytics, in one statement (a trace recorded before, same ``id``, stays as it was).
+    ``trace`` holds the reply's columns (keys of :data:`TRACE_TYPES`, ``session_id`` among
+    them). Returns the session's tag (``session_tag``, ``model_id``, ``analytics_opt_out``), or
+    None when it has none yet: then nothing is recorded.
+
+    Raises:
+        KeyError: a key of ``trace`` is not a reply's column.
+        ValueError: ``trace`` has no ``session_id``.
+    """
+    row = await conn.fetchrow(_record_trace_sql(tuple(trace)), *trace.values())
+    return dict(row) if row else None
 
 
 async def erase_session(conn: asyncpg.Connection, session_id: uuid.UUID) -> None:

@@ -71,18 +71,11 @@ async def reply_completed(event: ReplyCompleted, ctx: HandlerContext) -> None:
         RetryLater: the session has no tag yet (its ``session.created`` comes later).
     """
     async with ctx.unit_of_work(event) as uow:
-        tag = await store.get_session_tag(uow.conn, event.session_id)
-        if tag is None:  # its session.created is late: the tag needs its model and opt-out
-            raise RetryLater("the session has no tag yet")
-        if tag["analytics_opt_out"]:
-            return
-        await store.insert_trace(
+        tag = await store.record_trace(
             uow.conn,
             id=event.message_id,
             session_id=event.session_id,
             user_id=event.user_id,
-            session_tag=tag["session_tag"],
-            model_id=tag["model_id"],
             model=event.model,
             provider=event.provider,
             turn=event.turn,
@@ -99,7 +92,10 @@ async def reply_completed(event: ReplyCompleted, ctx: HandlerContext) -> None:
             correlation_id=event.correlation_id,
             created_at=event.occurred_at,
         )
-    log.info("trace recorded", session_tag=tag["session_tag"], turn=event.turn)
+        if tag is None:  # its session.created is late: the tag needs its model and opt-out
+            raise RetryLater("the session has no tag yet")
+    if not tag["analytics_opt_out"]:
+        log.info("trace recorded", session_tag=tag["session_tag"], turn=event.turn)
 
 
 async def session_deleted(event: SessionDeleted, ctx: HandlerContext) -> None:
