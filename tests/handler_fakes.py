@@ -59,8 +59,11 @@ class FakeContext:
         return self
 
     @asynccontextmanager
-    async def unit_of_work(self, event: Event | None = None) -> AsyncIterator[FakeUnitOfWork]:
-        """A unit of work committed when the block ends without raising."""
+    async def unit_of_work(
+        self, event: Event | None = None, *, late_mark: bool = False
+    ) -> AsyncIterator[FakeUnitOfWork]:
+        """A unit of work committed when the block ends without raising (no inbox here, so
+        ``late_mark`` changes nothing)."""
         uow = FakeUnitOfWork()
         yield uow
         self.published += uow.published

@@ -56,8 +56,13 @@ class HandlerContext:
     delivery: int
     batch: UnitOfWork | None = None
 
-    def unit_of_work(self, event: Event) -> AbstractAsyncContextManager[UnitOfWork]:
-        """A unit of work that first marks ``event`` in this consumer's inbox.
+    def unit_of_work(
+        self, event: Event, *, late_mark: bool = False
+    ) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A unit of work that first marks ``event`` in this consumer's inbox (``late_mark``:
+        in its last statement instead, one round trip fewer, for a handler that read whether
+        the event is a duplicate or of a deleted session before; see
+        :func:`~parley_runtime.uow.unit_of_work`). In a batch the batch marked it already.
 
         Raises:
             AlreadyProcessed: a redelivery whose effect is committed (the consumer acks it).
@@ -66,15 +71,14 @@ class HandlerContext:
         if self.batch is not None:
             return self.transaction()
         return unit_of_work(
-            self.pool, self.subjects, self.schema, consumer=self.consumer, cause=event
-        )
+            self.pool, self.subjects, self.schema,
+            consumer=self.consumer, cause=event, late_mark=late_mark,
+        )  # fmt: skip
 
     def transaction(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work without an inbox mark (for steps before the final effect)."""
         if self.batch is not None:
-            return joined_unit_of_work(
-                self.batch.conn, self.subjects, self.schema, into=self.batch
-            )
+            return joined_unit_of_work(self.batch.conn, self.subjects, self.schema, into=self.batch)
         return unit_of_work(self.pool, self.subjects, self.schema)
 
 

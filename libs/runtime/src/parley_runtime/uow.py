@@ -34,18 +34,34 @@ class SessionGone(Exception):
     """The event's session was deleted: its effect must not be written; ack it unhandled."""
 
 
-#: The one statement that ends a unit of work: its outbox rows, in the order published (a
-#: duplicate event id is ignored), then one wake-up of the outbox relay if a row was written,
-#: then the unit's own notifications. PostgreSQL delivers notifications at commit.
-FLUSH_SQL = (
-    "WITH events AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[],"
+#: The outbox rows of a unit of work ($1..$5, in the order published; a duplicate event id is
+#: ignored) and the notifications it sends: one wake-up ($6) of the outbox relay if a row was
+#: written, then its own ($7 channels, $8 payloads). PostgreSQL delivers them at commit.
+_WRITE_CTES = (
+    "events AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[],"
     " $5::jsonb[]) WITH ORDINALITY AS e(event_id, event_type, subject, payload, trace_context, n)),"
     " written AS (INSERT INTO outbox (event_id, event_type, subject, payload, trace_context)"
     " SELECT event_id, event_type, subject, payload, trace_context FROM events ORDER BY n"
-    " ON CONFLICT (event_id) DO NOTHING RETURNING 1)"
-    " SELECT pg_notify($6, '') FROM (SELECT 1 FROM written LIMIT 1) AS woken"
+    " ON CONFLICT (event_id) DO NOTHING RETURNING 1),"
+    " woken AS (SELECT pg_notify($6, '') FROM (SELECT 1 FROM written LIMIT 1) AS w"
     " UNION ALL SELECT pg_notify(channel, payload)"
-    " FROM unnest($7::text[], $8::text[]) AS n(channel, payload)"
+    " FROM unnest($7::text[], $8::text[]) AS n(channel, payload))"
+)
+
+#: The one statement that ends a unit of work: :data:`_WRITE_CTES`.
+FLUSH_SQL = f"WITH {_WRITE_CTES} SELECT count(*) FROM woken"
+
+#: :data:`FLUSH_SQL` with the inbox mark of the unit of work's cause, under the rules of
+#: :meth:`UnitOfWork.mark_processed` ($9 consumer, $10 event id, $11 event type, $12 whether
+#: a deleted session refuses it, $13 session id); one row: ``(deleted, marked)``.
+MARK_AND_FLUSH_SQL = (
+    "WITH gone AS (SELECT $12::boolean AND EXISTS (SELECT 1 FROM deleted_sessions"
+    " WHERE session_id = $13) AS deleted),"
+    " mark AS (INSERT INTO inbox (consumer, event_id, event_type)"
+    " SELECT $9, $10, $11 FROM gone WHERE NOT gone.deleted ON CONFLICT DO NOTHING RETURNING true),"
+    f" {_WRITE_CTES}"
+    " SELECT (SELECT deleted FROM gone) AS deleted, EXISTS (SELECT 1 FROM mark) AS marked,"
+    " (SELECT count(*) FROM woken) AS woken"
 )
 
 
@@ -64,6 +80,7 @@ class UnitOfWork:
     _rows: list[tuple[uuid.UUID, str, str, bytes, str | None]] = field(default_factory=list)
     _notifications: list[tuple[str, str]] = field(default_factory=list)
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
+    _late_mark: tuple[str, Event] | None = None
 
     async def publish(self, event: Event) -> None:
         """Put ``event`` in this transaction's outbox (a duplicate event id is ignored), with the
@@ -112,18 +129,29 @@ class UnitOfWork:
 
     @property
     def pending(self) -> bool:
-        """Whether outbox rows or notifications wait for :meth:`flush`."""
-        return bool(self._rows or self._notifications)
+        """Whether outbox rows, notifications or a late inbox mark wait for :meth:`flush`."""
+        return bool(self._rows or self._notifications or self._late_mark)
+
+    def mark_late(self, consumer: str, event: Event) -> None:
+        """Mark ``event`` in ``consumer``'s inbox in :meth:`flush`'s statement, at the end of
+        the unit of work, instead of at its start (see :func:`unit_of_work`'s ``late_mark``)."""
+        self._late_mark = (consumer, event)
 
     async def flush(self) -> None:
-        """Write the outbox rows and send the notifications gathered so far, in one statement
-        (none when there is nothing to write). Called at the end of the unit of work."""
+        """Write the outbox rows, send the notifications gathered so far and write a late
+        inbox mark (:meth:`mark_late`), in one statement (none when there is nothing to write).
+        Called at the end of the unit of work.
+
+        Raises:
+            AlreadyProcessed, SessionGone: as :meth:`mark_processed`, for a late mark (the
+                transaction must then roll back: the unit of work's writes are in it).
+        """
         if not self.pending:
             return
         rows, self._rows = self._rows, []
         notifications, self._notifications = self._notifications, []
-        await self.conn.execute(
-            FLUSH_SQL,
+        late, self._late_mark = self._late_mark, None
+        writes = (
             [r[0] for r in rows],
             [r[1] for r in rows],
             [r[2] for r in rows],
@@ -133,6 +161,21 @@ class UnitOfWork:
             [n[0] for n in notifications],
             [n[1] for n in notifications],
         )
+        if late is None:
+            await self.conn.execute(FLUSH_SQL, *writes)
+            return
+        consumer, event = late
+        row = await self.conn.fetchrow(
+            MARK_AND_FLUSH_SQL,
+            *writes,
+            consumer,
+            event.event_id,
+            event.event_type,
+            event.event_type != "session.deleted",
+            event.session_id,
+        )
+        assert row is not None
+        _refuse(row["deleted"], row["marked"], consumer, event)
 
     async def forget_session(self, session_id: uuid.UUID) -> None:
         """Record that ``session_id`` was deleted: later events of it are dropped unhandled."""
@@ -163,10 +206,20 @@ class UnitOfWork:
             event.session_id,
         )
         assert row is not None
-        if row["deleted"]:
-            raise SessionGone(f"session {event.session_id} was deleted")
-        if not row["marked"]:
-            raise AlreadyProcessed(f"{consumer} already processed event {event.event_id}")
+        _refuse(row["deleted"], row["marked"], consumer, event)
+
+
+def _refuse(deleted: bool, marked: bool, consumer: str, event: Event) -> None:
+    """Raise what an inbox mark's outcome means, if anything.
+
+    Raises:
+        SessionGone: ``deleted``: the event's session was deleted.
+        AlreadyProcessed: not ``marked``: ``consumer`` processed ``event`` before.
+    """
+    if deleted:
+        raise SessionGone(f"session {event.session_id} was deleted")
+    if not marked:
+        raise AlreadyProcessed(f"{consumer} already processed event {event.event_id}")
 
 
 #: Marks a batch's events in one statement; a ``session.deleted`` event is marked even though
@@ -219,8 +272,12 @@ async def unit_of_work(
     *,
     consumer: str | None = None,
     cause: Event | None = None,
+    late_mark: bool = False,
 ) -> AsyncIterator[UnitOfWork]:
-    """Open a transaction; with ``consumer`` and ``cause`` it first marks the inbox.
+    """Open a transaction; with ``consumer`` and ``cause`` it first marks the inbox, or, with
+    ``late_mark``, marks it in its last statement, with its outbox rows: one round trip fewer,
+    for a handler that already read whether the event is a duplicate or of a deleted session
+    (its writes before the mark are rolled back if it was refused after all).
 
     On a clean exit the outbox rows and notifications are written (:meth:`UnitOfWork.flush`),
     the transaction commits (which wakes the outbox relay when events were published) and the
@@ -233,7 +290,9 @@ async def unit_of_work(
     async with pool.acquire() as conn:
         async with (
             conn.transaction(),
-            joined_unit_of_work(conn, subjects, schema, consumer=consumer, cause=cause) as uow,
+            joined_unit_of_work(
+                conn, subjects, schema, consumer=consumer, cause=cause, late_mark=late_mark
+            ) as uow,
         ):
             yield uow
         uow.committed()
@@ -248,10 +307,12 @@ async def joined_unit_of_work(
     consumer: str | None = None,
     cause: Event | None = None,
     into: UnitOfWork | None = None,
+    late_mark: bool = False,
 ) -> AsyncIterator[UnitOfWork]:
     """A unit of work inside the transaction already open on ``conn`` (the one of
     :func:`unit_of_work`, or a batch's): it commits or rolls back with that transaction, not on
-    its own. With ``consumer`` and ``cause`` it first marks the inbox; at a clean exit it
+    its own. With ``consumer`` and ``cause`` it first marks the inbox (``late_mark``: at its
+    end, as in :func:`unit_of_work`; not with ``into``); at a clean exit it
     writes its outbox rows and notifications (:meth:`UnitOfWork.flush`), or, with ``into``,
     hands them to that unit of work (:meth:`UnitOfWork.take`) to be written with its own.
 
@@ -261,7 +322,10 @@ async def joined_unit_of_work(
     """
     uow = UnitOfWork(conn=conn, subjects=subjects, schema=schema)
     if consumer is not None and cause is not None:
-        await uow.mark_processed(consumer, cause)
+        if late_mark and into is None:
+            uow.mark_late(consumer, cause)
+        else:
+            await uow.mark_processed(consumer, cause)
     yield uow
     if into is not None:
         into.take(uow)

@@ -137,7 +137,9 @@ class Turns:
         publish ``reply.completed``, in one transaction."""
         reply = answer.reply
         content = storable(reply.content)  # an upstream's NUL or lone surrogate becomes U+FFFD
-        async with ctx.unit_of_work(event) as uow:
+        # The session lock's read found the session standing and the turn open: the inbox mark
+        # can come last, with the outbox row (a session deleted since still rolls it all back).
+        async with ctx.unit_of_work(event, late_mark=True) as uow:
             ledger = await self._ledger(uow, event, upstream)
             if not ledger.settle(event.turn, answered=True):
                 raise AlreadyProcessed(f"turn {event.turn} was settled by another delivery")
