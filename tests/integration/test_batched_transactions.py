@@ -10,7 +10,7 @@ import uuid
 import asyncpg
 from parley_contracts import SessionCreated, SessionDeleted, Subjects
 from parley_runtime import HandlerContext
-from parley_runtime.uow import Standing, mark_all
+from parley_runtime.inbox import Standing, mark_all
 from probe_service import probe, publish
 from stack import Servers
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from parley_contracts import SessionCreated, SessionDeleted
-from parley_runtime import AlreadyProcessed, HandlerContext, SessionGone, Service
+from parley_runtime import AlreadyProcessed, HandlerContext, Service, SessionGone
 from parley_runtime.uow import joined_unit_of_work
 from probe_service import probe
 from stack import Servers

@@ -33,8 +33,9 @@ from parley_contracts import Event
 
 from .delivery import Dropped, Duplicate, Handled, Outcome
 from .handlers import EventHandler, HandlerContext
+from .inbox import Standing, mark_all
 from .metrics import BATCHES
-from .uow import AlreadyProcessed, SessionGone, Standing, UnitOfWork, mark_all
+from .uow import AlreadyProcessed, SessionGone, UnitOfWork
 
 log = structlog.get_logger(__name__)
 

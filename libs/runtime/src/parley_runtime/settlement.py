@@ -38,10 +38,11 @@ from .delivery import (
     next_step,
 )
 from .handlers import ConsumerSpec, EventHandler, HandlerContext, RetryLater, Unprocessable
+from .inbox import prior_state
 from .metrics import EVENTS, HANDLING
 from .settings import RuntimeSettings
 from .tracing import consuming
-from .uow import AlreadyProcessed, SessionGone, prior_state
+from .uow import AlreadyProcessed, SessionGone
 
 log = structlog.get_logger(__name__)
 

@@ -4,10 +4,9 @@ the inbox mark of the event that caused it (after cosmicpython's "Unit of Work" 
 
 from __future__ import annotations
 
-import enum
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -34,35 +33,54 @@ class SessionGone(Exception):
     """The event's session was deleted: its effect must not be written; ack it unhandled."""
 
 
-#: The outbox rows of a unit of work ($1..$5, in the order published; a duplicate event id is
-#: ignored) and the notifications it sends: one wake-up ($6) of the outbox relay if a row was
-#: written, then its own ($7 channels, $8 payloads). PostgreSQL delivers them at commit.
-_WRITE_CTES = (
-    "events AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[],"
-    " $5::jsonb[]) WITH ORDINALITY AS e(event_id, event_type, subject, payload, trace_context, n)),"
-    " written AS (INSERT INTO outbox (event_id, event_type, subject, payload, trace_context)"
-    " SELECT event_id, event_type, subject, payload, trace_context FROM events ORDER BY n"
-    " ON CONFLICT (event_id) DO NOTHING RETURNING 1),"
-    " woken AS (SELECT pg_notify($6, '') FROM (SELECT 1 FROM written LIMIT 1) AS w"
-    " UNION ALL SELECT pg_notify(channel, payload)"
-    " FROM unnest($7::text[], $8::text[]) AS n(channel, payload))"
-)
+def _write_ctes(p: int) -> str:
+    """The outbox rows of a unit of work (parameters ``$p``..``$p+4``, in the order published;
+    a duplicate event id is ignored) and the notifications it sends: one wake-up (``$p+5``) of
+    the outbox relay if a row was written, then its own (``$p+6`` channels, ``$p+7``
+    payloads), as CTEs. PostgreSQL delivers the notifications at commit."""
+    return (
+        f"events AS (SELECT * FROM unnest(${p}::uuid[], ${p + 1}::text[], ${p + 2}::text[],"
+        f" ${p + 3}::bytea[], ${p + 4}::jsonb[]) WITH ORDINALITY"
+        " AS e(event_id, event_type, subject, payload, trace_context, n)),"
+        " written AS (INSERT INTO outbox (event_id, event_type, subject, payload, trace_context)"
+        " SELECT event_id, event_type, subject, payload, trace_context FROM events ORDER BY n"
+        " ON CONFLICT (event_id) DO NOTHING RETURNING 1),"
+        f" woken AS (SELECT pg_notify(${p + 5}, '') FROM (SELECT 1 FROM written LIMIT 1) AS w"
+        " UNION ALL SELECT pg_notify(channel, payload)"
+        f" FROM unnest(${p + 6}::text[], ${p + 7}::text[]) AS n(channel, payload))"
+    )
 
-#: The one statement that ends a unit of work: :data:`_WRITE_CTES`.
-FLUSH_SQL = f"WITH {_WRITE_CTES} SELECT count(*) FROM woken"
 
-#: :data:`FLUSH_SQL` with the inbox mark of the unit of work's cause, under the rules of
-#: :meth:`UnitOfWork.mark_processed` ($9 consumer, $10 event id, $11 event type, $12 whether
-#: a deleted session refuses it, $13 session id); one row: ``(deleted, marked)``.
-MARK_AND_FLUSH_SQL = (
-    "WITH gone AS (SELECT $12::boolean AND EXISTS (SELECT 1 FROM deleted_sessions"
-    " WHERE session_id = $13) AS deleted),"
+#: The inbox mark of one event as CTEs: ``$1`` consumer, ``$2`` event id, ``$3`` event type,
+#: ``$4`` whether a deleted session refuses it, ``$5`` session id (see :func:`_mark_args`).
+_MARK_CTES = (
+    "gone AS (SELECT $4::boolean AND EXISTS (SELECT 1 FROM deleted_sessions"
+    " WHERE session_id = $5) AS deleted),"
     " mark AS (INSERT INTO inbox (consumer, event_id, event_type)"
-    " SELECT $9, $10, $11 FROM gone WHERE NOT gone.deleted ON CONFLICT DO NOTHING RETURNING true),"
-    f" {_WRITE_CTES}"
-    " SELECT (SELECT deleted FROM gone) AS deleted, EXISTS (SELECT 1 FROM mark) AS marked,"
-    " (SELECT count(*) FROM woken) AS woken"
+    " SELECT $1, $2, $3 FROM gone WHERE NOT gone.deleted ON CONFLICT DO NOTHING RETURNING true)"
 )
+_MARKED = "(SELECT deleted FROM gone) AS deleted, EXISTS (SELECT 1 FROM mark) AS marked"
+#: Marks one event; one row: ``(deleted, marked)``.
+MARK_SQL = f"WITH {_MARK_CTES} SELECT {_MARKED}"
+#: The one statement that ends a unit of work: its outbox rows and notifications.
+FLUSH_SQL = f"WITH {_write_ctes(1)} SELECT count(*) FROM woken"
+#: :data:`FLUSH_SQL` with the inbox mark of the unit of work's cause (:data:`MARK_SQL`'s
+#: parameters first); one row: ``(deleted, marked, woken)``.
+MARK_AND_FLUSH_SQL = (
+    f"WITH {_MARK_CTES}, {_write_ctes(6)} SELECT {_MARKED}, (SELECT count(*) FROM woken) AS woken"
+)
+
+
+def _mark_args(consumer: str, event: Event) -> tuple[object, ...]:
+    """The parameters of :data:`MARK_SQL`: a ``session.deleted`` event is marked even though
+    its session is deleted."""
+    return (
+        consumer,
+        event.event_id,
+        event.event_type,
+        event.event_type != "session.deleted",
+        event.session_id,
+    )
 
 
 @dataclass
@@ -165,15 +183,7 @@ class UnitOfWork:
             await self.conn.execute(FLUSH_SQL, *writes)
             return
         consumer, event = late
-        row = await self.conn.fetchrow(
-            MARK_AND_FLUSH_SQL,
-            *writes,
-            consumer,
-            event.event_id,
-            event.event_type,
-            event.event_type != "session.deleted",
-            event.session_id,
-        )
+        row = await self.conn.fetchrow(MARK_AND_FLUSH_SQL, *_mark_args(consumer, event), *writes)
         assert row is not None
         _refuse(row["deleted"], row["marked"], consumer, event)
 
@@ -192,19 +202,7 @@ class UnitOfWork:
             AlreadyProcessed: the mark exists: a redelivery whose effect is already committed.
             SessionGone: the session was deleted; nothing is written.
         """
-        row = await self.conn.fetchrow(
-            "WITH gone AS (SELECT $4 AND EXISTS (SELECT 1 FROM deleted_sessions"
-            " WHERE session_id = $5) AS deleted),"
-            " mark AS (INSERT INTO inbox (consumer, event_id, event_type)"
-            " SELECT $1, $2, $3 FROM gone WHERE NOT gone.deleted"
-            " ON CONFLICT DO NOTHING RETURNING true)"
-            " SELECT (SELECT deleted FROM gone) AS deleted, EXISTS (SELECT 1 FROM mark) AS marked",
-            consumer,
-            event.event_id,
-            event.event_type,
-            event.event_type != "session.deleted",
-            event.session_id,
-        )
+        row = await self.conn.fetchrow(MARK_SQL, *_mark_args(consumer, event))
         assert row is not None
         _refuse(row["deleted"], row["marked"], consumer, event)
 
@@ -220,48 +218,6 @@ def _refuse(deleted: bool, marked: bool, consumer: str, event: Event) -> None:
         raise SessionGone(f"session {event.session_id} was deleted")
     if not marked:
         raise AlreadyProcessed(f"{consumer} already processed event {event.event_id}")
-
-
-#: Marks a batch's events in one statement; a ``session.deleted`` event is marked even though
-#: its session is deleted. One row per event, in the order given: ``(deleted, marked)``.
-MARK_ALL_SQL = (
-    "WITH batch AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::uuid[]) WITH ORDINALITY"
-    " AS b(event_id, event_type, session_id, n)),"
-    " standing AS (SELECT b.*, b.event_type <> 'session.deleted' AND EXISTS (SELECT 1"
-    " FROM deleted_sessions d WHERE d.session_id = b.session_id) AS deleted FROM batch b),"
-    " mark AS (INSERT INTO inbox (consumer, event_id, event_type)"
-    " SELECT $1, event_id, event_type FROM standing WHERE NOT deleted ORDER BY n"
-    " ON CONFLICT DO NOTHING RETURNING event_id)"
-    " SELECT s.deleted, s.event_id IN (SELECT event_id FROM mark) AS marked"
-    " FROM standing s ORDER BY s.n"
-)
-
-
-class Standing(enum.Enum):
-    """Where an event stands once :func:`mark_all` tried to mark it."""
-
-    MARKED = "marked"  #: newly marked: its handler runs
-    DUPLICATE = "duplicate"  #: marked before: a redelivery whose effect is committed
-    GONE = "gone"  #: its session was deleted: nothing is written
-
-
-async def mark_all(
-    conn: asyncpg.Connection, consumer: str, events: Sequence[Event]
-) -> list[Standing]:
-    """Mark ``events`` in ``consumer``'s inbox in one statement, in the transaction open on
-    ``conn`` (a batch's, see :mod:`parley_runtime.batching`), with the rules of
-    :meth:`UnitOfWork.mark_processed`; returns each event's :class:`Standing`, in order."""
-    rows = await conn.fetch(
-        MARK_ALL_SQL,
-        consumer,
-        [e.event_id for e in events],
-        [e.event_type for e in events],
-        [e.session_id for e in events],
-    )
-    return [
-        Standing.GONE if r["deleted"] else Standing.MARKED if r["marked"] else Standing.DUPLICATE
-        for r in rows
-    ]
 
 
 @asynccontextmanager
@@ -347,17 +303,3 @@ async def reading(pool: asyncpg.Pool, subjects: Subjects, schema: str) -> AsyncI
         yield uow
         if uow.pending:
             raise RuntimeError("a reading unit of work cannot publish or notify")
-
-
-async def prior_state(pool: asyncpg.Pool, consumer: str, event: Event) -> tuple[bool, bool]:
-    """``(session deleted, event already processed by consumer)`` in one round trip: an event
-    that is either is settled without running its handler."""
-    row = await pool.fetchrow(
-        "SELECT EXISTS (SELECT 1 FROM deleted_sessions WHERE session_id = $1) AS deleted,"
-        " EXISTS (SELECT 1 FROM inbox WHERE consumer = $2 AND event_id = $3) AS processed",
-        event.session_id,
-        consumer,
-        event.event_id,
-    )
-    assert row is not None
-    return bool(row["deleted"]), bool(row["processed"])
