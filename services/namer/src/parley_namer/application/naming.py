@@ -35,7 +35,7 @@ from parley_runtime import AlreadyProcessed, HandlerContext, RetryLater, Session
 from ..domain.analytics import summarise, without_content
 from ..domain.names import Turn, kept_message, prepare_turns
 from ..domain.policy import AsyncNamer, Proposal, is_milestone, is_settled, should_attempt
-from ..domain.ports import NamingState, NamingStore, in_order
+from ..domain.ports import NamingInput, NamingState, NamingStore, in_order
 
 log = structlog.get_logger(__name__)
 
@@ -88,7 +88,9 @@ class Naming:
         if event.turn == 1:
             provisional = await self.offline.propose([Turn("user", event.content)])
         name = provisional.name if provisional else None
-        async with ctx.unit_of_work(event) as uow:
+        # Nothing before the unit of work has an effect, so its inbox mark can come last: a
+        # duplicate or a deleted session's message is refused there, its writes rolled back.
+        async with ctx.unit_of_work(event, late_mark=True) as uow:
             state = await self.store.keep(
                 uow.conn, event.session_id, event.user_id,
                 kept_message(event.turn, "user", event.content), lock=name is not None,
@@ -120,6 +122,7 @@ class Naming:
             AlreadyProcessed: the event was handled already (nothing is tried or written).
         """
         proposal: Proposal | None = None
+        read: NamingInput | None = None
         outcome = detail = None
         started = time.perf_counter()
         if is_milestone(event.turn) and event.session_id not in self.known_settled:
@@ -141,7 +144,9 @@ class Naming:
                 proposal, outcome, detail = await self._attempt(prepare_turns(in_order(kept)))
         duration_ms = int((time.perf_counter() - started) * 1000)
 
-        async with ctx.unit_of_work(event) as uow:
+        # When the read above found the session standing and the event new, the inbox mark can
+        # come last (a session deleted since still rolls the unit of work back).
+        async with ctx.unit_of_work(event, late_mark=read is not None) as uow:
             current = await self.store.keep(
                 uow.conn, event.session_id, event.user_id,
                 kept_message(event.turn, "assistant", event.content), lock=outcome is not None,
