@@ -1,5 +1,6 @@
-"""The tagger's trace store on a real PostgreSQL: a reply becomes a trace carrying its
-session's tag in one statement; none for a session that opted out or has no tag yet."""
+"""The tagger's store on a real PostgreSQL: a user's counters per model, taken with the model's
+registration in one statement; a reply becomes a trace carrying its session's tag in one
+statement, none for a session that opted out or has no tag yet."""
 
 from __future__ import annotations
 
@@ -44,8 +45,7 @@ async def conn(servers: Servers, statements: list[str]) -> AsyncIterator[asyncpg
 async def _tagged(conn: asyncpg.Connection, *, opt_out: bool) -> tuple[uuid.UUID, uuid.UUID]:
     """A new session with a tag; returns ``(session id, model id)``."""
     session_id, user = uuid.uuid4(), f"u-{uuid.uuid4().hex[:8]}"
-    model_id = await store.register_model(conn, "echo")
-    counter = await store.next_counter(conn, user, model_id)
+    model_id, counter = await store.next_counter(conn, user, "echo")
     await store.insert_session_tag(
         conn, session_id=session_id, user_id=user, model_id=model_id, counter=counter,
         tag=f"chat_model_test_{counter}", analytics_opt_out=opt_out,
@@ -97,3 +97,17 @@ async def test_no_trace_for_a_session_that_opted_out_or_has_no_tag_yet(
         "SELECT count(*) FROM llm_traces WHERE session_id = ANY($1)", [private, untagged]
     )
     assert recorded == 0
+
+
+async def test_counters_count_per_user_and_model_and_register_a_model_once(
+    conn: asyncpg.Connection,
+) -> None:
+    user, other = f"u-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    model = f"model-{uuid.uuid4().hex[:8]}"
+    first, one = await store.next_counter(conn, user, model, "echo")
+    again, two = await store.next_counter(conn, user, model)
+    _, elsewhere = await store.next_counter(conn, other, model)
+    _, another_model = await store.next_counter(conn, user, f"{model}-b")
+    assert first == again and (one, two, elsewhere, another_model) == (1, 2, 1, 1)
+    registered = await conn.fetch("SELECT id, provider FROM llm_models WHERE name = $1", model)
+    assert [tuple(r) for r in registered] == [(first, "echo")]

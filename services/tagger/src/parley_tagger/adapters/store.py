@@ -9,33 +9,26 @@ from typing import Any
 import asyncpg
 
 
-async def register_model(
-    conn: asyncpg.Connection, name: str, provider: str | None = None
-) -> uuid.UUID:
-    """The UUID of model ``name``, registering it on first sight (one upsert)."""
-    model_id = await conn.fetchval(
-        "INSERT INTO llm_models (name, provider) VALUES ($1, $2)"
-        " ON CONFLICT (name) DO UPDATE SET provider = coalesce(llm_models.provider, EXCLUDED.provider)"
-        " RETURNING id",
-        name,
+async def next_counter(
+    conn: asyncpg.Connection, user_id: str, model: str, provider: str | None = None
+) -> tuple[uuid.UUID, int]:
+    """``(model id, the user's next counter for that model)``, in one statement: ``model`` is
+    registered on first sight and the counter taken, one upsert each; gap-free within its
+    transaction (concurrent sessions of the same user and model queue on the row lock)."""
+    row = await conn.fetchrow(
+        "WITH model AS (INSERT INTO llm_models (name, provider) VALUES ($2, $3)"
+        " ON CONFLICT (name) DO UPDATE SET provider = coalesce(llm_models.provider,"
+        " EXCLUDED.provider) RETURNING id)"
+        " INSERT INTO tag_counters (user_id, model_id, last_counter) SELECT $1::text, id, 1"
+        " FROM model ON CONFLICT (user_id, model_id)"
+        " DO UPDATE SET last_counter = tag_counters.last_counter + 1"
+        " RETURNING model_id, last_counter",
+        user_id,
+        model,
         provider,
     )
-    assert model_id is not None
-    return model_id
-
-
-async def next_counter(conn: asyncpg.Connection, user_id: str, model_id: uuid.UUID) -> int:
-    """The user's next counter for the model: one atomic upsert, gap-free within its transaction
-    (concurrent sessions of the same user and model queue on the row lock)."""
-    counter = await conn.fetchval(
-        "INSERT INTO tag_counters (user_id, model_id, last_counter) VALUES ($1, $2, 1)"
-        " ON CONFLICT (user_id, model_id) DO UPDATE SET last_counter = tag_counters.last_counter + 1"
-        " RETURNING last_counter",
-        user_id,
-        model_id,
-    )
-    assert counter is not None
-    return int(counter)
+    assert row is not None
+    return row["model_id"], int(row["last_counter"])
 
 
 async def get_session_tag(conn: asyncpg.Connection, session_id: uuid.UUID) -> dict[str, Any] | None:

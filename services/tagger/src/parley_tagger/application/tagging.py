@@ -29,8 +29,7 @@ async def tag_session(uow: UnitOfWork, cause: SessionCreated) -> None:
     if await store.get_session_tag(uow.conn, cause.session_id) is not None:
         return
     model, opt_out = cause.model, cause.analytics_opt_out
-    model_id = await store.register_model(uow.conn, model)
-    counter = await store.next_counter(uow.conn, cause.user_id, model_id)
+    model_id, counter = await store.next_counter(uow.conn, cause.user_id, model)
     tag = session_tag(model_id, counter)
     await store.insert_session_tag(
         uow.conn,
