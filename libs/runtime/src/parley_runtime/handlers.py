@@ -61,7 +61,8 @@ class HandlerContext:
     ) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work that first marks ``event`` in this consumer's inbox (``late_mark``:
         in its last statement instead, one round trip fewer, for a handler that read whether
-        the event is a duplicate or of a deleted session before; see
+        the event is a duplicate or of a deleted session before, or did nothing with an effect
+        outside the transaction; see
         :func:`~parley_runtime.uow.unit_of_work`). In a batch the batch marked it already.
 
         Raises:

@@ -232,8 +232,9 @@ async def unit_of_work(
 ) -> AsyncIterator[UnitOfWork]:
     """Open a transaction; with ``consumer`` and ``cause`` it first marks the inbox, or, with
     ``late_mark``, marks it in its last statement, with its outbox rows: one round trip fewer,
-    for a handler that already read whether the event is a duplicate or of a deleted session
-    (its writes before the mark are rolled back if it was refused after all).
+    for a handler that already read whether the event is a duplicate or of a deleted session,
+    or that did nothing with an effect outside the transaction before (its writes before the
+    mark are rolled back if the event is refused there).
 
     On a clean exit the outbox rows and notifications are written (:meth:`UnitOfWork.flush`),
     the transaction commits (which wakes the outbox relay when events were published) and the
