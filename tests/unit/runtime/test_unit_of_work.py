@@ -1,5 +1,6 @@
-"""The unit of work writes its outbox rows and notifications in one statement at its end, and a
-reading unit of work refuses to write (no servers: a fake connection records the statements)."""
+"""The unit of work writes its outbox rows and notifications in one statement at its end, with
+a store's last write when there is one, and a reading unit of work refuses to write (no
+servers: a fake connection records the statements)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 
 import pytest
 from parley_contracts import SessionDeleted, Subjects
-from parley_runtime.uow import FLUSH_SQL, UnitOfWork, reading
+from parley_runtime.statements import FLUSH_SQL
+from parley_runtime.uow import UnitOfWork, joined_unit_of_work, reading
 
 
 class FakeConnection:
@@ -66,3 +68,31 @@ async def test_a_reading_unit_of_work_refuses_to_publish() -> None:
         async with reading(pool, Subjects("t"), "probe") as uow:  # type: ignore[arg-type]
             await uow.publish(SessionDeleted(session_id=uuid.uuid4(), user_id="alice"))
     assert pool.conn.executed == []
+
+
+async def test_a_last_write_goes_first_in_the_last_statement() -> None:
+    conn = FakeConnection()
+    uow = _uow(conn)
+    await uow.write_last(["saved AS (UPDATE t SET a = $1 WHERE id = $2)"], "x", 7)
+    event = SessionDeleted(session_id=uuid.uuid4(), user_id="alice")
+    await uow.publish(event)
+    assert conn.executed == []
+    await uow.flush()
+    [(sql, args)] = conn.executed
+    assert sql.startswith("WITH saved AS (UPDATE t SET a = $1 WHERE id = $2), events AS (")
+    assert "unnest($3::uuid[]" in sql and args[:3] == ("x", 7, [event.event_id])
+    assert not uow.pending
+
+
+async def test_only_the_last_write_waits_and_a_joined_unit_sends_its_own_at_once() -> None:
+    conn = FakeConnection()
+    uow = _uow(conn)
+    await uow.write_last(["a AS (DELETE FROM t WHERE id = $1)"], 1)
+    await uow.write_last(["b AS (DELETE FROM t WHERE id = $1)"], 2)
+    assert conn.executed == [("WITH a AS (DELETE FROM t WHERE id = $1) SELECT 1", (1,))]
+
+    batch = _uow(FakeConnection())
+    async with joined_unit_of_work(conn, Subjects("t"), "probe", into=batch) as joined:  # type: ignore[arg-type]
+        await joined.write_last(["c AS (DELETE FROM t WHERE id = $1)"], 3)
+    assert conn.executed[-1] == ("WITH c AS (DELETE FROM t WHERE id = $1) SELECT 1", (3,))
+    assert not batch.pending

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+
 @dataclass
 class EventConsumer:
     """Runs one :class:`ConsumerSpec` on the broker: validation, ordering, acks, dead letters."""

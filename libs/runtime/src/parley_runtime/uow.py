@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -14,6 +14,7 @@ import asyncpg
 import structlog
 from parley_contracts import Event, Subjects
 
+from .statements import MARK_SQL, LastWrite, last_statement, mark_args
 from .tracing import current_context
 
 log = structlog.get_logger(__name__)
@@ -33,56 +34,6 @@ class SessionGone(Exception):
     """The event's session was deleted: its effect must not be written; ack it unhandled."""
 
 
-def _write_ctes(p: int) -> str:
-    """The outbox rows of a unit of work (parameters ``$p``..``$p+4``, in the order published;
-    a duplicate event id is ignored) and the notifications it sends: one wake-up (``$p+5``) of
-    the outbox relay if a row was written, then its own (``$p+6`` channels, ``$p+7``
-    payloads), as CTEs. PostgreSQL delivers the notifications at commit."""
-    return (
-        f"events AS (SELECT * FROM unnest(${p}::uuid[], ${p + 1}::text[], ${p + 2}::text[],"
-        f" ${p + 3}::bytea[], ${p + 4}::jsonb[]) WITH ORDINALITY"
-        " AS e(event_id, event_type, subject, payload, trace_context, n)),"
-        " written AS (INSERT INTO outbox (event_id, event_type, subject, payload, trace_context)"
-        " SELECT event_id, event_type, subject, payload, trace_context FROM events ORDER BY n"
-        " ON CONFLICT (event_id) DO NOTHING RETURNING 1),"
-        f" woken AS (SELECT pg_notify(${p + 5}, '') FROM (SELECT 1 FROM written LIMIT 1) AS w"
-        " UNION ALL SELECT pg_notify(channel, payload)"
-        f" FROM unnest(${p + 6}::text[], ${p + 7}::text[]) AS n(channel, payload))"
-    )
-
-
-#: The inbox mark of one event as CTEs: ``$1`` consumer, ``$2`` event id, ``$3`` event type,
-#: ``$4`` whether a deleted session refuses it, ``$5`` session id (see :func:`_mark_args`).
-_MARK_CTES = (
-    "gone AS (SELECT $4::boolean AND EXISTS (SELECT 1 FROM deleted_sessions"
-    " WHERE session_id = $5) AS deleted),"
-    " mark AS (INSERT INTO inbox (consumer, event_id, event_type)"
-    " SELECT $1, $2, $3 FROM gone WHERE NOT gone.deleted ON CONFLICT DO NOTHING RETURNING true)"
-)
-_MARKED = "(SELECT deleted FROM gone) AS deleted, EXISTS (SELECT 1 FROM mark) AS marked"
-#: Marks one event; one row: ``(deleted, marked)``.
-MARK_SQL = f"WITH {_MARK_CTES} SELECT {_MARKED}"
-#: The one statement that ends a unit of work: its outbox rows and notifications.
-FLUSH_SQL = f"WITH {_write_ctes(1)} SELECT count(*) FROM woken"
-#: :data:`FLUSH_SQL` with the inbox mark of the unit of work's cause (:data:`MARK_SQL`'s
-#: parameters first); one row: ``(deleted, marked, woken)``.
-MARK_AND_FLUSH_SQL = (
-    f"WITH {_MARK_CTES}, {_write_ctes(6)} SELECT {_MARKED}, (SELECT count(*) FROM woken) AS woken"
-)
-
-
-def _mark_args(consumer: str, event: Event) -> tuple[object, ...]:
-    """The parameters of :data:`MARK_SQL`: a ``session.deleted`` event is marked even though
-    its session is deleted."""
-    return (
-        consumer,
-        event.event_id,
-        event.event_type,
-        event.event_type != "session.deleted",
-        event.session_id,
-    )
-
-
 @dataclass
 class UnitOfWork:
     """An open transaction on ``conn``; events added with :meth:`publish` reach the outbox and
@@ -99,6 +50,7 @@ class UnitOfWork:
     _notifications: list[tuple[str, str]] = field(default_factory=list)
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
     _late_mark: tuple[str, Event] | None = None
+    _last: LastWrite | None = None
 
     async def publish(self, event: Event) -> None:
         """Put ``event`` in this transaction's outbox (a duplicate event id is ignored), with the
@@ -147,18 +99,34 @@ class UnitOfWork:
 
     @property
     def pending(self) -> bool:
-        """Whether outbox rows, notifications or a late inbox mark wait for :meth:`flush`."""
-        return bool(self._rows or self._notifications or self._late_mark)
+        """Whether outbox rows, notifications, a late inbox mark or a last write wait for
+        :meth:`flush`."""
+        return bool(self._rows or self._notifications or self._late_mark or self._last)
 
     def mark_late(self, consumer: str, event: Event) -> None:
         """Mark ``event`` in ``consumer``'s inbox in :meth:`flush`'s statement, at the end of
         the unit of work, instead of at its start (see :func:`unit_of_work`'s ``late_mark``)."""
         self._late_mark = (consumer, event)
 
+    async def write_last(self, ctes: Sequence[str], *args: object) -> None:
+        """Leave a store's write to :meth:`flush`'s statement: ``ctes`` are data-modifying CTEs
+        (``"name AS (UPDATE ...)"``) whose parameters are ``$1``..``$n`` = ``args`` (see
+        :class:`~parley_runtime.statements.LastWrite`). One round trip fewer, for a write
+        nothing in the unit of work reads after it. One write waits at most: an earlier one
+        is sent at once (so two never touch one row in one statement)."""
+        await self.send_last()
+        self._last = LastWrite(tuple(ctes), args)
+
+    async def send_last(self) -> None:
+        """Send the write that waits for :meth:`flush`, if any, at once."""
+        last, self._last = self._last, None
+        if last is not None:
+            await self.conn.execute(last.alone, *last.args)
+
     async def flush(self) -> None:
-        """Write the outbox rows, send the notifications gathered so far and write a late
-        inbox mark (:meth:`mark_late`), in one statement (none when there is nothing to write).
-        Called at the end of the unit of work.
+        """Write what waits (a store's last write, the late inbox mark of :meth:`mark_late`,
+        the outbox rows) and send the notifications gathered so far, in one statement (none
+        when there is nothing to write). Called at the end of the unit of work.
 
         Raises:
             AlreadyProcessed, SessionGone: as :meth:`mark_processed`, for a late mark (the
@@ -169,7 +137,11 @@ class UnitOfWork:
         rows, self._rows = self._rows, []
         notifications, self._notifications = self._notifications, []
         late, self._late_mark = self._late_mark, None
-        writes = (
+        last, self._last = self._last, None
+        sql = last_statement(last, marked=late is not None)
+        args = (
+            *(last.args if last else ()),
+            *(mark_args(*late) if late else ()),
             [r[0] for r in rows],
             [r[1] for r in rows],
             [r[2] for r in rows],
@@ -180,12 +152,11 @@ class UnitOfWork:
             [n[1] for n in notifications],
         )
         if late is None:
-            await self.conn.execute(FLUSH_SQL, *writes)
+            await self.conn.execute(sql, *args)
             return
-        consumer, event = late
-        row = await self.conn.fetchrow(MARK_AND_FLUSH_SQL, *_mark_args(consumer, event), *writes)
+        row = await self.conn.fetchrow(sql, *args)
         assert row is not None
-        _refuse(row["deleted"], row["marked"], consumer, event)
+        _refuse(row["deleted"], row["marked"], *late)
 
     async def forget_session(self, session_id: uuid.UUID) -> None:
         """Record that ``session_id`` was deleted: later events of it are dropped unhandled."""
@@ -202,7 +173,7 @@ class UnitOfWork:
             AlreadyProcessed: the mark exists: a redelivery whose effect is already committed.
             SessionGone: the session was deleted; nothing is written.
         """
-        row = await self.conn.fetchrow(MARK_SQL, *_mark_args(consumer, event))
+        row = await self.conn.fetchrow(MARK_SQL, *mark_args(consumer, event))
         assert row is not None
         _refuse(row["deleted"], row["marked"], consumer, event)
 
@@ -285,6 +256,7 @@ async def joined_unit_of_work(
             await uow.mark_processed(consumer, cause)
     yield uow
     if into is not None:
+        await uow.send_last()
         into.take(uow)
     else:
         await uow.flush()

@@ -1,0 +1,96 @@
+"""The SQL of a unit of work's own statements: its inbox mark, and the last statement, which
+writes its outbox rows, sends its notifications and may carry its inbox mark and the last write
+of a store (see :class:`~parley_runtime.uow.UnitOfWork`).
+
+The parts are common table expressions (CTEs) numbered from a given parameter, so that one
+statement can hold several: PostgreSQL runs every data-modifying CTE of a statement once, to
+completion, on one snapshot, whether the statement reads its output or not
+(https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from parley_contracts import Event
+
+
+def write_ctes(p: int) -> str:
+    """The outbox rows of a unit of work (parameters ``$p``..``$p+4``, in the order published;
+    a duplicate event id is ignored) and the notifications it sends: one wake-up (``$p+5``) of
+    the outbox relay if a row was written, then its own (``$p+6`` channels, ``$p+7``
+    payloads), as CTEs. PostgreSQL delivers the notifications at commit."""
+    return (
+        f"events AS (SELECT * FROM unnest(${p}::uuid[], ${p + 1}::text[], ${p + 2}::text[],"
+        f" ${p + 3}::bytea[], ${p + 4}::jsonb[]) WITH ORDINALITY"
+        " AS e(event_id, event_type, subject, payload, trace_context, n)),"
+        " written AS (INSERT INTO outbox (event_id, event_type, subject, payload, trace_context)"
+        " SELECT event_id, event_type, subject, payload, trace_context FROM events ORDER BY n"
+        " ON CONFLICT (event_id) DO NOTHING RETURNING 1),"
+        f" woken AS (SELECT pg_notify(${p + 5}, '') FROM (SELECT 1 FROM written LIMIT 1) AS w"
+        " UNION ALL SELECT pg_notify(channel, payload)"
+        f" FROM unnest(${p + 6}::text[], ${p + 7}::text[]) AS n(channel, payload))"
+    )
+
+
+def mark_ctes(p: int) -> str:
+    """The inbox mark of one event as CTEs (parameters ``$p``..``$p+4``, :func:`mark_args`):
+    not written when a deleted session refuses the event; a duplicate is ignored."""
+    return (
+        f"gone AS (SELECT ${p + 3}::boolean AND EXISTS (SELECT 1 FROM deleted_sessions"
+        f" WHERE session_id = ${p + 4}) AS deleted),"
+        " mark AS (INSERT INTO inbox (consumer, event_id, event_type)"
+        f" SELECT ${p}, ${p + 1}, ${p + 2} FROM gone WHERE NOT gone.deleted"
+        " ON CONFLICT DO NOTHING RETURNING true)"
+    )
+
+
+#: What :func:`mark_ctes` did: ``(deleted, marked)``.
+MARKED = "(SELECT deleted FROM gone) AS deleted, EXISTS (SELECT 1 FROM mark) AS marked"
+#: Marks one event; one row: ``(deleted, marked)``.
+MARK_SQL = f"WITH {mark_ctes(1)} SELECT {MARKED}"
+
+
+def mark_args(consumer: str, event: Event) -> tuple[object, ...]:
+    """The five parameters of :func:`mark_ctes`: a ``session.deleted`` event is marked even
+    though its session is deleted."""
+    return (
+        consumer,
+        event.event_id,
+        event.event_type,
+        event.event_type != "session.deleted",
+        event.session_id,
+    )
+
+
+@dataclass(frozen=True)
+class LastWrite:
+    """A store's write left to the last statement of its unit of work: ``ctes``, data-modifying
+    CTEs (``"name AS (INSERT ...)"``, names other than those of this module's CTEs) whose
+    parameters are ``$1``..``$len(args)``, and their ``args``."""
+
+    ctes: tuple[str, ...]
+    args: tuple[object, ...]
+
+    @property
+    def alone(self) -> str:
+        """The write as a statement of its own."""
+        return f"WITH {', '.join(self.ctes)} SELECT 1"
+
+
+def last_statement(last: LastWrite | None, *, marked: bool) -> str:
+    """The last statement of a unit of work: ``last``'s CTEs (their parameters first), then
+    the inbox mark's if ``marked`` (one row: ``(deleted, marked)``), then :func:`write_ctes`'."""
+    parts: list[str] = list(last.ctes) if last else []
+    p = 1 + (len(last.args) if last else 0)
+    selected = "count(*) FROM woken"
+    if marked:
+        parts.append(mark_ctes(p))
+        selected = f"{MARKED}, (SELECT count(*) FROM woken) AS woken"
+        p += 5
+    parts.append(write_ctes(p))
+    return f"WITH {', '.join(parts)} SELECT {selected}"
+
+
+#: The last statement of a unit of work that has only outbox rows and notifications to write.
+FLUSH_SQL = last_statement(None, marked=False)
