@@ -1,6 +1,7 @@
 """The gateway's session store on a real PostgreSQL: a session is saved with the messages it
 appended or changed in one statement, a new message inserted and a loaded one updated; a
-session is read with a message and its reply in one statement."""
+session is read with a message and its reply in one statement; in a unit of work, a session is
+saved with the unit's outbox rows, in its last statement."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from parley_contracts import SessionDeleted, Subjects
 from parley_gateway.adapters.repositories import PostgresMessages, PostgresSessions
+from parley_gateway.adapters.unit_of_work import PostgresUnitOfWork
 from parley_gateway.app import MIGRATIONS
 from parley_gateway.domain.messages import Message
 from parley_gateway.domain.sessions import Session
 from parley_runtime import RuntimeSettings, Service
+from parley_runtime.uow import joined_unit_of_work
 from stack import Servers
 
 SCHEMA = "gatewaystore"
@@ -92,3 +96,31 @@ async def test_a_session_is_read_with_a_message_and_its_reply_in_one_statement(
         assert len(reads) == 1 and "FOR UPDATE OF s" in reads[0]
     assert await sessions.get_with_reply(session.id, uuid.uuid4()) == (session, None, None)
     assert await sessions.get_with_reply(uuid.uuid4(), asked.id) == (None, None, None)
+
+
+async def test_in_a_unit_of_work_a_session_is_saved_with_the_outbox_rows_in_one_statement(
+    conn: asyncpg.Connection, statements: list[str]
+) -> None:
+    session = Session(id=uuid.uuid4(), user_id="store", name="New chat", name_source="default",
+                      model="echo")  # fmt: skip
+    await PostgresSessions(conn).add(session)
+    asked = session.append(Message.from_user(uuid.uuid4(), session.id, "Hello?"))
+    await asyncio.sleep(0)
+    statements.clear()
+    async with conn.transaction():
+        async with joined_unit_of_work(conn, Subjects("t"), SCHEMA) as transaction:
+            uow = PostgresUnitOfWork(transaction)
+            await uow.sessions.save(session, [asked])
+            await uow.publish(SessionDeleted(session_id=session.id, user_id="store"))
+            await asyncio.sleep(0)
+            assert statements == ["BEGIN;"]  # nothing is sent before the unit's end
+    await asyncio.sleep(0)
+    writes = [q for q in statements if "INTO outbox" in q or "UPDATE sessions" in q]
+    assert len(writes) == 1  # (asyncpg also reads the array types once per connection)
+    assert "UPDATE sessions" in writes[0] and "INTO messages" in writes[0]
+    assert "INTO outbox" in writes[0] and statements[-1] == "COMMIT;"
+    assert await PostgresSessions(conn).get_with_reply(session.id, asked.id) == (
+        session, asked, None,
+    )  # fmt: skip
+    assert await conn.fetchval("SELECT count(*) FROM outbox WHERE subject LIKE $1",
+                               f"%{session.id}") == 1  # fmt: skip

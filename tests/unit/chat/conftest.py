@@ -51,8 +51,8 @@ class FakeTurnStore:
         self.opened.append(upstream_id)
         return ledger.opened_count
 
-    async def save_turn(self, conn: Any, ledger: TurnLedger, turn, user, assistant) -> None:  # noqa: ANN001
-        await self.save(conn, ledger)
+    async def save_turn(self, uow: Any, ledger: TurnLedger, turn, user, assistant) -> None:  # noqa: ANN001
+        await self.save(uow, ledger)
         kept = self.transcripts.setdefault(ledger.session_id, [])
         if all(t != turn for t, _, _ in kept):
             kept.append((turn, user, assistant))

@@ -97,7 +97,7 @@ class FakeNamingStore:
         ]
 
     async def set_named(
-        self, conn: Any, session_id: uuid.UUID, name: str, language: str | None
+        self, uow: Any, session_id: uuid.UUID, name: str, language: str | None
     ) -> None:
         self.calls.append("set_named")
         if session_id in self.states:

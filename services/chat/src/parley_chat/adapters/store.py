@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
+from parley_runtime import UnitOfWork
 
 from ..domain.ports import LockedSession
 from ..domain.turns import TurnLedger
@@ -67,14 +68,17 @@ async def save(conn: asyncpg.Connection, ledger: TurnLedger) -> None:
 
 
 async def save_turn(
-    conn: asyncpg.Connection, ledger: TurnLedger, turn: int, user: str, assistant: str
+    uow: UnitOfWork, ledger: TurnLedger, turn: int, user: str, assistant: str
 ) -> None:
     """Store ``ledger`` and keep both messages of its settled ``turn`` (a turn kept before
-    stays as it was), in one statement."""
-    await conn.execute(
-        f"WITH ledger AS ({_SAVE_LEDGER} RETURNING 1)"
-        " INSERT INTO transcript (session_id, turn, role, content) VALUES"
-        " ($1, $10, 'user', $11), ($1, $10, 'assistant', $12) ON CONFLICT DO NOTHING",
+    stays as it was): one write, left to the unit of work's last statement
+    (:meth:`~parley_runtime.UnitOfWork.write_last`)."""
+    await uow.write_last(
+        (
+            f"ledger AS ({_SAVE_LEDGER} RETURNING 1)",
+            "kept AS (INSERT INTO transcript (session_id, turn, role, content) VALUES"
+            " ($1, $10, 'user', $11), ($1, $10, 'assistant', $12) ON CONFLICT DO NOTHING)",
+        ),
         *_ledger_values(ledger),
         turn,
         user,

@@ -144,7 +144,7 @@ class Turns:
             if not ledger.settle(event.turn, answered=True):
                 raise AlreadyProcessed(f"turn {event.turn} was settled by another delivery")
             ledger.continue_on(answer.upstream_id, opened=answer.opened)
-            await self.store.save_turn(uow.conn, ledger, event.turn, event.content, content)
+            await self.store.save_turn(uow, ledger, event.turn, event.content, content)
             await uow.publish(
                 ReplyCompleted(
                     event_id=derive_id(event.event_id, "reply.completed"),

@@ -53,9 +53,10 @@ class TurnStore(Protocol):
         ...
 
     async def save_turn(
-        self, conn: Any, ledger: TurnLedger, turn: int, user: str, assistant: str
+        self, uow: Any, ledger: TurnLedger, turn: int, user: str, assistant: str
     ) -> None:
-        """Store ``ledger`` and keep both messages of its settled ``turn``."""
+        """Store ``ledger`` and keep both messages of its settled ``turn``, in the unit of work
+        ``uow`` (written with its last statement)."""
         ...
 
     async def transcript(self, conn: Any, session_id: uuid.UUID) -> list[TranscriptTurn]:

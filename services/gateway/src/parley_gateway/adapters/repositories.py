@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from parley_runtime import UnitOfWork as Transaction
 
 from ..domain.idempotency import EarlierUse
 from ..domain.messages import Message
@@ -30,15 +31,19 @@ _SAVE_SESSION = (
     " tags = $14::jsonb, created_at = $15, updated_at = $16, last_message_at = $17,"
     " idle_ttl_s = $18, expires_at = $19 WHERE id = $1"
 )
-#: :data:`_SAVE_SESSION` and, in the same statement, messages inserted or, for those that
-#: exist, their status and error stored (an upsert on ``id``); ``$20``..``$28`` are the nine
-#: arrays of :func:`_message_columns`.
-_SAVE_SESSION_AND_MESSAGES = (
-    f"WITH saved AS ({_SAVE_SESSION} RETURNING 1)"
-    f" INSERT INTO messages ({MESSAGE_COLUMNS}) SELECT * FROM unnest($20::uuid[], $21::uuid[],"
-    " $22::int[], $23::text[], $24::text[], $25::text[], $26::uuid[], $27::text[],"
+#: Messages inserted or, for those that exist, their status and error stored (an upsert on
+#: ``id``), as a CTE beside :data:`_SAVE_SESSION`'s; ``$20``..``$28`` are the nine arrays of
+#: :func:`_message_columns`.
+_UPSERT_MESSAGES = (
+    f"kept AS (INSERT INTO messages ({MESSAGE_COLUMNS}) SELECT * FROM unnest($20::uuid[],"
+    " $21::uuid[], $22::int[], $23::text[], $24::text[], $25::text[], $26::uuid[], $27::text[],"
     " $28::timestamptz[]) ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status,"
-    " error = EXCLUDED.error"
+    " error = EXCLUDED.error)"
+)
+#: Inserts a new session; ``$1``..``$19`` are ``PostgresSessions._values``.
+_ADD_SESSION = (
+    f"INSERT INTO sessions ({SESSION_COLUMNS}, expires_at) VALUES ($1, $2, $3, $4, $5, $6,"
+    " $7::jsonb, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, $18, $19)"
 )
 
 
@@ -86,10 +91,20 @@ def _escape_like(text: str) -> str:
 
 
 class PostgresSessions:
-    """The ``sessions`` table."""
+    """The ``sessions`` table, read on ``conn``. With ``unit``, the unit of work open on it, a
+    session added or saved is written with the unit's last statement
+    (:meth:`~parley_runtime.UnitOfWork.write_last`: nothing reads it back before the end);
+    without, at once."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, unit: Transaction | None = None) -> None:
         self.conn = conn
+        self.unit = unit
+
+    async def _write(self, ctes: Sequence[str], *args: Any) -> None:
+        if self.unit is not None:
+            await self.unit.write_last(ctes, *args)
+        else:
+            await self.conn.execute(f"WITH {', '.join(ctes)} SELECT 1", *args)
 
     async def get(
         self, session_id: uuid.UUID, user_id: str | None = None, *, for_update: bool = False
@@ -121,21 +136,18 @@ class PostgresSessions:
         return session, message, reply
 
     async def add(self, session: Session) -> None:
-        """Insert a new session."""
-        await self.conn.execute(
-            f"INSERT INTO sessions ({SESSION_COLUMNS}, expires_at) VALUES ($1, $2, $3, $4, $5, $6,"
-            " $7::jsonb, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, $18, $19)",
-            *self._values(session),
-        )
+        """Insert a new session (see the class for when)."""
+        await self._write([f"added AS ({_ADD_SESSION})"], *self._values(session))
 
     async def save(self, session: Session, messages: Sequence[Message] = ()) -> None:
         """Store the session's fields as they are now and, in the same statement, ``messages``
-        (inserted when new, else their status and failure reason stored: an upsert on ``id``)."""
+        (inserted when new, else their status and failure reason stored: an upsert on ``id``);
+        see the class for when."""
         if not messages:
-            await self.conn.execute(_SAVE_SESSION, *self._values(session))
+            await self._write([f"saved AS ({_SAVE_SESSION})"], *self._values(session))
             return
-        await self.conn.execute(
-            _SAVE_SESSION_AND_MESSAGES,
+        await self._write(
+            [f"saved AS ({_SAVE_SESSION})", _UPSERT_MESSAGES],
             *self._values(session),
             *_message_columns(messages),
         )

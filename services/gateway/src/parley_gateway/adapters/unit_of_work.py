@@ -28,7 +28,7 @@ class PostgresUnitOfWork:
     def __init__(self, transaction: Transaction, waiters: ReplyWaiters | None = None) -> None:
         self.transaction = transaction
         self.waiters = waiters
-        self.sessions = PostgresSessions(transaction.conn)
+        self.sessions = PostgresSessions(transaction.conn, transaction)
         self.messages = PostgresMessages(transaction.conn)
         self.idempotency_keys = PostgresIdempotencyKeys(transaction.conn)
 

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import asyncpg
+from parley_runtime import UnitOfWork
 
 from ..domain.names import MAX_INPUT_CHARS, Turn
 from ..domain.ports import NamingInput, NamingState
@@ -168,12 +169,15 @@ async def attempt_rows(
 
 
 async def set_named(
-    conn: asyncpg.Connection, session_id: uuid.UUID, name: str, language: str | None
+    uow: UnitOfWork, session_id: uuid.UUID, name: str, language: str | None
 ) -> None:
-    """Mark the session named automatically."""
-    await conn.execute(
-        "UPDATE naming_state SET status = 'named', name = $2, language = $3, updated_at = now()"
-        " WHERE session_id = $1",
+    """Mark the session named automatically, with the unit of work's last statement
+    (:meth:`~parley_runtime.UnitOfWork.write_last`)."""
+    await uow.write_last(
+        [
+            "named AS (UPDATE naming_state SET status = 'named', name = $2, language = $3,"
+            " updated_at = now() WHERE session_id = $1)"
+        ],
         session_id,
         name,
         language,

@@ -163,7 +163,7 @@ class Naming:
             if outcome != "named" or name is None or proposal is None:
                 log.info("no name yet", attempt=attempt, outcome=outcome, turn=event.turn)
                 return
-            await self.store.set_named(uow.conn, event.session_id, name, proposal.language)
+            await self.store.set_named(uow, event.session_id, name, proposal.language)
             await uow.publish(
                 SessionNamed(
                     event_id=derive_id(event.event_id, "session.named"),
@@ -229,7 +229,7 @@ class Naming:
             outcome, proposal, detail, duration_ms,
         )  # fmt: skip
         if request.purpose == "regenerate" and titles and proposal is not None:
-            await self.store.set_named(uow.conn, request.session_id, titles[0], proposal.language)
+            await self.store.set_named(uow, request.session_id, titles[0], proposal.language)
         return NamingAnswer(
             titles=titles,
             language=proposal.language if proposal else None,

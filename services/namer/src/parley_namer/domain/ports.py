@@ -115,9 +115,10 @@ class NamingStore(Protocol):
         ...
 
     async def set_named(
-        self, conn: Any, session_id: uuid.UUID, name: str, language: str | None
+        self, uow: Any, session_id: uuid.UUID, name: str, language: str | None
     ) -> None:
-        """Mark the session named automatically."""
+        """Mark the session named automatically, in the unit of work ``uow`` (written with its
+        last statement)."""
         ...
 
     async def set_user_named(
