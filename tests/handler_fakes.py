@@ -5,7 +5,7 @@ block raises), and the bus connection that collects live publishes."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +20,11 @@ class FakeUnitOfWork:
     conn: Any = None
     published: list[Event] = field(default_factory=list)
     forgotten: list[uuid.UUID] = field(default_factory=list)
+    committed: list[Callable[[], None]] = field(default_factory=list)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` at the commit."""
+        self.committed.append(callback)
 
     async def publish(self, event: Event) -> None:
         """Keep ``event`` for the commit."""
@@ -68,6 +73,8 @@ class FakeContext:
         yield uow
         self.published += uow.published
         self.forgotten += uow.forgotten
+        for callback in uow.committed:
+            callback()
 
     def transaction(self) -> Any:
         """A unit of work without an inbox mark (the same here)."""

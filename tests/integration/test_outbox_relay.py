@@ -1,7 +1,8 @@
 """The outbox relay on real servers: a batch leaves in the order it was written; a publish
 that fails keeps every row of its batch for the next round without storing anything twice; one
 relay of a schema leads at a time, another takes over when it stops or its connection dies; the
-rows a round published are deleted by the next round."""
+rows a round published are deleted by the next round; rows a unit of work hands over are
+published at once without a NOTIFY, and, when that fails, by the leader after the grace period."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from parley_contracts import SessionDeleted, Subjects
 from parley_runtime import RuntimeSettings, Service
 from parley_runtime.outbox import OutboxRelay
+from parley_runtime.uow import unit_of_work
 from stack import Servers
 
 
@@ -174,6 +176,10 @@ async def test_one_relay_leads_and_another_takes_over_when_it_stops(
     assert await _stored(js, stream, subject) == [f"u{i:03d}" for i in range(5)] * 2
 
 
+async def _leads(relay: OutboxRelay) -> bool:
+    return relay.leading
+
+
 async def _zero(service: Service) -> bool:
     return await _count(service) == 0
 
@@ -202,3 +208,53 @@ async def test_a_leader_whose_connection_dies_leads_again_and_loses_nothing(
         await relay.stop()
     subject = Subjects(servers.prefix).of(SessionDeleted(session_id=sid, user_id="x"))
     assert await _stored(js, servers.stream, subject) == [f"u{i:03d}" for i in range(3)] * 2
+
+
+async def test_rows_handed_over_are_published_at_once_without_a_notify(
+    servers: Servers, js: Any, outbox_service: Service
+) -> None:
+    sid = uuid.uuid4()
+    relay = OutboxRelay(outbox_service.pool, js, schema="relayprobe", stream=servers.stream)
+    notified: list[str] = []
+    listener = await outbox_service.pool.acquire()
+    await listener.add_listener("relayprobe_outbox", lambda *args: notified.append(args[-1]))
+    await relay.start()
+    try:
+        async with unit_of_work(
+            outbox_service.pool, outbox_service.subjects, "relayprobe", handoff=relay.handoff
+        ) as uow:
+            for i in range(3):
+                await uow.publish(SessionDeleted(session_id=sid, user_id=f"u{i:03d}"))
+        await _until(lambda: _zero(outbox_service), timeout_s=1.0)  # well before the grace
+    finally:
+        await relay.stop()
+        await outbox_service.pool.release(listener)
+    assert notified == []
+    subject = Subjects(servers.prefix).of(SessionDeleted(session_id=sid, user_id="x"))
+    assert await _stored(js, servers.stream, subject) == ["u000", "u001", "u002"]
+
+
+async def test_rows_whose_hand_over_failed_are_published_by_the_leader_after_the_grace(
+    servers: Servers, js: Any, outbox_service: Service
+) -> None:
+    sid = uuid.uuid4()
+    flaky = FlakyJetStream(js, fail_at=0)  # the hand-over's publish fails, the retry goes
+    relay = OutboxRelay(
+        outbox_service.pool, flaky, schema="relayprobe", stream=servers.stream,
+        poll_s=0.1, grace_s=0.5,
+    )  # fmt: skip
+    await relay.start()
+    try:
+        await _until(lambda: _leads(relay))  # its first round, which reads every row, is over
+        async with unit_of_work(
+            outbox_service.pool, outbox_service.subjects, "relayprobe", handoff=relay.handoff
+        ) as uow:
+            await uow.publish(SessionDeleted(session_id=sid, user_id="late"))
+        await asyncio.sleep(0.3)
+        assert await _count(outbox_service) == 1  # failed, and not yet past the grace
+        await _until(lambda: _zero(outbox_service))
+    finally:
+        await relay.stop()
+    assert flaky.calls == 2
+    subject = Subjects(servers.prefix).of(SessionDeleted(session_id=sid, user_id="x"))
+    assert await _stored(js, servers.stream, subject) == ["late"]

@@ -30,6 +30,11 @@ class FakeConnection:
         self.log.append("execute")
         self.executed.append(args)
 
+    async def fetchrow(self, sql: str, *args: Any) -> dict[str, Any]:
+        """A unit of work's last statement: logged as an execute; it wrote no outbox row."""
+        await self.execute(sql, *args)
+        return {"ids": [], "event_ids": [], "woken": 0}
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         self.log.append("begin")

@@ -23,6 +23,11 @@ class FakeConnection:
         self.executed.append((sql, args))
         return "SELECT 1"
 
+    async def fetchrow(self, sql: str, *args: Any) -> dict[str, Any]:
+        """A unit of work's last statement, recorded; it wrote no outbox row."""
+        self.executed.append((sql, args))
+        return {"ids": [], "event_ids": [], "woken": 0}
+
 
 class FakePool:
     def __init__(self) -> None:

@@ -134,7 +134,9 @@ class TransactionBatcher:
         outcomes: list[Outcome] = []
         first = batch[0].ctx
         async with first.pool.acquire() as conn, conn.transaction():
-            shared = UnitOfWork(conn=conn, subjects=first.subjects, schema=first.schema)
+            shared = UnitOfWork(
+                conn=conn, subjects=first.subjects, schema=first.schema, handoff=first.handoff
+            )
             standings = await self.mark(conn, first.consumer, [r.event for r in batch])
             for request, standing in zip(batch, standings, strict=True):
                 if standing is Standing.DUPLICATE:

@@ -30,6 +30,7 @@ from .handlers import ConsumerSpec, EventHandler, HandlerContext
 from .pulling import Puller
 from .settings import RuntimeSettings
 from .settlement import Settler
+from .uow import Handoff
 
 if TYPE_CHECKING:
     import asyncpg
@@ -46,6 +47,7 @@ class EventConsumer:
     schema: str
     pool_getter: Callable[[], asyncpg.Pool]
     broker: NatsBroker
+    handoff_getter: Callable[[], Handoff | None] = lambda: None
     _queues: dict[uuid.UUID, deque[tuple[Msg, Event, EventHandler, asyncio.Task[None]]]] = field(
         default_factory=dict
     )
@@ -222,5 +224,6 @@ class EventConsumer:
             pool=self.pool_getter(),
             broker=self.broker,
             delivery=delivery,
+            handoff=self.handoff_getter(),
         )
         await self._settler.run(handler, event, msg, ctx)

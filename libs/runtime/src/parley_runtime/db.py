@@ -103,15 +103,25 @@ async def ensure_database(database_url: str) -> None:
         await conn.close()
 
 
+#: Server-side TCP keepalives of every pooled connection (ignored on Unix sockets): probes
+#: after 10 s of silence, every 5 s, three unanswered ones end the session.
+SERVER_KEEPALIVES = {
+    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "3",
+}
+
+
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """Release a pooled connection without the default reset query (one more round trip on
     every release: ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``).
 
     asyncpg has already rolled back a transaction left open and dropped the client-side
-    listeners when this runs. The rest has nothing to undo here: Parley takes only
-    transaction-level advisory locks (``pg_advisory_xact_lock``), declares no cursors outside
-    transactions, sets no session variables after connecting (only ``SET LOCAL``), and the one
-    connection that LISTENs removes its listeners before it is released.
+    listeners when this runs. The rest has nothing to undo here: Parley declares no cursors
+    outside transactions and sets no session variables after connecting (only ``SET LOCAL``);
+    the connections that LISTEN remove their listeners before they are released; the two
+    session-level advisory locks (chat's per session, the outbox relay's lead) are unlocked
+    before their connection is released, or the connection is closed instead.
     """
 
 
@@ -154,7 +164,13 @@ async def create_pool(
         database_url,
         min_size=min_size,
         max_size=max_size,
-        server_settings={"search_path": schema, "application_name": f"parley-{schema}"},
+        server_settings={
+            "search_path": schema,
+            "application_name": f"parley-{schema}",
+            # The server drops a TCP client that stopped answering (host gone, network cut)
+            # within about 25 s, and with it the session's advisory locks (the relay's lead).
+            **SERVER_KEEPALIVES,
+        },
         reset=_keep_session,
         command_timeout=command_timeout_s,
         **({"timeout": command_timeout_s} if command_timeout_s is not None else {}),

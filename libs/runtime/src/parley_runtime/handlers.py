@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from faststream.nats import NatsBroker
 from parley_contracts import Event, Subjects
 
-from .uow import UnitOfWork, joined_unit_of_work, unit_of_work
+from .uow import Handoff, UnitOfWork, joined_unit_of_work, unit_of_work
 
 if TYPE_CHECKING:
     import asyncpg
@@ -46,6 +46,7 @@ class HandlerContext:
     the batch's unit of work, on its open transaction, which already marked the event in the
     inbox. The event's units of work then join it: they run on its connection and hand it their
     outbox rows and notifications, which it writes for the whole batch in one statement.
+    ``handoff`` is the service's outbox relay's (see :class:`~parley_runtime.uow.UnitOfWork`).
     """
 
     consumer: str
@@ -55,6 +56,7 @@ class HandlerContext:
     broker: NatsBroker
     delivery: int
     batch: UnitOfWork | None = None
+    handoff: Handoff | None = None
 
     def unit_of_work(
         self, event: Event, *, late_mark: bool = False
@@ -73,14 +75,14 @@ class HandlerContext:
             return self.transaction()
         return unit_of_work(
             self.pool, self.subjects, self.schema,
-            consumer=self.consumer, cause=event, late_mark=late_mark,
+            consumer=self.consumer, cause=event, late_mark=late_mark, handoff=self.handoff,
         )  # fmt: skip
 
     def transaction(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work without an inbox mark (for steps before the final effect)."""
         if self.batch is not None:
             return joined_unit_of_work(self.batch.conn, self.subjects, self.schema, into=self.batch)
-        return unit_of_work(self.pool, self.subjects, self.schema)
+        return unit_of_work(self.pool, self.subjects, self.schema, handoff=self.handoff)
 
 
 E = TypeVar("E", bound=Event)

@@ -1,13 +1,18 @@
-"""The outbox relay: publishes committed outbox rows to JetStream, in order, then deletes them.
+"""The outbox relay: publishes committed outbox rows to JetStream, then deletes them.
 
 Each row is published with ``Nats-Msg-Id`` = its event id, so a row published twice (a crash
 between the publish and the delete, or a change of leader) is de-duplicated by the stream.
 
-One relay of a schema leads at a time: the one holding the schema's session-level advisory lock
-on a connection it keeps. The leader LISTENs on the ``<schema>_outbox`` channel there and runs
-each round as one statement on it, without a transaction: the statement deletes the rows the
-previous round published and reads the next batch. The others try for the lock every
-``poll_s`` seconds, so one takes over within that time when the leader's connection ends.
+The rows a service's own units of work write are handed to its relay once committed
+(:meth:`OutboxRelay.handoff`) and published at once, in the order handed over; the relay
+deletes them a little later, many in one statement. Rows nobody handed over (a unit of work
+without a relay, which ``NOTIFY``s instead; a publish that failed; a process that stopped
+before publishing) are published by the schema's leading relay: the one holding the schema's
+session-level advisory lock on a connection it keeps. It LISTENs on ``<schema>_outbox`` there
+and runs each round as one statement without a transaction, which deletes what was published
+and reads the next rows, in the order written: at once when notified, else every ``poll_s``
+seconds the rows older than ``grace_s`` (younger ones are being handed over). The other relays
+try for the lock every ``poll_s`` seconds, so one takes over when the leader's connection ends.
 """
 
 from __future__ import annotations
@@ -15,42 +20,46 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
+from collections.abc import Sequence
 
 import asyncpg
 import structlog
 from nats.js import JetStreamContext
 
 from .metrics import OUTBOX_PUBLISHED
+from .statements import OutboxRow
 from .uow import outbox_channel
 
 log = structlog.get_logger(__name__)
 
-#: One round: delete the rows the last round published ($1), then read the oldest $2 others.
-#: The read's snapshot is taken before the delete, hence the rows of $1 are left out of it.
+#: One leader's round: delete the rows published since the last round ($1), then read the
+#: oldest $2 others written at least $3 seconds ago (the read's snapshot is taken before the
+#: delete, hence the rows of $1 are left out of it).
 ROUND_SQL = (
     "WITH published AS (DELETE FROM outbox WHERE id = ANY($1::bigint[]))"
-    " SELECT id, event_id, event_type, subject, payload, trace_context, created_at FROM outbox"
-    " WHERE NOT (id = ANY($1::bigint[])) ORDER BY id LIMIT $2"
+    " SELECT id, event_id, event_type, subject, payload, trace_context FROM outbox"
+    " WHERE NOT (id = ANY($1::bigint[])) AND created_at <= now() - make_interval(secs => $3)"
+    " ORDER BY id LIMIT $2"
 )
+#: Deletes the rows published since the last round ($1), for a relay that does not lead.
+DELETE_SQL = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
 
 
-def _headers(row: asyncpg.Record) -> dict[str, str]:
+def _headers(row: OutboxRow) -> dict[str, str]:
     """The NATS headers of an outbox row: its de-duplication id and its trace context."""
-    headers = {"Nats-Msg-Id": str(row["event_id"])}
-    if row["trace_context"]:
-        headers.update(json.loads(row["trace_context"]))
+    headers = {"Nats-Msg-Id": str(row.event_id)}
+    if row.trace_context:
+        headers.update(json.loads(row.trace_context))
     return headers
 
 
 class OutboxRelay:
-    """Moves outbox rows of ``schema`` to the stream ``stream`` through ``js``.
+    """Moves outbox rows of ``schema`` to the stream ``stream`` through ``js`` (see the module).
 
-    Several replicas can run relays: the leader (see the module) publishes, in the order the
-    rows were written. A round that published rows is followed by another within ``settle_s``
-    seconds (sooner when more rows are notified), which deletes them; an idle relay polls every
-    ``poll_s`` seconds as a safety net. A row whose payload is over ``max_payload`` bytes (the
-    server's limit; None: no check) can never be published: it moves to ``outbox_dead`` with the
-    reason, so it does not hold up the events after it.
+    Rows published are deleted by a round within ``settle_s`` seconds (many at a time). A row whose payload is
+    over ``max_payload`` bytes (the server's limit; None: no check) can never be published: the
+    leader moves it to ``outbox_dead`` with the reason, so it does not hold up the others.
     """
 
     def __init__(
@@ -62,6 +71,7 @@ class OutboxRelay:
         stream: str,
         poll_s: float = 1.0,
         settle_s: float = 0.05,
+        grace_s: float = 2.0,
         batch: int = 100,
         max_payload: int | None = None,
     ) -> None:
@@ -71,6 +81,7 @@ class OutboxRelay:
         self._stream = stream
         self._poll_s = poll_s
         self._settle_s = settle_s
+        self._grace_s = grace_s
         self._batch = batch
         self._max_payload = max_payload
         self._lock_key = f"outbox:{schema}"
@@ -78,41 +89,120 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None  # held while leading or trying to lead
         self._leading = False
+        self._tried_at = -float("inf")  # when this relay last tried for the lead (monotonic)
         self._published: list[int] = []  # ids the next round deletes
+        self._handed: list[OutboxRow] = []  # handed over, not yet published
+        self._kick = asyncio.Event()
+        self._publisher: asyncio.Task[None] | None = None
+        self._notified = False  # a NOTIFY (or the start) asks for a round that reads every row
+        self._delete_due: asyncio.TimerHandle | None = None
 
     @property
     def leading(self) -> bool:
         """Whether this relay holds its schema's relay lock."""
         return self._leading
 
+    @property
+    def running(self) -> bool:
+        """Whether the relay runs (between :meth:`start` and :meth:`stop`)."""
+        return self._task is not None
+
     async def start(self) -> None:
-        """Start the relay task (which first tries to lead and drains what earlier runs left)."""
-        self._wake.set()
+        """Start the relay's tasks (the first round tries to lead and drains what earlier runs
+        left)."""
+        self._on_notify()
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._schema}")
+        self._publisher = asyncio.create_task(
+            self._publish_handed(), name=f"outbox-handoff-{self._schema}"
+        )
 
     async def stop(self) -> None:
-        """Stop the relay task and give up the lead and its connection."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop the relay's tasks and give up the lead and its connection (rows handed over
+        and not yet published stay in the outbox for the next leader)."""
+        for task in (self._publisher, self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._publisher = None
+        self._handed = []
+        if self._delete_due is not None:
+            self._delete_due.cancel()
+            self._delete_due = None
         await self._let_go()
 
+    def handoff(self, rows: list[OutboxRow]) -> None:
+        """Publish ``rows``, just committed by a unit of work of this process, at once (in the
+        order handed over); a round deletes them afterwards. Returns without waiting."""
+        self._handed += rows
+        self._kick.set()
+
     def _on_notify(self, *_: object) -> None:
+        self._notified = True
         self._wake.set()
+
+    def _published_now(self, ids: list[int]) -> None:
+        """Note ``ids`` as published: a round deletes them within ``settle_s`` seconds."""
+        self._published += ids
+        if ids and self._delete_due is None and self._task is not None:
+            self._delete_due = asyncio.get_running_loop().call_later(self._settle_s, self._wake.set)
+
+    async def _publish_handed(self) -> None:
+        while True:
+            await self._kick.wait()
+            self._kick.clear()
+            while self._handed:
+                rows, self._handed = self._handed, []
+                if self._max_payload is not None:  # the leader sets those aside
+                    rows = [r for r in rows if len(r.payload) <= self._max_payload]
+                try:
+                    await self._publish(rows)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning(
+                        "events not published at once; the leading relay will retry them",
+                        schema=self._schema, events=len(rows), error=repr(exc)[:300],
+                    )  # fmt: skip
+                    continue
+                self._published_now([r.id for r in rows])
+
+    async def _publish(self, rows: Sequence[OutboxRow]) -> None:
+        """Publish ``rows`` all at once (written to the connection in order, so the stream
+        stores them in that order; their PubAcks awaited together).
+
+        Raises:
+            nats.errors.Error: the stream did not acknowledge one of them.
+        """
+        acks = await asyncio.gather(
+            *(
+                self._js.publish(
+                    row.subject, row.payload, stream=self._stream, headers=_headers(row)
+                )
+                for row in rows
+            ),
+            return_exceptions=True,
+        )
+        failed = next((a for a in acks if isinstance(a, BaseException)), None)
+        if failed is not None:
+            raise failed
+        OUTBOX_PUBLISHED.labels(self._schema).inc(len(rows))
 
     async def _run(self) -> None:
         while True:
-            wait_s = self._settle_s if self._published else self._poll_s
             # asyncio.timeout, not wait_for: wait_for (3.11) can swallow a cancellation that
             # comes as the event is set, and stop() would wait for ever.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait_s):
+                async with asyncio.timeout(self._poll_s):
                     await self._wake.wait()
+            grace_s = 0.0 if self._notified else self._grace_s
+            self._notified = False
             self._wake.clear()
+            if self._delete_due is not None:
+                self._delete_due.cancel()
+                self._delete_due = None
             try:
-                while await self.relay_once() == self._batch:
+                while await self.relay_once(grace_s=grace_s) == self._batch:
                     pass
             except asyncio.CancelledError:
                 raise
@@ -121,44 +211,57 @@ class OutboxRelay:
                 await self._let_go()  # its connection may be gone: the next round leads anew
                 await asyncio.sleep(self._poll_s)
 
-    async def _lead(self) -> asyncpg.Connection | None:
-        """The held connection if this relay leads (taking the lock if it is free), else None."""
+    async def _lead(self) -> asyncpg.Connection:
+        """The held connection; tries for the lead (at most every ``poll_s`` seconds) when
+        this relay does not hold it."""
         if self._conn is None:
             self._conn = await self._pool.acquire()
-        if not self._leading:
-            if not await self._conn.fetchval(
+        if not self._leading and time.monotonic() - self._tried_at >= self._poll_s:
+            self._tried_at = time.monotonic()
+            if await self._conn.fetchval(
                 "SELECT pg_try_advisory_lock(hashtext($1))", self._lock_key
             ):
-                return None
-            self._leading = True
-            await self._conn.add_listener(outbox_channel(self._schema), self._on_notify)
-            log.info("outbox relay leads", schema=self._schema)
+                self._leading = True
+                await self._conn.add_listener(outbox_channel(self._schema), self._on_notify)
+                log.info("outbox relay leads", schema=self._schema)
         return self._conn
 
     async def _let_go(self) -> None:
         """Give up the lead: delete what was published, stop listening, unlock and hand the
-        connection back to the pool (which closes it if it is broken; the server drops a dead
-        session's locks itself, and the next leader publishes undeleted rows again, for the
-        stream to drop)."""
+        connection back to the pool; a connection on which any of that failed is closed
+        instead (the server then drops its lock, and the next leader publishes undeleted
+        rows again, for the stream to drop)."""
         conn, self._conn = self._conn, None
         leading, self._leading = self._leading, False
         published, self._published = self._published, []
+        self._tried_at = -float("inf")
         if conn is None:
             return
-        if leading:
-            with contextlib.suppress(Exception):  # a broken connection fails the first of these
-                await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", published)
+        clean = False
+        try:
+            if published:
+                await conn.execute(DELETE_SQL, published)
+            if leading:
                 await conn.remove_listener(outbox_channel(self._schema), self._on_notify)
-                await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", self._lock_key)
-        with contextlib.suppress(Exception):
-            await self._pool.release(conn)
+                clean = bool(
+                    await conn.fetchval("SELECT pg_advisory_unlock(hashtext($1))", self._lock_key)
+                )
+            else:
+                clean = True
+        except Exception as exc:
+            log.warning("outbox relay connection closed", schema=self._schema, error=repr(exc))
+        finally:
+            with contextlib.suppress(Exception):  # a dead one is back in the pool already
+                if not clean:
+                    conn.terminate()
+                await self._pool.release(conn)
 
-    async def relay_once(self) -> int:
-        """One round, if this relay leads: delete what the last round published and read up to
-        ``batch`` rows, in one statement; publish them all at once (written to the connection in
-        row order, so the stream stores them in that order; their PubAcks are awaited together);
-        the next round deletes them. Returns how many rows it took (published, or set aside as
-        too large); 0 when it does not lead.
+    async def relay_once(self, *, grace_s: float = 0.0) -> int:
+        """One round. A relay that leads deletes what was published since the last round and
+        reads up to ``batch`` rows written at least ``grace_s`` seconds ago, in one statement,
+        and publishes them (see :meth:`_publish`); the next round deletes them. Returns how
+        many rows it took (published, or set aside as too large). A relay that does not lead
+        only deletes what it published and returns 0.
 
         If any publish fails, every row of the round stays for the next; the rows that did
         reach the stream are then dropped by its de-duplication (``Nats-Msg-Id``), so an event
@@ -170,50 +273,46 @@ class OutboxRelay:
             asyncpg.PostgresError, OSError: the database failed (rows stay for a retry).
         """
         conn = await self._lead()
-        if conn is None:
-            return 0
         published, self._published = self._published, []
-        rows = await conn.fetch(ROUND_SQL, published, self._batch)
-        if not rows:
+        try:
+            if not self._leading:
+                if published:
+                    await conn.execute(DELETE_SQL, published)
+                return 0
+            records = await conn.fetch(ROUND_SQL, published, self._batch, grace_s)
+        except BaseException:
+            self._published = published + self._published  # not deleted: the next round does
+            raise
+        if not records:
             return 0
+        rows = [OutboxRow(**dict(record)) for record in records]
         kept = await self._set_aside_oversized(conn, rows)
-        acks = await asyncio.gather(
-            *(
-                self._js.publish(
-                    row["subject"], row["payload"], stream=self._stream, headers=_headers(row)
-                )
-                for row in kept
-            ),
-            return_exceptions=True,
-        )
-        failed = next((a for a in acks if isinstance(a, BaseException)), None)
-        if failed is not None:
-            raise failed  # nothing is deleted: the next round takes the rows again
-        self._published = [row["id"] for row in rows]
-        OUTBOX_PUBLISHED.labels(self._schema).inc(len(kept))
+        await self._publish(kept)  # on failure nothing is deleted: the next round retries
+        self._published_now([row.id for row in rows])
         return len(rows)
 
     async def _set_aside_oversized(
-        self, conn: asyncpg.Connection, rows: list[asyncpg.Record]
-    ) -> list[asyncpg.Record]:
-        """Copy the rows over ``max_payload`` to ``outbox_dead`` (the round's delete removes
-        them from the outbox with the published ones) and return the others, in order."""
+        self, conn: asyncpg.Connection, rows: list[OutboxRow]
+    ) -> list[OutboxRow]:
+        """Copy the rows over ``max_payload`` to ``outbox_dead`` (the next round deletes them
+        from the outbox with the published ones) and return the others, in order."""
         if self._max_payload is None:
             return rows
         limit = self._max_payload
         for row in rows:
-            if len(row["payload"]) <= limit:
+            if len(row.payload) <= limit:
                 continue
-            reason = f"payload of {len(row['payload'])} bytes is over the server's {limit}"
+            reason = f"payload of {len(row.payload)} bytes is over the server's {limit}"
             await conn.execute(
                 "INSERT INTO outbox_dead (id, event_id, event_type, subject, payload,"
-                " trace_context, created_at, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                " trace_context, created_at, reason) SELECT id, event_id, event_type, subject,"
+                " payload, trace_context, created_at, $2 FROM outbox WHERE id = $1"
                 " ON CONFLICT (id) DO NOTHING",
-                *(row["id"], row["event_id"], row["event_type"], row["subject"]),
-                *(row["payload"], row["trace_context"], row["created_at"], reason),
+                row.id,
+                reason,
             )
             log.error(
-                "outbox row set aside", schema=self._schema, event_id=str(row["event_id"]),
-                event_type=row["event_type"], reason=reason,
+                "outbox row set aside", schema=self._schema, event_id=str(row.event_id),
+                event_type=row.event_type, reason=reason,
             )  # fmt: skip
-        return [r for r in rows if len(r["payload"]) <= limit]
+        return [r for r in rows if len(r.payload) <= limit]

@@ -26,7 +26,7 @@ from .outbox import OutboxRelay
 from .serving import DrainingServer
 from .settings import RuntimeSettings
 from .tracing import configure_tracing
-from .uow import UnitOfWork, reading, unit_of_work
+from .uow import Handoff, UnitOfWork, reading, unit_of_work
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +69,7 @@ class Service:
                 schema=self.schema,
                 pool_getter=lambda: self.pool,
                 broker=self.broker,
+                handoff_getter=self._handoff,
             )
             for spec in consumers or []
         ]
@@ -125,7 +126,11 @@ class Service:
 
     def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work on the service's schema (no inbox mark): state and outbox together."""
-        return unit_of_work(self.pool, self.subjects, self.schema)
+        return unit_of_work(self.pool, self.subjects, self.schema, handoff=self._handoff())
+
+    def _handoff(self) -> Handoff | None:
+        """Where units of work hand their committed outbox rows: the running relay's."""
+        return self.relay.handoff if self.relay is not None and self.relay.running else None
 
     def reading(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work for one-statement reads, without a transaction (see

@@ -10,27 +10,50 @@ completion, on one snapshot, whether the statement reads its output or not
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from parley_contracts import Event
 
 
+class OutboxRow(NamedTuple):
+    """One row of a schema's outbox: an event to publish on ``subject``, ``id`` its place in
+    the order they were written, ``trace_context`` its W3C trace headers as JSON, or None."""
+
+    id: int
+    event_id: uuid.UUID
+    event_type: str
+    subject: str
+    payload: bytes
+    trace_context: str | None
+
+
 def write_ctes(p: int) -> str:
     """The outbox rows of a unit of work (parameters ``$p``..``$p+4``, in the order published;
-    a duplicate event id is ignored) and the notifications it sends: one wake-up (``$p+5``) of
-    the outbox relay if a row was written, then its own (``$p+6`` channels, ``$p+7``
-    payloads), as CTEs. PostgreSQL delivers the notifications at commit."""
+    a duplicate event id is ignored) and the notifications it sends: one wake-up of the outbox
+    relay on channel ``$p+5`` if a row was written (none when it is NULL: the rows are handed
+    to the relay in the process), then its own (``$p+6`` channels, ``$p+7`` payloads), as
+    CTEs. PostgreSQL delivers the notifications at commit."""
     return (
         f"events AS (SELECT * FROM unnest(${p}::uuid[], ${p + 1}::text[], ${p + 2}::text[],"
         f" ${p + 3}::bytea[], ${p + 4}::jsonb[]) WITH ORDINALITY"
         " AS e(event_id, event_type, subject, payload, trace_context, n)),"
         " written AS (INSERT INTO outbox (event_id, event_type, subject, payload, trace_context)"
         " SELECT event_id, event_type, subject, payload, trace_context FROM events ORDER BY n"
-        " ON CONFLICT (event_id) DO NOTHING RETURNING 1),"
+        " ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id),"
         f" woken AS (SELECT pg_notify(${p + 5}, '') FROM (SELECT 1 FROM written LIMIT 1) AS w"
-        " UNION ALL SELECT pg_notify(channel, payload)"
+        f" WHERE ${p + 5}::text IS NOT NULL UNION ALL SELECT pg_notify(channel, payload)"
         f" FROM unnest(${p + 6}::text[], ${p + 7}::text[]) AS n(channel, payload))"
     )
+
+
+#: What :func:`write_ctes` did: how many notifications it sent, and the ids and event ids of
+#: the outbox rows it wrote (a duplicate event id writes none), in the order written.
+WRITTEN = (
+    "(SELECT count(*) FROM woken) AS woken, ARRAY(SELECT id FROM written ORDER BY id) AS ids,"
+    " ARRAY(SELECT event_id FROM written ORDER BY id) AS event_ids"
+)
 
 
 def mark_ctes(p: int) -> str:
@@ -80,13 +103,14 @@ class LastWrite:
 
 def last_statement(last: LastWrite | None, *, marked: bool) -> str:
     """The last statement of a unit of work: ``last``'s CTEs (their parameters first), then
-    the inbox mark's if ``marked`` (one row: ``(deleted, marked)``), then :func:`write_ctes`'."""
+    the inbox mark's if ``marked``, then :func:`write_ctes`'. One row: ``(deleted, marked)``
+    if ``marked``, then :data:`WRITTEN`."""
     parts: list[str] = list(last.ctes) if last else []
     p = 1 + (len(last.args) if last else 0)
-    selected = "count(*) FROM woken"
+    selected = WRITTEN
     if marked:
         parts.append(mark_ctes(p))
-        selected = f"{MARKED}, (SELECT count(*) FROM woken) AS woken"
+        selected = f"{MARKED}, {WRITTEN}"
         p += 5
     parts.append(write_ctes(p))
     return f"WITH {', '.join(parts)} SELECT {selected}"

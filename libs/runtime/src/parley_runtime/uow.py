@@ -4,6 +4,7 @@ the inbox mark of the event that caused it (after cosmicpython's "Unit of Work" 
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -14,7 +15,7 @@ import asyncpg
 import structlog
 from parley_contracts import Event, Subjects
 
-from .statements import MARK_SQL, LastWrite, last_statement, mark_args
+from .statements import MARK_SQL, LastWrite, OutboxRow, last_statement, mark_args
 from .tracing import current_context
 
 log = structlog.get_logger(__name__)
@@ -24,6 +25,10 @@ log = structlog.get_logger(__name__)
 def outbox_channel(schema: str) -> str:
     """The LISTEN/NOTIFY channel of ``schema``'s outbox."""
     return f"{schema}_outbox"
+
+
+#: Takes a committed unit of work's outbox rows to publish them (an outbox relay's, in-process).
+Handoff = Callable[[list[OutboxRow]], None]
 
 
 class AlreadyProcessed(Exception):
@@ -40,6 +45,9 @@ class UnitOfWork:
     notifications added with :meth:`notify` are sent, both at the end of the unit of work.
 
     Use it through :func:`unit_of_work`. Everything done on ``conn`` commits or rolls back together.
+    With ``handoff`` (the service's outbox relay's, see
+    :meth:`~parley_runtime.outbox.OutboxRelay.handoff`), the outbox rows it wrote are handed to
+    it once committed, to be published at once, and no ``NOTIFY`` wakes a relay for them.
     """
 
     conn: asyncpg.Connection
@@ -51,6 +59,8 @@ class UnitOfWork:
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
     _late_mark: tuple[str, Event] | None = None
     _last: LastWrite | None = None
+    handoff: Handoff | None = None
+    _written: list[OutboxRow] = field(default_factory=list)
 
     async def publish(self, event: Event) -> None:
         """Put ``event`` in this transaction's outbox (a duplicate event id is ignored), with the
@@ -82,6 +92,9 @@ class UnitOfWork:
         """Run the :meth:`after_commit` callbacks, in order (called by whoever committed the
         transaction); one that raises is logged and the others still run."""
         callbacks, self._after_commit = self._after_commit, []
+        written, self._written = self._written, []
+        if written and self.handoff is not None:
+            callbacks.insert(0, functools.partial(self.handoff, written))
         for callback in callbacks:
             try:
                 callback()
@@ -147,16 +160,16 @@ class UnitOfWork:
             [r[2] for r in rows],
             [r[3] for r in rows],
             [r[4] for r in rows],
-            outbox_channel(self.schema),
+            None if self.handoff is not None else outbox_channel(self.schema),
             [n[0] for n in notifications],
             [n[1] for n in notifications],
         )
-        if late is None:
-            await self.conn.execute(sql, *args)
-            return
         row = await self.conn.fetchrow(sql, *args)
         assert row is not None
-        _refuse(row["deleted"], row["marked"], *late)
+        if late is not None:
+            _refuse(row["deleted"], row["marked"], *late)
+        ids = dict(zip(row["event_ids"], row["ids"], strict=True))
+        self._written += [OutboxRow(ids[r[0]], *r) for r in rows if r[0] in ids]
 
     async def forget_session(self, session_id: uuid.UUID) -> None:
         """Record that ``session_id`` was deleted: later events of it are dropped unhandled."""
@@ -200,8 +213,10 @@ async def unit_of_work(
     consumer: str | None = None,
     cause: Event | None = None,
     late_mark: bool = False,
+    handoff: Handoff | None = None,
 ) -> AsyncIterator[UnitOfWork]:
-    """Open a transaction; with ``consumer`` and ``cause`` it first marks the inbox, or, with
+    """Open a transaction (its outbox rows handed to ``handoff`` once committed, see
+    :class:`UnitOfWork`); with ``consumer`` and ``cause`` it first marks the inbox, or, with
     ``late_mark``, marks it in its last statement, with its outbox rows: one round trip fewer,
     for a handler that already read whether the event is a duplicate or of a deleted session,
     or that did nothing with an effect outside the transaction before (its writes before the
@@ -219,7 +234,13 @@ async def unit_of_work(
         async with (
             conn.transaction(),
             joined_unit_of_work(
-                conn, subjects, schema, consumer=consumer, cause=cause, late_mark=late_mark
+                conn,
+                subjects,
+                schema,
+                consumer=consumer,
+                cause=cause,
+                late_mark=late_mark,
+                handoff=handoff,
             ) as uow,
         ):
             yield uow
@@ -236,6 +257,7 @@ async def joined_unit_of_work(
     cause: Event | None = None,
     into: UnitOfWork | None = None,
     late_mark: bool = False,
+    handoff: Handoff | None = None,
 ) -> AsyncIterator[UnitOfWork]:
     """A unit of work inside the transaction already open on ``conn`` (the one of
     :func:`unit_of_work`, or a batch's): it commits or rolls back with that transaction, not on
@@ -248,7 +270,7 @@ async def joined_unit_of_work(
         AlreadyProcessed: ``consumer`` already processed ``cause`` (nothing is written).
         SessionGone: ``cause``'s session was deleted (nothing is written).
     """
-    uow = UnitOfWork(conn=conn, subjects=subjects, schema=schema)
+    uow = UnitOfWork(conn=conn, subjects=subjects, schema=schema, handoff=handoff)
     if consumer is not None and cause is not None:
         if late_mark and into is None:
             uow.mark_late(consumer, cause)

@@ -125,7 +125,11 @@ class PostgresSessions:
     ) -> tuple[Session | None, Message | None, Message | None]:
         """The session, locked for this transaction, with its message ``message_id`` and that
         message's reply, in one statement: one row per message found (one with empty message
-        columns when neither is); ``(None, None, None)`` when the session does not exist."""
+        columns when neither is); ``(None, None, None)`` when the session does not exist.
+
+        When the statement waits for the session's lock, PostgreSQL reads the session again
+        once it has it, the messages not: they are as they stood when the statement began. So
+        what changes a message must hold its session's lock (as storing a reply does)."""
         rows = await self.conn.fetch(_SESSION_WITH_REPLY, session_id, message_id)
         if not rows:
             return None, None, None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -156,7 +157,7 @@ class Naming:
             if current is not None and current.status != "pending":
                 outcome, detail = "superseded", f"session became {current.status} meanwhile"
             attempt = await self._record(
-                uow.conn, event.session_id, event.user_id, current, "auto", event.turn,
+                uow, event.session_id, event.user_id, current, "auto", event.turn,
                 outcome, proposal, detail, duration_ms,
             )  # fmt: skip
             name = proposal.name if proposal else None
@@ -225,7 +226,7 @@ class Naming:
         if request.purpose == "regenerate" and titles and state and state.status == "user":
             outcome, detail, titles = "superseded", "the user named the session", []
         attempt = await self._record(
-            uow.conn, request.session_id, request.user_id, state, request.purpose, 0,
+            uow, request.session_id, request.user_id, state, request.purpose, 0,
             outcome, proposal, detail, duration_ms,
         )  # fmt: skip
         if request.purpose == "regenerate" and titles and proposal is not None:
@@ -268,7 +269,7 @@ class Naming:
 
     async def _record(
         self,
-        conn: Any,
+        uow: UnitOfWork,
         session_id: uuid.UUID,
         user_id: str,
         state: NamingState | None,
@@ -279,13 +280,14 @@ class Naming:
         detail: str | None,
         duration_ms: int,
     ) -> int:
-        """Record one attempt (without content for a session that opted out) and count it."""
+        """Record one attempt (without content for a session that opted out) and count it
+        once the record is committed."""
         opt_out = bool(state and state.analytics_opt_out)
         name = proposal.name if proposal and outcome in ("named", "suggested") else None
         reason = proposal.fallback_reason if proposal else None
-        self.observe(purpose, outcome, proposal, duration_ms)
+        uow.after_commit(functools.partial(self.observe, purpose, outcome, proposal, duration_ms))
         return await self.store.record_attempt(
-            conn,
+            uow.conn,
             session_id,
             trigger_turn=trigger_turn,
             outcome=outcome,
