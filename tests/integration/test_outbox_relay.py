@@ -216,8 +216,11 @@ async def test_rows_handed_over_are_published_at_once_without_a_notify(
     sid = uuid.uuid4()
     relay = OutboxRelay(outbox_service.pool, js, schema="relayprobe", stream=servers.stream)
     notified: list[str] = []
+    def heard(*args: Any) -> None:
+        notified.append(args[-1])
+
     listener = await outbox_service.pool.acquire()
-    await listener.add_listener("relayprobe_outbox", lambda *args: notified.append(args[-1]))
+    await listener.add_listener("relayprobe_outbox", heard)
     await relay.start()
     try:
         async with unit_of_work(
@@ -228,6 +231,7 @@ async def test_rows_handed_over_are_published_at_once_without_a_notify(
         await _until(lambda: _zero(outbox_service), timeout_s=1.0)  # well before the grace
     finally:
         await relay.stop()
+        await listener.remove_listener("relayprobe_outbox", heard)
         await outbox_service.pool.release(listener)
     assert notified == []
     subject = Subjects(servers.prefix).of(SessionDeleted(session_id=sid, user_id="x"))
