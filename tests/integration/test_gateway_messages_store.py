@@ -7,43 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
-import pytest
 from parley_contracts import SessionDeleted, Subjects
 from parley_gateway.adapters.repositories import PostgresMessages, PostgresSessions
 from parley_gateway.adapters.unit_of_work import PostgresUnitOfWork
-from parley_gateway.app import MIGRATIONS
+from parley_gateway.app import MIGRATIONS  # noqa: F401 - read by the conn fixture, with SCHEMA
 from parley_gateway.domain.messages import Message
 from parley_gateway.domain.sessions import Session
-from parley_runtime import RuntimeSettings, Service
 from parley_runtime.uow import joined_unit_of_work
-from stack import Servers
 
 SCHEMA = "gatewaystore"
-
-
-@pytest.fixture
-def statements() -> list[str]:
-    """Every statement the ``conn`` fixture ran, in order."""
-    return []
-
-
-@pytest.fixture
-async def conn(servers: Servers, statements: list[str]) -> AsyncIterator[asyncpg.Connection]:
-    """A connection on the gateway's tables, migrated in a schema of their own, that logs its
-    statements in ``statements``."""
-    settings = RuntimeSettings(**servers.env())
-    await Service(SCHEMA, settings, migrations=MIGRATIONS, consumers=[]).prepare_database()
-    connection = await asyncpg.connect(
-        servers.database_url, server_settings={"search_path": SCHEMA}
-    )
-    connection.add_query_logger(lambda record: statements.append(record.query))
-    try:
-        yield connection
-    finally:
-        await connection.close()
 
 
 async def test_a_session_is_saved_with_its_new_and_changed_messages_in_one_statement(

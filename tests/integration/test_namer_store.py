@@ -35,12 +35,6 @@ class OneName:
 
 
 @pytest.fixture
-def statements() -> list[str]:
-    """Every statement the ``pool`` fixture's connections ran, in order."""
-    return []
-
-
-@pytest.fixture
 async def pool(servers: Servers, statements: list[str]) -> AsyncIterator[asyncpg.Pool]:
     """A pool on the namer's tables (migrated in a schema of their own) whose connections log
     every statement in ``statements``."""

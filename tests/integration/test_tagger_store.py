@@ -6,40 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import pytest
-from parley_runtime import RuntimeSettings, Service
 from parley_tagger.adapters import store
-from parley_tagger.app import MIGRATIONS
-from stack import Servers
+from parley_tagger.app import MIGRATIONS  # noqa: F401 - read by the conn fixture, with SCHEMA
 
 SCHEMA = "taggerstore"
-
-
-@pytest.fixture
-def statements() -> list[str]:
-    """Every statement the ``conn`` fixture ran, in order."""
-    return []
-
-
-@pytest.fixture
-async def conn(servers: Servers, statements: list[str]) -> AsyncIterator[asyncpg.Connection]:
-    """A connection on the tagger's tables, migrated in a schema of their own, that logs its
-    statements in ``statements``."""
-    settings = RuntimeSettings(**servers.env())
-    await Service(SCHEMA, settings, migrations=MIGRATIONS, consumers=[]).prepare_database()
-    connection = await asyncpg.connect(
-        servers.database_url, server_settings={"search_path": SCHEMA}
-    )
-    connection.add_query_logger(lambda record: statements.append(record.query))
-    try:
-        yield connection
-    finally:
-        await connection.close()
 
 
 async def _tagged(conn: asyncpg.Connection, *, opt_out: bool) -> tuple[uuid.UUID, uuid.UUID]:

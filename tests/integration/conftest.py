@@ -1,0 +1,37 @@
+"""Fixtures of the store tests: a connection on one service's tables, migrated in a schema of
+their own, that logs every statement it runs, for tests that count round trips."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from parley_runtime import RuntimeSettings, Service
+from stack import Servers
+
+
+@pytest.fixture
+def statements() -> list[str]:
+    """The text of every statement the test's logged connections ran, in order (asyncpg calls
+    its query loggers soon after a statement, not during it: yield to the loop first)."""
+    return []
+
+
+@pytest.fixture
+async def conn(
+    request: pytest.FixtureRequest, servers: Servers, statements: list[str]
+) -> AsyncIterator[asyncpg.Connection]:
+    """A connection whose ``search_path`` is the test module's ``SCHEMA``, migrated with its
+    ``MIGRATIONS``, that logs its statements in ``statements``."""
+    schema, migrations = request.module.SCHEMA, request.module.MIGRATIONS
+    settings = RuntimeSettings(**servers.env())
+    await Service(schema, settings, migrations=migrations, consumers=[]).prepare_database()
+    connection = await asyncpg.connect(
+        servers.database_url, server_settings={"search_path": schema}
+    )
+    connection.add_query_logger(lambda record: statements.append(record.query))
+    try:
+        yield connection
+    finally:
+        await connection.close()
