@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
-from collections.abc import Sequence
 
 import asyncpg
 import structlog
 from nats.js import JetStreamContext
 
-from .metrics import OUTBOX_PUBLISHED
+from .publishing import OutboxPublisher
 from .statements import OutboxRow
 from .uow import outbox_channel
 
@@ -46,20 +44,13 @@ ROUND_SQL = (
 DELETE_SQL = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
 
 
-def _headers(row: OutboxRow) -> dict[str, str]:
-    """The NATS headers of an outbox row: its de-duplication id and its trace context."""
-    headers = {"Nats-Msg-Id": str(row.event_id)}
-    if row.trace_context:
-        headers.update(json.loads(row.trace_context))
-    return headers
-
-
 class OutboxRelay:
     """Moves outbox rows of ``schema`` to the stream ``stream`` through ``js`` (see the module).
 
-    Rows published are deleted by a round within ``settle_s`` seconds (many at a time). A row whose payload is
-    over ``max_payload`` bytes (the server's limit; None: no check) can never be published: the
-    leader moves it to ``outbox_dead`` with the reason, so it does not hold up the others.
+    Rows published are deleted by a round within ``settle_s`` seconds (many at a time). A row
+    whose payload is over ``max_payload`` bytes (the server's limit; None: no check) can never
+    be published: the leader moves it to ``outbox_dead`` with the reason, so it does not hold
+    up the others.
     """
 
     def __init__(
@@ -76,14 +67,12 @@ class OutboxRelay:
         max_payload: int | None = None,
     ) -> None:
         self._pool = pool
-        self._js = js
+        self._out = OutboxPublisher(js, schema=schema, stream=stream, max_payload=max_payload)
         self._schema = schema
-        self._stream = stream
         self._poll_s = poll_s
         self._settle_s = settle_s
         self._grace_s = grace_s
         self._batch = batch
-        self._max_payload = max_payload
         self._lock_key = f"outbox:{schema}"
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -153,10 +142,9 @@ class OutboxRelay:
             self._kick.clear()
             while self._handed:
                 rows, self._handed = self._handed, []
-                if self._max_payload is not None:  # the leader sets those aside
-                    rows = [r for r in rows if len(r.payload) <= self._max_payload]
+                rows = [r for r in rows if self._out.fits(r)]  # the leader sets the rest aside
                 try:
-                    await self._publish(rows)
+                    await self._out.publish(rows)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -166,27 +154,6 @@ class OutboxRelay:
                     )  # fmt: skip
                     continue
                 self._published_now([r.id for r in rows])
-
-    async def _publish(self, rows: Sequence[OutboxRow]) -> None:
-        """Publish ``rows`` all at once (written to the connection in order, so the stream
-        stores them in that order; their PubAcks awaited together).
-
-        Raises:
-            nats.errors.Error: the stream did not acknowledge one of them.
-        """
-        acks = await asyncio.gather(
-            *(
-                self._js.publish(
-                    row.subject, row.payload, stream=self._stream, headers=_headers(row)
-                )
-                for row in rows
-            ),
-            return_exceptions=True,
-        )
-        failed = next((a for a in acks if isinstance(a, BaseException)), None)
-        if failed is not None:
-            raise failed
-        OUTBOX_PUBLISHED.labels(self._schema).inc(len(rows))
 
     async def _run(self) -> None:
         while True:
@@ -259,9 +226,9 @@ class OutboxRelay:
     async def relay_once(self, *, grace_s: float = 0.0) -> int:
         """One round. A relay that leads deletes what was published since the last round and
         reads up to ``batch`` rows written at least ``grace_s`` seconds ago, in one statement,
-        and publishes them (see :meth:`_publish`); the next round deletes them. Returns how
-        many rows it took (published, or set aside as too large). A relay that does not lead
-        only deletes what it published and returns 0.
+        and publishes them (:class:`~parley_runtime.publishing.OutboxPublisher`); the next
+        round deletes them. Returns how many rows it took (published, or set aside as too
+        large). A relay that does not lead only deletes what it published and returns 0.
 
         If any publish fails, every row of the round stays for the next; the rows that did
         reach the stream are then dropped by its de-duplication (``Nats-Msg-Id``), so an event
@@ -286,33 +253,7 @@ class OutboxRelay:
         if not records:
             return 0
         rows = [OutboxRow(**dict(record)) for record in records]
-        kept = await self._set_aside_oversized(conn, rows)
-        await self._publish(kept)  # on failure nothing is deleted: the next round retries
+        kept = await self._out.set_aside_oversized(conn, rows)
+        await self._out.publish(kept)  # on failure nothing is deleted: the next round retries
         self._published_now([row.id for row in rows])
         return len(rows)
-
-    async def _set_aside_oversized(
-        self, conn: asyncpg.Connection, rows: list[OutboxRow]
-    ) -> list[OutboxRow]:
-        """Copy the rows over ``max_payload`` to ``outbox_dead`` (the next round deletes them
-        from the outbox with the published ones) and return the others, in order."""
-        if self._max_payload is None:
-            return rows
-        limit = self._max_payload
-        for row in rows:
-            if len(row.payload) <= limit:
-                continue
-            reason = f"payload of {len(row.payload)} bytes is over the server's {limit}"
-            await conn.execute(
-                "INSERT INTO outbox_dead (id, event_id, event_type, subject, payload,"
-                " trace_context, created_at, reason) SELECT id, event_id, event_type, subject,"
-                " payload, trace_context, created_at, $2 FROM outbox WHERE id = $1"
-                " ON CONFLICT (id) DO NOTHING",
-                row.id,
-                reason,
-            )
-            log.error(
-                "outbox row set aside", schema=self._schema, event_id=str(row.event_id),
-                event_type=row.event_type, reason=reason,
-            )  # fmt: skip
-        return [r for r in rows if len(r.payload) <= limit]

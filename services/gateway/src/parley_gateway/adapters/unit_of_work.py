@@ -14,8 +14,9 @@ from parley_runtime import UnitOfWork as Transaction
 from parley_runtime.db import database_unreachable
 
 from ..domain.ports import ReplyOutcome, StorageUnavailable
+from .idempotency_keys import PostgresIdempotencyKeys
 from .notifications import REPLY_CHANNEL, SESSION_CHANNEL, ReplyWaiters
-from .repositories import PostgresIdempotencyKeys, PostgresMessages, PostgresSessions
+from .repositories import PostgresMessages, PostgresSessions
 
 log = structlog.get_logger(__name__)
 

@@ -9,12 +9,10 @@ its content (names, details) out of those rows.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import functools
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -33,15 +31,15 @@ from parley_contracts import (
 )
 from parley_runtime import AlreadyProcessed, HandlerContext, RetryLater, SessionGone, UnitOfWork
 
-from ..domain.analytics import summarise, without_content
+from ..domain.analytics import summarise
 from ..domain.names import Turn, kept_message, prepare_turns
 from ..domain.policy import AsyncNamer, Proposal, is_milestone, is_settled, should_attempt
-from ..domain.ports import NamingInput, NamingState, NamingStore, in_order
+from ..domain.ports import NamingInput, NamingStore, in_order
+from . import attempts
+from .attempts import Observe
 
 log = structlog.get_logger(__name__)
 
-#: ``observe(purpose, outcome, proposal, duration_ms)``: metrics of one attempt.
-Observe = Callable[[str, str, Proposal | None, int], None]
 #: Opens a unit of work of the namer's schema.
 UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 #: Sessions known settled that a :class:`Naming` remembers (about 100 bytes each).
@@ -142,7 +140,9 @@ class Naming:
                 if (event.turn, "user") not in kept:
                     raise RetryLater("the user message of this reply has not been seen yet")
                 kept[(event.turn, "assistant")] = Turn(role="assistant", content=event.content)
-                proposal, outcome, detail = await self._attempt(prepare_turns(in_order(kept)))
+                proposal, outcome, detail = await attempts.run(
+                    self.namer, self.attempt_timeout_s, prepare_turns(in_order(kept))
+                )
         duration_ms = int((time.perf_counter() - started) * 1000)
 
         # When the read above found the session standing and the event new, the inbox mark can
@@ -156,8 +156,8 @@ class Naming:
                 return
             if current is not None and current.status != "pending":
                 outcome, detail = "superseded", f"session became {current.status} meanwhile"
-            attempt = await self._record(
-                uow, event.session_id, event.user_id, current, "auto", event.turn,
+            attempt = await attempts.record(
+                uow, self.store, self.observe, event.session_id, event.user_id, current, "auto", event.turn,
                 outcome, proposal, detail, duration_ms,
             )  # fmt: skip
             name = proposal.name if proposal else None
@@ -200,9 +200,10 @@ class Naming:
         turns = [Turn(t.role, t.content) for t in request.turns]
         count = request.count if request.purpose == "suggest" else 1
         started = time.perf_counter()
-        proposal, outcome, detail = await self._attempt(
-            prepare_turns(turns), count=count, avoid=request.avoid
-        )
+        proposal, outcome, detail = await attempts.run(
+            self.namer, self.attempt_timeout_s, prepare_turns(turns),
+            count=count, avoid=request.avoid,
+        )  # fmt: skip
         if outcome == "named" and request.purpose == "suggest":
             outcome = "suggested"
         duration_ms = int((time.perf_counter() - started) * 1000)
@@ -225,8 +226,8 @@ class Naming:
         titles = list(proposal.titles) if proposal and outcome in ("named", "suggested") else []
         if request.purpose == "regenerate" and titles and state and state.status == "user":
             outcome, detail, titles = "superseded", "the user named the session", []
-        attempt = await self._record(
-            uow, request.session_id, request.user_id, state, request.purpose, 0,
+        attempt = await attempts.record(
+            uow, self.store, self.observe, request.session_id, request.user_id, state, request.purpose, 0,
             outcome, proposal, detail, duration_ms,
         )  # fmt: skip
         if request.purpose == "regenerate" and titles and proposal is not None:
@@ -250,57 +251,3 @@ class Naming:
         self.known_settled[session_id] = None
         if len(self.known_settled) > SETTLED_SESSIONS:
             del self.known_settled[next(iter(self.known_settled))]
-
-    async def _attempt(
-        self, turns: list[Turn], *, count: int = 1, avoid: Sequence[str] = ()
-    ) -> tuple[Proposal | None, str, str | None]:
-        """One attempt: the proposal, its outcome (``named``, ``no_name``, ``error``) and the
-        error's text."""
-        try:
-            proposal = await asyncio.wait_for(
-                self.namer.propose(turns, count=count, avoid=avoid),
-                timeout=self.attempt_timeout_s,
-            )
-        except Exception as exc:  # an attempt that fails is retried at the next milestone
-            detail = f"{type(exc).__name__}: {exc}"
-            log.warning("naming attempt failed", error=detail)
-            return None, "error", detail
-        return proposal, ("named" if proposal.titles else "no_name"), None
-
-    async def _record(
-        self,
-        uow: UnitOfWork,
-        session_id: uuid.UUID,
-        user_id: str,
-        state: NamingState | None,
-        purpose: str,
-        trigger_turn: int,
-        outcome: str,
-        proposal: Proposal | None,
-        detail: str | None,
-        duration_ms: int,
-    ) -> int:
-        """Record one attempt (without content for a session that opted out) and count it
-        once the record is committed."""
-        opt_out = bool(state and state.analytics_opt_out)
-        name = proposal.name if proposal and outcome in ("named", "suggested") else None
-        reason = proposal.fallback_reason if proposal else None
-        uow.after_commit(functools.partial(self.observe, purpose, outcome, proposal, duration_ms))
-        return await self.store.record_attempt(
-            uow.conn,
-            session_id,
-            trigger_turn=trigger_turn,
-            outcome=outcome,
-            name=None if opt_out else name,
-            language=proposal.language if proposal else None,
-            detail=None if opt_out else detail,
-            duration_ms=duration_ms,
-            user_id=user_id,
-            purpose=purpose,
-            namer=proposal.namer if proposal else "unknown",
-            words=len(name.split()) if name else None,
-            input_tokens=proposal.input_tokens if proposal else None,
-            output_tokens=proposal.output_tokens if proposal else None,
-            model_calls=proposal.model_calls if proposal else 0,
-            fallback_reason=without_content(reason) if opt_out else reason,
-        )
