@@ -172,15 +172,11 @@ async def test_closing_the_waiters_answers_every_wait_at_once_with_the_message_a
 async def test_a_replica_passes_over_its_own_announcement_of_an_outcome_it_tells() -> None:
     store, waiters, other = Store(), ReplyWaiters(), ReplyWaiters()
     with waiters.waiting(store.message.id) as notified:
-        own = waiters.announcement(store.message.id, told=True)
+        own = waiters.announcement(store.message.id)
         waiters.on_notify(None, 0, "gateway_replies", own)
         assert not notified.done()  # its settle() comes right after the commit
-        waiters.on_notify(
-            None, 0, "gateway_replies", other.announcement(store.message.id, told=True)
-        )
+        waiters.on_notify(None, 0, "gateway_replies", other.announcement(store.message.id))
         assert notified.done() and notified.result() is None  # another replica's: read it
     with waiters.waiting(store.message.id) as notified:
-        waiters.on_notify(
-            None, 0, "gateway_replies", waiters.announcement(store.message.id, told=False)
-        )
+        waiters.on_notify(None, 0, "gateway_replies", str(store.message.id))
         assert notified.done() and notified.result() is None

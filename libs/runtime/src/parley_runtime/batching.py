@@ -11,9 +11,10 @@ When an event of a batch fails (any error, ``RetryLater`` or ``Unprocessable``),
 transaction rolls back and each of its events is handled again alone, in its own transaction,
 as if it had never been batched: one bad event costs the others a second try, never their
 effect. A duplicate delivery or an event of a deleted session is settled inside the batch: the
-marking statement tells, and its handler does not run. Events are handled in session-id order, so two batches running at
-once (two replicas) lock their sessions' rows in the same order; a deadlock on other rows (say
-two users' counters) is broken by PostgreSQL and only sends a batch down the one-by-one path.
+marking statement tells, and its handler does not run. Events are handled in session-id order,
+so two batches running at once (two replicas) lock their sessions' rows in the same order; a
+deadlock on other rows (say two users' counters) is broken by PostgreSQL and only sends a batch
+down the one-by-one path.
 
 Each event runs in the context (structlog variables, trace span) of the task that submitted it,
 so its logs and its outbox events name its own session and trace.

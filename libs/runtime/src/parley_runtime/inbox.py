@@ -38,7 +38,8 @@ async def mark_all(
 ) -> list[Standing]:
     """Mark ``events`` in ``consumer``'s inbox in one statement, in the transaction open on
     ``conn`` (a batch's, see :mod:`parley_runtime.batching`), with the rules of
-    :meth:`~parley_runtime.uow.UnitOfWork.mark_processed`; returns each event's :class:`Standing`, in order."""
+    :meth:`~parley_runtime.uow.UnitOfWork.mark_processed`; returns each event's
+    :class:`Standing`, in order."""
     rows = await conn.fetch(
         MARK_ALL_SQL,
         consumer,

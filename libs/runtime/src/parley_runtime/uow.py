@@ -65,8 +65,9 @@ class UnitOfWork:
     async def publish(self, event: Event) -> None:
         """Put ``event`` in this transaction's outbox (a duplicate event id is ignored), with the
         current trace context (see :mod:`parley_runtime.tracing`). The row is written when the
-        unit of work ends, with the others, in one statement that also wakes the schema's outbox
-        relay (PostgreSQL delivers that at commit, once per transaction)."""
+        unit of work ends, with the others, in one statement; once committed, the rows go to
+        ``handoff``, or, without one, that statement wakes the schema's leading outbox relay
+        (PostgreSQL delivers the notification at commit, once per transaction)."""
         trace_context = current_context()
         self._rows.append(
             (

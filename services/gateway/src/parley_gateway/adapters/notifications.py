@@ -43,11 +43,12 @@ class ReplyWaiters:
         self.closed = False
         self.replica = uuid.uuid4().hex  # names this replica in its own announcements
 
-    def announcement(self, user_message_id: uuid.UUID, *, told: bool) -> str:
-        """The ``gateway_replies`` payload announcing ``user_message_id``'s outcome; ``told``:
-        this replica tells its waiters the outcome itself (:meth:`settle`, after the commit),
-        so the payload names the replica, whose :meth:`on_notify` passes over it."""
-        return f"{user_message_id} {self.replica}" if told else str(user_message_id)
+    def announcement(self, user_message_id: uuid.UUID) -> str:
+        """The ``gateway_replies`` payload announcing ``user_message_id``'s outcome when this
+        replica tells its waiters the outcome itself (:meth:`settle`, after the commit): it
+        names the replica, whose :meth:`on_notify` passes over it. (Announced by anyone else,
+        the payload is the user message id alone.)"""
+        return f"{user_message_id} {self.replica}"
 
     def close(self) -> None:
         """The gateway is shutting down: wake every waiter and answer every wait, now and

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 from parley_runtime import UnitOfWork as Transaction
+from parley_runtime.statements import LastWrite
 
 from ..domain.messages import Message
 from ..domain.ports import Keyset
@@ -103,12 +104,14 @@ class PostgresSessions:
         if self.unit is not None:
             await self.unit.write_last(ctes, *args)
         else:
-            await self.conn.execute(f"WITH {', '.join(ctes)} SELECT 1", *args)
+            write = LastWrite(tuple(ctes), args)
+            await self.conn.execute(write.alone, *write.args)
 
     async def get(
         self, session_id: uuid.UUID, user_id: str | None = None, *, for_update: bool = False
     ) -> Session | None:
-        """The session ``session_id`` of ``user_id`` (locked for this transaction with ``for_update``), or None."""
+        """The session ``session_id`` of ``user_id`` (locked for this transaction with
+        ``for_update``), or None."""
         sql = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
         args: list[Any] = [session_id]
         if user_id is not None:

@@ -50,7 +50,7 @@ class PostgresUnitOfWork:
         if outcome is None or self.waiters is None:
             self.transaction.notify(REPLY_CHANNEL, str(user_message_id))
             return
-        payload = self.waiters.announcement(user_message_id, told=True)
+        payload = self.waiters.announcement(user_message_id)
         self.transaction.notify(REPLY_CHANNEL, payload)
         self.transaction.after_commit(
             functools.partial(self.waiters.settle, user_message_id, outcome)

@@ -157,8 +157,8 @@ class Naming:
             if current is not None and current.status != "pending":
                 outcome, detail = "superseded", f"session became {current.status} meanwhile"
             attempt = await attempts.record(
-                uow, self.store, self.observe, event.session_id, event.user_id, current, "auto", event.turn,
-                outcome, proposal, detail, duration_ms,
+                uow, self.store, self.observe, event.session_id, event.user_id, current,
+                "auto", event.turn, outcome, proposal, detail, duration_ms,
             )  # fmt: skip
             name = proposal.name if proposal else None
             if outcome != "named" or name is None or proposal is None:
@@ -227,8 +227,8 @@ class Naming:
         if request.purpose == "regenerate" and titles and state and state.status == "user":
             outcome, detail, titles = "superseded", "the user named the session", []
         attempt = await attempts.record(
-            uow, self.store, self.observe, request.session_id, request.user_id, state, request.purpose, 0,
-            outcome, proposal, detail, duration_ms,
+            uow, self.store, self.observe, request.session_id, request.user_id, state,
+            request.purpose, 0, outcome, proposal, detail, duration_ms,
         )  # fmt: skip
         if request.purpose == "regenerate" and titles and proposal is not None:
             await self.store.set_named(uow, request.session_id, titles[0], proposal.language)
