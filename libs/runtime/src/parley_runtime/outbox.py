@@ -26,8 +26,7 @@ import structlog
 from nats.js import JetStreamContext
 
 from .publishing import OutboxPublisher
-from .statements import OutboxRow
-from .uow import outbox_channel
+from .statements import OutboxRow, outbox_channel
 
 log = structlog.get_logger(__name__)
 

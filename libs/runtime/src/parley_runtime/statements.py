@@ -29,6 +29,12 @@ class OutboxRow(NamedTuple):
     trace_context: str | None
 
 
+def outbox_channel(schema: str) -> str:
+    """The LISTEN/NOTIFY channel that wakes the leading outbox relay of ``schema``:
+    ``<schema>_outbox``."""
+    return f"{schema}_outbox"
+
+
 def write_ctes(p: int) -> str:
     """The outbox rows of a unit of work (parameters ``$p``..``$p+4``, in the order published;
     a duplicate event id is ignored) and the notifications it sends: one wake-up of the outbox

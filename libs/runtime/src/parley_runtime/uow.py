@@ -15,16 +15,10 @@ import asyncpg
 import structlog
 from parley_contracts import Event, Subjects
 
-from .statements import MARK_SQL, LastWrite, OutboxRow, last_statement, mark_args
+from .statements import MARK_SQL, LastWrite, OutboxRow, last_statement, mark_args, outbox_channel
 from .tracing import current_context
 
 log = structlog.get_logger(__name__)
-
-
-#: The Postgres NOTIFY channel that wakes the outbox relay of a schema: ``<schema>_outbox``.
-def outbox_channel(schema: str) -> str:
-    """The LISTEN/NOTIFY channel of ``schema``'s outbox."""
-    return f"{schema}_outbox"
 
 
 #: Takes a committed unit of work's outbox rows to publish them (an outbox relay's, in-process).
