@@ -57,6 +57,7 @@ class FakeContext:
     published: list[Event] = field(default_factory=list)
     forgotten: list[uuid.UUID] = field(default_factory=list)
     connection: FakeConnection = field(default_factory=FakeConnection)
+    optimistic_units: int = 0
 
     @property
     def broker(self) -> Any:
@@ -65,10 +66,12 @@ class FakeContext:
 
     @asynccontextmanager
     async def unit_of_work(
-        self, event: Event | None = None, *, late_mark: bool = False
+        self, event: Event | None = None, *, late_mark: bool = False, optimistic: bool = False
     ) -> AsyncIterator[FakeUnitOfWork]:
         """A unit of work committed when the block ends without raising (no inbox here, so
-        ``late_mark`` changes nothing)."""
+        ``late_mark`` changes nothing; ``optimistic`` ones are counted in
+        :attr:`optimistic_units`)."""
+        self.optimistic_units += optimistic
         uow = FakeUnitOfWork()
         yield uow
         self.published += uow.published

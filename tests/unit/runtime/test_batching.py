@@ -14,11 +14,11 @@ from typing import Any
 
 import structlog
 from parley_contracts import Event, SessionDeleted, Subjects
+from parley_runtime import AlreadyProcessed
 from parley_runtime.batching import TransactionBatcher
 from parley_runtime.delivery import Dropped, Duplicate, Failed, Handled, Outcome
 from parley_runtime.handlers import HandlerContext
 from parley_runtime.inbox import Standing
-from parley_runtime.uow import AlreadyProcessed
 
 
 class FakeConnection:

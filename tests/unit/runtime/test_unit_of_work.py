@@ -1,6 +1,7 @@
 """The unit of work writes its outbox rows and notifications in one statement at its end, with
-a store's last write when there is one, and a reading unit of work refuses to write (no
-servers: a fake connection records the statements)."""
+a store's last write when there is one; an optimistic one opens no transaction and writes
+once; PostgreSQL's refusals become their exceptions; a reading unit of work refuses to write
+(no servers: a fake connection records the statements)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import pytest
 from parley_contracts import SessionDeleted, Subjects
+from parley_runtime import AlreadyProcessed, SessionGone, WriteConflict
+from parley_runtime.refusals import REFUSED_PREFIX, refused
 from parley_runtime.statements import FLUSH_SQL
-from parley_runtime.uow import UnitOfWork, joined_unit_of_work, reading
+from parley_runtime.uow import UnitOfWork, joined_unit_of_work, reading, unit_of_work
 
 
 class FakeConnection:
@@ -94,10 +98,40 @@ async def test_only_the_last_write_waits_and_a_joined_unit_sends_its_own_at_once
     uow = _uow(conn)
     await uow.write_last(["a AS (DELETE FROM t WHERE id = $1)"], 1)
     await uow.write_last(["b AS (DELETE FROM t WHERE id = $1)"], 2)
-    assert conn.executed == [("WITH a AS (DELETE FROM t WHERE id = $1) SELECT 1", (1,))]
+    assert conn.executed == [("WITH a AS (DELETE FROM t WHERE id = $1) SELECT true AS standing", (1,))]
 
     batch = _uow(FakeConnection())
     async with joined_unit_of_work(conn, Subjects("t"), "probe", into=batch) as joined:  # type: ignore[arg-type]
         await joined.write_last(["c AS (DELETE FROM t WHERE id = $1)"], 3)
-    assert conn.executed[-1] == ("WITH c AS (DELETE FROM t WHERE id = $1) SELECT 1", (3,))
+    assert conn.executed[-1] == ("WITH c AS (DELETE FROM t WHERE id = $1) SELECT true AS standing", (3,))
     assert not batch.pending
+
+
+async def test_an_optimistic_unit_of_work_opens_no_transaction_and_writes_once() -> None:
+    pool = FakePool()
+    cause = SessionDeleted(session_id=uuid.uuid4(), user_id="alice")
+    async with unit_of_work(
+        pool, Subjects("t"), "probe", consumer="c", cause=cause, optimistic=True  # type: ignore[arg-type]
+    ) as uow:
+        await uow.write_last(["saved AS (UPDATE t SET v = 2 WHERE v = $1 RETURNING 1)"], 1,
+                             guard="saved")  # fmt: skip
+        with pytest.raises(RuntimeError, match="writes once"):
+            await uow.write_last(["again AS (DELETE FROM t)"])
+    [(sql, args)] = pool.conn.executed  # no BEGIN, no early inbox mark, no COMMIT
+    assert sql.startswith("WITH saved AS (UPDATE t") and "INSERT INTO inbox" in sql
+    assert "THEN refuse_write('conflict')" in sql and "THEN refuse_write('gone')" in sql
+    assert args[:3] == (1, "c", cause.event_id)
+
+
+def test_a_refusal_of_postgresql_means_its_exception() -> None:
+    cause = SessionDeleted(session_id=uuid.uuid4(), user_id="alice")
+
+    def raised(reason: str) -> Exception | None:
+        return refused(asyncpg.RaiseError(f"{REFUSED_PREFIX}{reason}"), ("c", cause))
+
+    assert isinstance(raised("conflict"), WriteConflict)
+    assert isinstance(raised("duplicate"), AlreadyProcessed)
+    assert isinstance(raised("gone"), SessionGone)
+    assert refused(asyncpg.RaiseError(f"{REFUSED_PREFIX}gone"), None) is None  # no mark, no gone
+    assert refused(asyncpg.RaiseError("something else"), ("c", cause)) is None
+    assert refused(ValueError("no"), None) is None

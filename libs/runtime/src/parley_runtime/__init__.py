@@ -1,9 +1,10 @@
 """The Parley service chassis: settings, logging, database, migrations, bus, outbox, inbox, health."""
 
 from .bus import ConsumerSpec, HandlerContext, Handlers, RetryLater, Unprocessable
+from .refusals import AlreadyProcessed, SessionGone, WriteConflict
 from .service import Service, serve
 from .settings import RuntimeSettings
-from .uow import AlreadyProcessed, SessionGone, UnitOfWork
+from .uow import UnitOfWork
 
 __all__ = [
     "AlreadyProcessed",
@@ -16,5 +17,6 @@ __all__ = [
     "SessionGone",
     "UnitOfWork",
     "Unprocessable",
+    "WriteConflict",
     "serve",
 ]

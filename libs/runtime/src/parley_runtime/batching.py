@@ -36,7 +36,8 @@ from .delivery import Dropped, Duplicate, Handled, Outcome
 from .handlers import EventHandler, HandlerContext
 from .inbox import Standing, mark_all
 from .metrics import BATCHES
-from .uow import AlreadyProcessed, SessionGone, UnitOfWork
+from .refusals import AlreadyProcessed, SessionGone
+from .uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
 

@@ -59,23 +59,28 @@ class HandlerContext:
     handoff: Handoff | None = None
 
     def unit_of_work(
-        self, event: Event, *, late_mark: bool = False
+        self, event: Event, *, late_mark: bool = False, optimistic: bool = False
     ) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work that first marks ``event`` in this consumer's inbox (``late_mark``:
         in its last statement instead, one round trip fewer, for a handler that read whether
         the event is a duplicate or of a deleted session before, or did nothing with an effect
         outside the transaction; see
-        :func:`~parley_runtime.uow.unit_of_work`). In a batch the batch marked it already.
+        :func:`~parley_runtime.uow.unit_of_work`). ``optimistic``: without a transaction, its
+        one write and the inbox mark in its last statement (see
+        :class:`~parley_runtime.UnitOfWork`). In a batch the batch marked it already (and its
+        transaction holds the unit, optimistic or not).
 
         Raises:
             AlreadyProcessed: a redelivery whose effect is committed (the consumer acks it).
             SessionGone: the event's session was deleted (nothing is written).
+            WriteConflict: an optimistic unit's guarded write found its row changed.
         """
         if self.batch is not None:
             return self.transaction()
         return unit_of_work(
             self.pool, self.subjects, self.schema,
             consumer=self.consumer, cause=event, late_mark=late_mark, handoff=self.handoff,
+            optimistic=optimistic,
         )  # fmt: skip
 
     def transaction(self) -> AbstractAsyncContextManager[UnitOfWork]:

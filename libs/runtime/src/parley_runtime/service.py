@@ -124,9 +124,12 @@ class Service:
         self._on_stop.append(hook)
         return hook
 
-    def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
-        """A unit of work on the service's schema (no inbox mark): state and outbox together."""
-        return unit_of_work(self.pool, self.subjects, self.schema, handoff=self._handoff())
+    def unit_of_work(self, *, optimistic: bool = False) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A unit of work on the service's schema (no inbox mark): state and outbox together
+        (``optimistic``: without a transaction, see :class:`~parley_runtime.UnitOfWork`)."""
+        return unit_of_work(
+            self.pool, self.subjects, self.schema, handoff=self._handoff(), optimistic=optimistic
+        )
 
     def _handoff(self) -> Handoff | None:
         """Where units of work hand their committed outbox rows: the running relay's."""

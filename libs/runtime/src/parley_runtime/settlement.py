@@ -40,9 +40,9 @@ from .delivery import (
 from .handlers import ConsumerSpec, EventHandler, HandlerContext, RetryLater, Unprocessable
 from .inbox import prior_state
 from .metrics import EVENTS, HANDLING
+from .refusals import AlreadyProcessed, SessionGone
 from .settings import RuntimeSettings
 from .tracing import consuming
-from .uow import AlreadyProcessed, SessionGone
 
 log = structlog.get_logger(__name__)
 

@@ -96,30 +96,50 @@ def mark_args(consumer: str, event: Event) -> tuple[object, ...]:
 class LastWrite:
     """A store's write left to the last statement of its unit of work: ``ctes``, data-modifying
     CTEs (``"name AS (INSERT ...)"``, names other than those of this module's CTEs) whose
-    parameters are ``$1``..``$len(args)``, and their ``args``."""
+    parameters are ``$1``..``$len(args)``, and their ``args``. ``guard`` names one of them
+    that must return a row (say, an ``UPDATE ... WHERE version = $n RETURNING 1``): when it
+    returns none, the statement is refused (:func:`refusals`) and nothing of it is written."""
 
     ctes: tuple[str, ...]
     args: tuple[object, ...]
+    guard: str | None = None
 
     @property
     def alone(self) -> str:
-        """The write as a statement of its own."""
-        return f"WITH {', '.join(self.ctes)} SELECT 1"
+        """The write as a statement of its own (refused as :func:`refusals` says)."""
+        return f"WITH {', '.join(self.ctes)} SELECT {refusals(self.guard, marked=False)}"
+
+
+def refusals(guard: str | None, *, marked: bool) -> str:
+    """The selected column ``standing`` of a last statement: it calls ``refuse_write(reason)``
+    (a function of the chassis migrations, which raises ``parley refused: <reason>``, SQLSTATE
+    ``P0001``) when the inbox mark found the session deleted (``gone``) or the event handled
+    (``duplicate``), if ``marked``, or when the CTE ``guard`` returned no row (``conflict``).
+    The error ends the statement, so a unit of work without a transaction writes nothing
+    either (its statement is atomic); else ``standing`` is true."""
+    checks = []
+    if marked:
+        checks.append("(SELECT deleted FROM gone) THEN refuse_write('gone')")
+        checks.append("NOT EXISTS (SELECT 1 FROM mark) THEN refuse_write('duplicate')")
+    if guard is not None:
+        checks.append(f"NOT EXISTS (SELECT 1 FROM {guard}) THEN refuse_write('conflict')")
+    if not checks:
+        return "true AS standing"
+    return "CASE " + " ".join(f"WHEN {check}" for check in checks) + " ELSE true END AS standing"
 
 
 def last_statement(last: LastWrite | None, *, marked: bool) -> str:
     """The last statement of a unit of work: ``last``'s CTEs (their parameters first), then
-    the inbox mark's if ``marked``, then :func:`write_ctes`'. One row: ``(deleted, marked)``
-    if ``marked``, then :data:`WRITTEN`."""
+    the inbox mark's if ``marked``, then :func:`write_ctes`'. One row: ``standing``
+    (:func:`refusals`: a refused statement raises instead), then :data:`WRITTEN`."""
     parts: list[str] = list(last.ctes) if last else []
     p = 1 + (len(last.args) if last else 0)
-    selected = WRITTEN
     if marked:
         parts.append(mark_ctes(p))
-        selected = f"{MARKED}, {WRITTEN}"
         p += 5
     parts.append(write_ctes(p))
-    return f"WITH {', '.join(parts)} SELECT {selected}"
+    standing = refusals(last.guard if last else None, marked=marked)
+    return f"WITH {', '.join(parts)} SELECT {standing}, {WRITTEN}"
 
 
 #: The last statement of a unit of work that has only outbox rows and notifications to write.

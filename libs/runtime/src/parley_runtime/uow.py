@@ -15,6 +15,7 @@ import asyncpg
 import structlog
 from parley_contracts import Event, Subjects
 
+from .refusals import refuse, refused
 from .statements import MARK_SQL, LastWrite, OutboxRow, last_statement, mark_args, outbox_channel
 from .tracing import current_context
 
@@ -23,14 +24,6 @@ log = structlog.get_logger(__name__)
 
 #: Takes a committed unit of work's outbox rows to publish them (an outbox relay's, in-process).
 Handoff = Callable[[list[OutboxRow]], None]
-
-
-class AlreadyProcessed(Exception):
-    """The inbox already holds this consumer's mark for the event: the effect exists; ack it."""
-
-
-class SessionGone(Exception):
-    """The event's session was deleted: its effect must not be written; ack it unhandled."""
 
 
 @dataclass
@@ -42,6 +35,12 @@ class UnitOfWork:
     With ``handoff`` (the service's outbox relay's, see
     :meth:`~parley_runtime.outbox.OutboxRelay.handoff`), the outbox rows it wrote are handed to
     it once committed, to be published at once, and no ``NOTIFY`` wakes a relay for them.
+
+    An ``optimistic`` unit of work has no transaction: what it reads on ``conn`` is what was
+    committed when each statement began, and everything it writes goes into its last statement
+    (one :meth:`write_last`, guarded on what it read, with the outbox rows and the late inbox
+    mark), which PostgreSQL applies whole or refuses whole. Two round trips fewer than a
+    transaction (``BEGIN``, ``COMMIT``) and no row lock held between statements.
     """
 
     conn: asyncpg.Connection
@@ -54,6 +53,7 @@ class UnitOfWork:
     _late_mark: tuple[str, Event] | None = None
     _last: LastWrite | None = None
     handoff: Handoff | None = None
+    optimistic: bool = False
     _written: list[OutboxRow] = field(default_factory=list)
 
     async def publish(self, event: Event) -> None:
@@ -116,20 +116,36 @@ class UnitOfWork:
         the unit of work, instead of at its start (see :func:`unit_of_work`'s ``late_mark``)."""
         self._late_mark = (consumer, event)
 
-    async def write_last(self, ctes: Sequence[str], *args: object) -> None:
+    async def write_last(self, ctes: Sequence[str], *args: object, guard: str | None = None) -> None:
         """Leave a store's write to :meth:`flush`'s statement: ``ctes`` are data-modifying CTEs
-        (``"name AS (UPDATE ...)"``) whose parameters are ``$1``..``$n`` = ``args`` (see
+        (``"name AS (UPDATE ...)"``) whose parameters are ``$1``..``$n`` = ``args``, ``guard``
+        the name of one that must return a row (see
         :class:`~parley_runtime.statements.LastWrite`). One round trip fewer, for a write
         nothing in the unit of work reads after it. One write waits at most: an earlier one
-        is sent at once (so two never touch one row in one statement)."""
+        is sent at once (so two never touch one row in one statement).
+
+        Raises:
+            RuntimeError: an optimistic unit of work has a write waiting already (it has one).
+            WriteConflict: the earlier write sent now found its guard's row changed.
+        """
+        if self.optimistic and self._last is not None:
+            raise RuntimeError("an optimistic unit of work writes once, in its last statement")
         await self.send_last()
-        self._last = LastWrite(tuple(ctes), args)
+        self._last = LastWrite(tuple(ctes), args, guard)
 
     async def send_last(self) -> None:
-        """Send the write that waits for :meth:`flush`, if any, at once."""
+        """Send the write that waits for :meth:`flush`, if any, at once.
+
+        Raises:
+            WriteConflict: its guard's row changed (the transaction must then roll back).
+        """
         last, self._last = self._last, None
-        if last is not None:
+        if last is None:
+            return
+        try:
             await self.conn.execute(last.alone, *last.args)
+        except asyncpg.RaiseError as exc:
+            raise (refused(exc, None) or exc) from exc
 
     async def flush(self) -> None:
         """Write what waits (a store's last write, the late inbox mark of :meth:`mark_late`,
@@ -137,8 +153,10 @@ class UnitOfWork:
         when there is nothing to write). Called at the end of the unit of work.
 
         Raises:
-            AlreadyProcessed, SessionGone: as :meth:`mark_processed`, for a late mark (the
-                transaction must then roll back: the unit of work's writes are in it).
+            AlreadyProcessed, SessionGone: as :meth:`mark_processed`, for a late mark.
+            WriteConflict: the last write's guard found its row changed.
+            In each case the statement wrote nothing (a transaction must then roll back: the
+            unit of work's earlier writes are in it).
         """
         if not self.pending:
             return
@@ -159,10 +177,11 @@ class UnitOfWork:
             [n[0] for n in notifications],
             [n[1] for n in notifications],
         )
-        row = await self.conn.fetchrow(sql, *args)
+        try:
+            row = await self.conn.fetchrow(sql, *args)
+        except asyncpg.RaiseError as exc:
+            raise (refused(exc, late) or exc) from exc
         assert row is not None
-        if late is not None:
-            _refuse(row["deleted"], row["marked"], *late)
         ids = dict(zip(row["event_ids"], row["ids"], strict=True))
         self._written += [OutboxRow(ids[r[0]], *r) for r in rows if r[0] in ids]
 
@@ -183,20 +202,7 @@ class UnitOfWork:
         """
         row = await self.conn.fetchrow(MARK_SQL, *mark_args(consumer, event))
         assert row is not None
-        _refuse(row["deleted"], row["marked"], consumer, event)
-
-
-def _refuse(deleted: bool, marked: bool, consumer: str, event: Event) -> None:
-    """Raise what an inbox mark's outcome means, if anything.
-
-    Raises:
-        SessionGone: ``deleted``: the event's session was deleted.
-        AlreadyProcessed: not ``marked``: ``consumer`` processed ``event`` before.
-    """
-    if deleted:
-        raise SessionGone(f"session {event.session_id} was deleted")
-    if not marked:
-        raise AlreadyProcessed(f"{consumer} already processed event {event.event_id}")
+        refuse(row["deleted"], row["marked"], consumer, event)
 
 
 @asynccontextmanager
@@ -209,13 +215,16 @@ async def unit_of_work(
     cause: Event | None = None,
     late_mark: bool = False,
     handoff: Handoff | None = None,
+    optimistic: bool = False,
 ) -> AsyncIterator[UnitOfWork]:
     """Open a transaction (its outbox rows handed to ``handoff`` once committed, see
     :class:`UnitOfWork`); with ``consumer`` and ``cause`` it first marks the inbox, or, with
     ``late_mark``, marks it in its last statement, with its outbox rows: one round trip fewer,
     for a handler that already read whether the event is a duplicate or of a deleted session,
     or that did nothing with an effect outside the transaction before (its writes before the
-    mark are rolled back if the event is refused there).
+    mark are rolled back if the event is refused there). ``optimistic``: no transaction at
+    all, its one write in its last statement (see :class:`UnitOfWork`; its inbox mark, if
+    any, comes last).
 
     On a clean exit the outbox rows and notifications are written (:meth:`UnitOfWork.flush`),
     the transaction commits (which wakes the outbox relay when events were published) and the
@@ -224,21 +233,19 @@ async def unit_of_work(
     Raises:
         AlreadyProcessed: ``consumer`` already processed ``cause`` (nothing is written).
         SessionGone: ``cause``'s session was deleted (nothing is written).
+        WriteConflict: the guarded last write found its row changed (nothing is written).
     """
+    opened = functools.partial(
+        joined_unit_of_work, subjects=subjects, schema=schema, consumer=consumer, cause=cause,
+        late_mark=late_mark or optimistic, handoff=handoff, optimistic=optimistic,
+    )  # fmt: skip
     async with pool.acquire() as conn:
-        async with (
-            conn.transaction(),
-            joined_unit_of_work(
-                conn,
-                subjects,
-                schema,
-                consumer=consumer,
-                cause=cause,
-                late_mark=late_mark,
-                handoff=handoff,
-            ) as uow,
-        ):
-            yield uow
+        if optimistic:
+            async with opened(conn) as uow:
+                yield uow
+        else:
+            async with conn.transaction(), opened(conn) as uow:
+                yield uow
         uow.committed()
 
 
@@ -253,19 +260,23 @@ async def joined_unit_of_work(
     into: UnitOfWork | None = None,
     late_mark: bool = False,
     handoff: Handoff | None = None,
+    optimistic: bool = False,
 ) -> AsyncIterator[UnitOfWork]:
     """A unit of work inside the transaction already open on ``conn`` (the one of
-    :func:`unit_of_work`, or a batch's): it commits or rolls back with that transaction, not on
-    its own. With ``consumer`` and ``cause`` it first marks the inbox (``late_mark``: at its
-    end, as in :func:`unit_of_work`; not with ``into``); at a clean exit it
-    writes its outbox rows and notifications (:meth:`UnitOfWork.flush`), or, with ``into``,
-    hands them to that unit of work (:meth:`UnitOfWork.take`) to be written with its own.
+    :func:`unit_of_work`, or a batch's; ``optimistic``: none, see :class:`UnitOfWork`): it
+    commits or rolls back with that transaction, not on its own. With ``consumer`` and
+    ``cause`` it first marks the inbox (``late_mark``: at its end, as in :func:`unit_of_work`;
+    not with ``into``); at a clean exit it writes its outbox rows and notifications
+    (:meth:`UnitOfWork.flush`), or, with ``into``, hands them to that unit of work
+    (:meth:`UnitOfWork.take`) to be written with its own.
 
     Raises:
         AlreadyProcessed: ``consumer`` already processed ``cause`` (nothing is written).
         SessionGone: ``cause``'s session was deleted (nothing is written).
     """
-    uow = UnitOfWork(conn=conn, subjects=subjects, schema=schema, handoff=handoff)
+    uow = UnitOfWork(
+        conn=conn, subjects=subjects, schema=schema, handoff=handoff, optimistic=optimistic
+    )
     if consumer is not None and cause is not None:
         if late_mark and into is None:
             uow.mark_late(consumer, cause)

@@ -1,0 +1,62 @@
+"""Why a unit of work's write is refused, as exceptions: its event was handled already, its
+session was deleted, or a row it read changed before it wrote (an optimistic write's conflict).
+
+The last statement of a unit of work says so by raising in PostgreSQL (``refuse_write``, see
+:func:`~parley_runtime.statements.refusals`), so that nothing of it is written even without a
+transaction; :func:`refused` turns that error into the exception it means.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from parley_contracts import Event
+
+#: The start of the message ``refuse_write`` raises with (chassis migration 0003).
+REFUSED_PREFIX = "parley refused: "
+
+
+class AlreadyProcessed(Exception):
+    """The inbox already holds this consumer's mark for the event: the effect exists; ack it."""
+
+
+class SessionGone(Exception):
+    """The event's session was deleted: its effect must not be written; ack it unhandled."""
+
+
+class WriteConflict(Exception):
+    """A row the unit of work read without a lock changed before its guarded write (optimistic
+    concurrency, see :meth:`~parley_runtime.UnitOfWork.write_last`): nothing was written.
+    Read again and decide again (or take the lock)."""
+
+
+def refuse(deleted: bool, marked: bool, consumer: str, event: Event) -> None:
+    """Raise what an inbox mark's outcome means, if anything.
+
+    Raises:
+        SessionGone: ``deleted``: the event's session was deleted.
+        AlreadyProcessed: not ``marked``: ``consumer`` processed ``event`` before.
+    """
+    if deleted:
+        raise SessionGone(f"session {event.session_id} was deleted")
+    if not marked:
+        raise AlreadyProcessed(f"{consumer} already processed event {event.event_id}")
+
+
+def refused(exc: BaseException, late: tuple[str, Event] | None) -> Exception | None:
+    """The exception a refused last statement's error ``exc`` means (``late``: the inbox mark
+    it carried, as ``(consumer, event)``), or None when ``exc`` is no refusal."""
+    if not isinstance(exc, asyncpg.RaiseError):
+        return None
+    message = str(exc)
+    if not message.startswith(REFUSED_PREFIX):
+        return None
+    reason = message.removeprefix(REFUSED_PREFIX)
+    if reason == "conflict":
+        return WriteConflict("a row read for this write changed meanwhile; nothing was written")
+    if late is not None and reason in ("gone", "duplicate"):
+        consumer, event = late
+        try:
+            refuse(reason == "gone", reason != "duplicate", consumer, event)
+        except (SessionGone, AlreadyProcessed) as meant:
+            return meant
+    return None
