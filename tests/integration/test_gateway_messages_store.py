@@ -1,7 +1,8 @@
 """The gateway's session store on a real PostgreSQL: a session is saved with the messages it
 appended or changed in one statement, a new message inserted and a loaded one updated; a
 session is read with a message and its reply in one statement; in a unit of work, a session is
-saved with the unit's outbox rows, in its last statement."""
+saved with the unit's outbox rows, in its last statement; without a transaction (optimistic), a
+session is saved over the version it was read at, or refused whole."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import asyncio
 import uuid
 
 import asyncpg
+import pytest
 from parley_contracts import SessionDeleted, Subjects
 from parley_gateway.adapters.repositories import PostgresMessages, PostgresSessions
 from parley_gateway.adapters.unit_of_work import PostgresUnitOfWork
 from parley_gateway.app import MIGRATIONS  # noqa: F401 - read by the conn fixture, with SCHEMA
 from parley_gateway.domain.messages import Message
 from parley_gateway.domain.sessions import Session
+from parley_runtime import WriteConflict
 from parley_runtime.uow import joined_unit_of_work
 
 SCHEMA = "gatewaystore"
@@ -98,3 +101,52 @@ async def test_in_a_unit_of_work_a_session_is_saved_with_the_outbox_rows_in_one_
     )  # fmt: skip
     assert await conn.fetchval("SELECT count(*) FROM outbox WHERE subject LIKE $1",
                                f"%{session.id}") == 1  # fmt: skip
+
+
+async def test_an_optimistic_unit_saves_a_session_over_the_version_it_read_in_one_statement(
+    conn: asyncpg.Connection, statements: list[str]
+) -> None:
+    session = Session(id=uuid.uuid4(), user_id="store", name="New chat", name_source="default",
+                      model="echo")  # fmt: skip
+    await PostgresSessions(conn).add(session)
+    await asyncio.sleep(0)
+    statements.clear()
+    async with joined_unit_of_work(conn, Subjects("t"), SCHEMA, optimistic=True) as transaction:
+        uow = PostgresUnitOfWork(transaction)
+        read = await uow.sessions.get(session.id, "store")
+        assert read is not None and read.version == 0
+        asked = read.append(Message.from_user(uuid.uuid4(), session.id, "Hello?"))
+        await uow.sessions.save(read, [asked])
+        await uow.publish(SessionDeleted(session_id=session.id, user_id="store"))
+    await asyncio.sleep(0)
+    # (asyncpg looks types up once per connection, in statements of its own)
+    sent = [q for q in statements if not q.startswith("\n") and "typeinfo_tree" not in q]
+    assert len(sent) == 2 and "FOR UPDATE" not in sent[0]  # no BEGIN, no lock, no COMMIT
+    assert "UPDATE sessions" in sent[1] and "INTO outbox" in sent[1]
+    stored = await PostgresSessions(conn).get(session.id)
+    assert stored == read and stored is not None and stored.version == 1
+
+
+async def test_a_save_over_a_version_saved_meanwhile_is_refused_and_writes_nothing(
+    conn: asyncpg.Connection,
+) -> None:
+    sessions = PostgresSessions(conn)
+    session = Session(id=uuid.uuid4(), user_id="store", name="New chat", name_source="default",
+                      model="echo")  # fmt: skip
+    await sessions.add(session)
+    first, stale, also_stale = [await sessions.get(session.id) for _ in range(3)]
+    assert first is not None and stale is not None and also_stale is not None
+    first.name, first.name_source = "Renamed", "user"
+    await sessions.save(first)  # another request saves it first
+    asked = stale.append(Message.from_user(uuid.uuid4(), session.id, "Hello?"))
+    with pytest.raises(WriteConflict):
+        async with joined_unit_of_work(conn, Subjects("t"), SCHEMA, optimistic=True) as unit:
+            await PostgresUnitOfWork(unit).sessions.save(stale, [asked])
+            await unit.publish(SessionDeleted(session_id=session.id, user_id="store"))
+    assert await sessions.get(session.id) == first  # the rename stands, one version on
+    assert await conn.fetchval("SELECT count(*) FROM messages WHERE session_id = $1",
+                               session.id) == 0  # fmt: skip
+    assert await conn.fetchval("SELECT count(*) FROM outbox WHERE subject LIKE $1",
+                               f"%{session.id}") == 0  # fmt: skip
+    with pytest.raises(WriteConflict):  # outside a unit of work too
+        await sessions.save(also_stale)

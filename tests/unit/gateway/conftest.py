@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,14 +15,19 @@ import pytest
 from parley_contracts import Event, SessionChange
 from parley_gateway.domain.idempotency import EarlierUse
 from parley_gateway.domain.messages import Message
+from parley_gateway.domain.ports import ConcurrentUpdate
 from parley_gateway.domain.sessions import Session
 from parley_gateway.settings import GatewaySettings
 
 
 class FakeSessions:
+    """Sessions saved over the version they were read at, as the store does; ``interleave``
+    runs just before each save (say, another request saving the session first)."""
+
     def __init__(self, messages: FakeMessages) -> None:
         self.rows: dict[uuid.UUID, Session] = {}
         self.messages = messages
+        self.interleave: Callable[[Session], None] | None = None
 
     async def get(
         self, session_id: uuid.UUID, user_id: str | None = None, *, for_update: bool = False
@@ -52,6 +57,11 @@ class FakeSessions:
     async def save(self, session: Session, messages: Any = ()) -> None:
         assert session.id in self.rows
         assert all(m.session_id == session.id for m in messages)
+        if self.interleave is not None:
+            self.interleave(self.rows[session.id])
+        if self.rows[session.id].version != session.version:
+            raise ConcurrentUpdate("the session changed since it was read")
+        session.version += 1
         self.rows[session.id] = copy.deepcopy(session)
         for message in messages:  # a new one was appended: it has its seq
             assert message.id in self.messages.rows or message.seq > 0
@@ -138,6 +148,7 @@ class FakeUnitOfWork:
         self.replies_announced: list[uuid.UUID] = []
         self.replies_told: dict[uuid.UUID, Any] = {}  # the outcomes announced with a reply
         self.commits = 0
+        self.optimistic_units = 0
         self._staged: tuple[list[Event], list[SessionChange], list[uuid.UUID]] = ([], [], [])
         self._told: dict[uuid.UUID, Any] = {}
 
@@ -153,11 +164,14 @@ class FakeUnitOfWork:
             self._told[user_message_id] = copy.deepcopy(outcome)
 
     @asynccontextmanager
-    async def __call__(self) -> AsyncIterator[FakeUnitOfWork]:
+    async def __call__(self, *, optimistic: bool = False) -> AsyncIterator[FakeUnitOfWork]:
+        self.optimistic_units += optimistic
         saved = copy.deepcopy((self.sessions.rows, self.messages.rows, self.idempotency_keys.rows))
         self._staged, self._told = ([], [], []), {}
         try:
             yield self
+        except ConcurrentUpdate:
+            raise  # the refused save wrote nothing; what another request saved stays
         except BaseException:
             self.sessions.rows, self.messages.rows, self.idempotency_keys.rows = saved
             raise

@@ -117,3 +117,67 @@ async def test_a_refused_message_leaves_no_watch_open(uow: Any, settings: Any) -
             pass
     assert [w["closed"] for w in watcher.watches] == [True]
     assert not uow.messages.rows
+
+
+def _rename_first(times: int) -> Any:
+    """An interleave that, before each of the first ``times`` saves, saves the session as
+    another request would (renamed, one version on)."""
+    left = [times]
+
+    def interleave(stored: Any) -> None:
+        if left[0] > 0:
+            left[0] -= 1
+            stored.name, stored.version = f"renamed {left[0]}", stored.version + 1
+
+    return interleave
+
+
+async def test_a_message_is_posted_in_one_optimistic_unit_of_work(uow: Any, settings: Any) -> None:
+    sid = await _session(uow, settings)
+    before = uow.optimistic_units
+    message, created = await messages.post_message(
+        uow, "alice", sid, uuid.uuid4(), "hi", max_chars=100
+    )
+    assert created and message.seq == 1
+    assert uow.optimistic_units == before + 1
+    assert uow.sessions.rows[sid].version == 1 and uow.sessions.rows[sid].message_count == 1
+
+
+async def test_a_session_saved_meanwhile_is_read_again_and_keeps_both_changes(
+    uow: Any, settings: Any
+) -> None:
+    sid = await _session(uow, settings)
+    uow.sessions.interleave = _rename_first(1)
+    message, created = await messages.post_message(
+        uow, "alice", sid, uuid.uuid4(), "hi", max_chars=100
+    )
+    stored = uow.sessions.rows[sid]
+    assert created and message.seq == 1
+    assert stored.name == "renamed 0" and stored.message_count == 1  # no lost update
+    assert [e.seq for e in uow.published if isinstance(e, MessageCreated)] == [1]
+
+
+async def test_a_session_saved_at_every_try_is_posted_to_under_its_lock(
+    uow: Any, settings: Any
+) -> None:
+    sid = await _session(uow, settings)
+    uow.sessions.interleave = _rename_first(messages.OPTIMISTIC_TRIES)
+    before = uow.optimistic_units
+    message, created = await messages.post_message(
+        uow, "alice", sid, uuid.uuid4(), "hi", max_chars=100
+    )
+    assert created and message.seq == 1
+    assert uow.optimistic_units == before + messages.OPTIMISTIC_TRIES
+    assert len([e for e in uow.published if isinstance(e, MessageCreated)]) == 1
+
+
+async def test_a_message_with_an_idempotency_key_is_posted_under_the_lock(
+    uow: Any, settings: Any
+) -> None:
+    sid = await _session(uow, settings)
+    before = uow.optimistic_units
+    key = RequestKey("k-1", "fingerprint")
+    await messages.post_message(
+        uow, "alice", sid, uuid.uuid4(), "hi", max_chars=100, request_key=key, key_ttl_s=60
+    )
+    assert uow.optimistic_units == before

@@ -65,11 +65,11 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     consumer = GatewayHandlers(notifications.waiters).consumer_spec()
     service = Service("gateway", settings, migrations=MIGRATIONS, consumers=[consumer])
 
-    def uow() -> AbstractAsyncContextManager[UnitOfWork]:
-        return over(service.unit_of_work(), notifications.waiters)
+    def uow(*, optimistic: bool = False) -> AbstractAsyncContextManager[UnitOfWork]:
+        return over(service.unit_of_work(optimistic=optimistic), notifications.waiters)
 
-    def reads() -> AbstractAsyncContextManager[UnitOfWork]:
-        return over(service.reading())
+    def reads(*, optimistic: bool = False) -> AbstractAsyncContextManager[UnitOfWork]:
+        return over(service.reading())  # one statement each, never a transaction
 
     gateway = Gateway(
         settings=settings,

@@ -11,38 +11,44 @@ from typing import Any
 
 import asyncpg
 from parley_runtime import UnitOfWork as Transaction
+from parley_runtime.refusals import refused
 from parley_runtime.statements import LastWrite
 
 from ..domain.messages import Message
 from ..domain.ports import Keyset
 from ..domain.sessions import Session
 
-SESSION_COLUMNS = (
+#: The columns a session is written with, but ``expires_at`` (derived) and ``version``.
+WRITTEN_COLUMNS = (
     "id, user_id, name, name_source, persona, model, metadata, is_archived, analytics_opt_out,"
     " message_count, user_turns, next_seq, session_tag, tags, created_at, updated_at,"
     " last_message_at, idle_ttl_s"
 )
+#: The columns a session is read with.
+SESSION_COLUMNS = f"{WRITTEN_COLUMNS}, version"
 MESSAGE_COLUMNS = "id, session_id, seq, role, content, status, reply_to, error, created_at"
-#: Stores a loaded session's fields; ``$1``..``$19`` are ``PostgresSessions._values``.
+#: Stores a loaded session's fields over the version it was read at (``$20``), with the next
+#: version; ``$1``..``$19`` are ``PostgresSessions._values``. Returns a row only when stored.
 _SAVE_SESSION = (
     "UPDATE sessions SET user_id = $2, name = $3, name_source = $4, persona = $5,"
     " model = $6, metadata = $7::jsonb, is_archived = $8, analytics_opt_out = $9,"
     " message_count = $10, user_turns = $11, next_seq = $12, session_tag = $13,"
     " tags = $14::jsonb, created_at = $15, updated_at = $16, last_message_at = $17,"
-    " idle_ttl_s = $18, expires_at = $19 WHERE id = $1"
+    " idle_ttl_s = $18, expires_at = $19, version = version + 1"
+    " WHERE id = $1 AND version = $20 RETURNING 1"
 )
 #: Messages inserted or, for those that exist, their status and error stored (an upsert on
-#: ``id``), as a CTE beside :data:`_SAVE_SESSION`'s; ``$20``..``$28`` are the nine arrays of
+#: ``id``), as a CTE beside :data:`_SAVE_SESSION`'s; ``$21``..``$29`` are the nine arrays of
 #: :func:`_message_columns`.
 _UPSERT_MESSAGES = (
-    f"kept AS (INSERT INTO messages ({MESSAGE_COLUMNS}) SELECT * FROM unnest($20::uuid[],"
-    " $21::uuid[], $22::int[], $23::text[], $24::text[], $25::text[], $26::uuid[], $27::text[],"
-    " $28::timestamptz[]) ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status,"
+    f"kept AS (INSERT INTO messages ({MESSAGE_COLUMNS}) SELECT * FROM unnest($21::uuid[],"
+    " $22::uuid[], $23::int[], $24::text[], $25::text[], $26::text[], $27::uuid[], $28::text[],"
+    " $29::timestamptz[]) ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status,"
     " error = EXCLUDED.error)"
 )
 #: Inserts a new session; ``$1``..``$19`` are ``PostgresSessions._values``.
 _ADD_SESSION = (
-    f"INSERT INTO sessions ({SESSION_COLUMNS}, expires_at) VALUES ($1, $2, $3, $4, $5, $6,"
+    f"INSERT INTO sessions ({WRITTEN_COLUMNS}, expires_at) VALUES ($1, $2, $3, $4, $5, $6,"
     " $7::jsonb, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, $18, $19)"
 )
 
@@ -100,12 +106,15 @@ class PostgresSessions:
         self.conn = conn
         self.unit = unit
 
-    async def _write(self, ctes: Sequence[str], *args: Any) -> None:
+    async def _write(self, ctes: Sequence[str], *args: Any, guard: str | None = None) -> None:
         if self.unit is not None:
-            await self.unit.write_last(ctes, *args)
-        else:
-            write = LastWrite(tuple(ctes), args)
+            await self.unit.write_last(ctes, *args, guard=guard)
+            return
+        write = LastWrite(tuple(ctes), args, guard)
+        try:
             await self.conn.execute(write.alone, *write.args)
+        except asyncpg.RaiseError as exc:
+            raise (refused(exc, None) or exc) from exc
 
     async def get(
         self, session_id: uuid.UUID, user_id: str | None = None, *, for_update: bool = False
@@ -147,16 +156,22 @@ class PostgresSessions:
 
     async def save(self, session: Session, messages: Sequence[Message] = ()) -> None:
         """Store the session's fields as they are now and, in the same statement, ``messages``
-        (inserted when new, else their status and failure reason stored: an upsert on ``id``);
-        see the class for when."""
-        if not messages:
-            await self._write([f"saved AS ({_SAVE_SESSION})"], *self._values(session))
-            return
-        await self._write(
-            [f"saved AS ({_SAVE_SESSION})", _UPSERT_MESSAGES],
-            *self._values(session),
-            *_message_columns(messages),
-        )
+        (inserted when new, else their status and failure reason stored: an upsert on ``id``),
+        over the version the session was read at, which then counts one up; see the class for
+        when.
+
+        Raises:
+            WriteConflict: the stored session is not at that version any more (or is gone),
+                when the write is sent (at once, or at the unit of work's end): nothing of it
+                is written (read the session again before another try).
+        """
+        ctes = [f"saved AS ({_SAVE_SESSION})"]
+        args = [*self._values(session), session.version]
+        if messages:
+            ctes.append(_UPSERT_MESSAGES)
+            args += _message_columns(messages)
+        await self._write(ctes, *args, guard="saved")
+        session.version += 1
 
     @staticmethod
     def _values(s: Session) -> tuple[Any, ...]:

@@ -11,9 +11,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import structlog
 from parley_contracts import Event, SessionChange
 from parley_runtime import UnitOfWork as Transaction
+from parley_runtime import WriteConflict
 from parley_runtime.db import database_unreachable
 
-from ..domain.ports import ReplyOutcome, StorageUnavailable
+from ..domain.ports import ConcurrentUpdate, ReplyOutcome, StorageUnavailable
 from .idempotency_keys import PostgresIdempotencyKeys
 from .notifications import REPLY_CHANNEL, SESSION_CHANNEL, ReplyWaiters
 from .repositories import PostgresMessages, PostgresSessions
@@ -67,6 +68,7 @@ def over(
     Raises:
         StorageUnavailable: the database is out of reach (see
         :func:`parley_runtime.db.database_unreachable`; chained).
+        ConcurrentUpdate: a session saved over a version that changed meanwhile (chained).
     """
 
     @asynccontextmanager
@@ -74,6 +76,8 @@ def over(
         try:
             async with transaction as opened:
                 yield PostgresUnitOfWork(opened, waiters)
+        except WriteConflict as exc:
+            raise ConcurrentUpdate(str(exc)) from exc
         except Exception as exc:
             if not database_unreachable(exc):
                 raise

@@ -13,6 +13,7 @@ from parley_contracts import MessageCreated, SessionChange
 from ..domain.idempotency import IdempotencyKeyReused, RequestKey
 from ..domain.messages import Message
 from ..domain.ports import (
+    ConcurrentUpdate,
     OutcomeReader,
     ReplyOutcome,
     ReplyWatch,
@@ -24,6 +25,9 @@ from ..domain.sessions import Session, SessionNotFound, check_content
 from .sessions import load
 
 log = structlog.get_logger(__name__)
+
+#: Optimistic tries of posting a message before it waits for its session's lock.
+OPTIMISTIC_TRIES = 3
 
 
 def counts_change(session: Session) -> SessionChange:
@@ -54,11 +58,25 @@ async def post_message(
     retry with a ``request_key`` used within ``key_ttl_s`` seconds returns the first message,
     not created (and its deltas as the first request asked).
 
+    Without a ``request_key`` the session is read without its lock and saved over the version
+    read, in one statement (an optimistic unit of work), up to :data:`OPTIMISTIC_TRIES` times
+    while another save of the session comes first; then, as with a key, under its lock.
+
     Raises:
         RuleViolation: bad content. SessionNotFound. IdempotencyKeyReused: the key named
         another request (another body, session or resource).
     """
     content = check_content(content, max_chars)
+    if request_key is None:
+        for _ in range(OPTIMISTIC_TRIES):
+            try:
+                async with uow_factory(optimistic=True) as uow:
+                    session = await load(uow, session_id, user, lock=False)
+                    message = await _append(uow, session, message_id, content, live)
+            except ConcurrentUpdate:
+                continue
+            log.info("message accepted", session_id=str(session_id), message_id=str(message_id))
+            return message, True
     async with uow_factory() as uow:
         session = await load(uow, session_id, user, lock=True)
         if request_key is not None:
@@ -74,25 +92,34 @@ async def post_message(
                 ):
                     raise IdempotencyKeyReused("this key was used for another request")
                 return existing, False
-        message = session.append(Message.from_user(message_id, session_id, content))
-        await uow.sessions.save(session, [message])
-        await uow.publish(
-            MessageCreated(
-                session_id=session_id,
-                user_id=user,
-                correlation_id=message_id,
-                message_id=message_id,
-                seq=message.seq,
-                turn=session.user_turns,
-                content=content,
-                model=session.model,
-                persona=session.persona,
-                live=live,
-            )
-        )
-        await uow.announce(counts_change(session))
+        message = await _append(uow, session, message_id, content, live)
     log.info("message accepted", session_id=str(session_id), message_id=str(message_id))
     return message, True
+
+
+async def _append(
+    uow: UnitOfWork, session: Session, message_id: uuid.UUID, content: str, live: bool
+) -> Message:
+    """Append the user message to ``session``, save both, publish ``message.created`` and
+    announce the new counts, in ``uow``; returns the message."""
+    message = session.append(Message.from_user(message_id, session.id, content))
+    await uow.sessions.save(session, [message])
+    await uow.publish(
+        MessageCreated(
+            session_id=session.id,
+            user_id=session.user_id,
+            correlation_id=message_id,
+            message_id=message_id,
+            seq=message.seq,
+            turn=session.user_turns,
+            content=content,
+            model=session.model,
+            persona=session.persona,
+            live=live,
+        )
+    )
+    await uow.announce(counts_change(session))
+    return message
 
 
 @asynccontextmanager

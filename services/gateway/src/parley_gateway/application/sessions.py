@@ -73,6 +73,9 @@ async def create_session(
     """Create a session (a name given here is the user's); returns ``(session, created)``:
     a retry with the same ``request_key`` returns the first session, not created.
 
+    Without a ``request_key`` nothing is read, so the session is added in one statement
+    without a transaction (an optimistic unit of work, whose only write is the new row).
+
     Raises:
         RuleViolation: bad name or metadata. IdempotencyKeyReused: the key named another request.
     """
@@ -89,7 +92,7 @@ async def create_session(
         analytics_opt_out=new.analytics_opt_out,
         idle_ttl_s=new.idle_ttl_s or settings.default_idle_ttl_s,
     )
-    async with uow_factory() as uow:
+    async with uow_factory(optimistic=request_key is None) as uow:
         if request_key is not None:
             earlier = await uow.idempotency_keys.claim(
                 user,

@@ -153,8 +153,20 @@ class UnitOfWork(Protocol):
         ...
 
 
-#: Opens a unit of work: ``async with uow_factory() as uow: ...``.
-UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+class ConcurrentUpdate(RuntimeError):
+    """A session read without its lock was saved by someone else before this unit of work
+    wrote it (optimistic concurrency): nothing was written; read it again and decide again."""
+
+
+class UnitOfWorkFactory(Protocol):
+    """Opens a unit of work: ``async with uow_factory() as uow: ...``."""
+
+    def __call__(self, *, optimistic: bool = False) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A unit of work; ``optimistic``: its reads take no lock and it holds no transaction,
+        and its one save is refused with :class:`ConcurrentUpdate` (raised when the unit of
+        work ends) if the session changed since it was read. Only for a use case whose one
+        write is the save of a session (with its messages) or the addition of one."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,8 @@ class Session:
     ``next_seq`` is the ``seq`` of the next message; ``message_count`` counts every message,
     ``user_turns`` the user's; ``last_message_at`` is the time of the newest message.
     ``idle_ttl_s``: seconds without a new message after which the session expires (None: never).
+    ``version`` is the stored row's version this copy was read at; each save stores the next
+    one, and only over that one (a copy read before another save is refused).
     """
 
     id: uuid.UUID
@@ -104,6 +106,7 @@ class Session:
     updated_at: datetime = field(default_factory=_now)
     last_message_at: datetime | None = None
     idle_ttl_s: int | None = None
+    version: int = 0
 
     @property
     def activity_at(self) -> datetime:
