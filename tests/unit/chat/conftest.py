@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,6 +24,7 @@ from parley_chat.domain.upstream import (
     UpstreamError,
     UpstreamReply,
 )
+from parley_runtime import WriteConflict
 
 
 class FakeTurnStore:
@@ -36,12 +37,21 @@ class FakeTurnStore:
         self.locked: set[uuid.UUID] = set()
         self.gone: set[uuid.UUID] = set()
         self.opened: list[str] = []
+        self.interleave: Callable[[FakeTurnStore], None] | None = None
 
     async def load(self, conn: Any, session_id: uuid.UUID, *, for_update: bool = False):  # noqa: ANN201
         ledger = self.ledgers.get(session_id)
         return copy.deepcopy(ledger) if ledger else None
 
     async def save(self, conn: Any, ledger: TurnLedger) -> None:
+        """Over the version ``ledger`` was read at, as the store does; ``interleave`` runs first
+        (say, a give-up settling a turn meanwhile)."""
+        if self.interleave is not None:
+            self.interleave(self)
+        stored = self.ledgers.get(ledger.session_id)
+        if (stored.version if stored else 0) != ledger.version:
+            raise WriteConflict("the ledger changed since it was read")
+        ledger.version += 1
         self.ledgers[ledger.session_id] = copy.deepcopy(ledger)
 
     async def save_opened(self, conn: Any, *, session_id, user_id, provider, model, upstream_id):  # noqa: ANN001, ANN201

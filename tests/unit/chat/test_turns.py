@@ -124,3 +124,32 @@ async def test_a_reply_nobody_streams_publishes_no_deltas(
     await turns.answer(message(1, live=False), ctx)
     assert [e for e in ctx.published if isinstance(e, ReplyCompleted)]
     assert ctx.connection.published == []
+
+
+async def test_a_turn_settles_in_one_optimistic_unit_on_the_ledger_read_under_the_lock(
+    turns: Turns, store: Any, ctx: Any
+) -> None:
+    await turns.answer(message(1), ctx)
+    await turns.answer(message(2), ctx)
+    assert ctx.optimistic_units == 2
+    ledger = store.ledgers[SESSION]
+    assert (ledger.last_turn, ledger.opened_count, ledger.version) == (2, 1, 2)
+
+
+async def test_a_turn_given_up_during_an_answer_settles_with_it_on_the_locked_row(
+    turns: Turns, store: Any, ctx: Any
+) -> None:
+    await turns.answer(message(1), ctx)
+
+    def give_up_turn_3(fakes: Any) -> None:  # another process gives turn 3 up meanwhile
+        fakes.interleave = None
+        stored = fakes.ledgers[SESSION]
+        stored.settle(3, answered=False)
+        stored.version += 1
+
+    store.interleave = give_up_turn_3
+    await turns.answer(message(2), ctx)
+    ledger = store.ledgers[SESSION]
+    assert (ledger.last_turn, ledger.failed_turns, ledger.replies) == (3, set(), 2)
+    assert ctx.optimistic_units == 2  # the second one was refused, then settled on the lock
+    assert [e.turn for e in ctx.published if isinstance(e, ReplyCompleted)] == [1, 2]

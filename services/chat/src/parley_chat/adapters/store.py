@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 from parley_runtime import UnitOfWork
+from parley_runtime.refusals import refused
+from parley_runtime.statements import LastWrite
 
 from ..domain.ports import LockedSession
 from ..domain.turns import TurnLedger
@@ -15,7 +17,7 @@ from ..domain.upstream import TranscriptTurn
 
 LEDGER_COLUMNS = (
     "session_id, user_id, provider, model, upstream_id, opened_count, last_turn, failed_turns,"
-    " replies"
+    " replies, version"
 )
 
 
@@ -38,13 +40,16 @@ def _ledger(row: asyncpg.Record) -> TurnLedger:
     return TurnLedger(**fields)
 
 
-#: Inserts or replaces a ledger's row; ``$1``..``$9`` are :func:`_ledger_values`.
+#: Inserts a ledger's row, or replaces it if still at the version the ledger was read at
+#: (``$11``), with the next one (``$10``); ``$1``..``$11`` are :func:`_ledger_values`. Returns a
+#: row only when written.
 _SAVE_LEDGER = (
-    "INSERT INTO upstream_sessions (session_id, user_id, provider, model, upstream_id,"
-    " opened_count, last_turn, failed_turns, replies) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-    " $8, $9) ON CONFLICT (session_id) DO UPDATE SET upstream_id = EXCLUDED.upstream_id,"
+    f"INSERT INTO upstream_sessions ({LEDGER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+    " $9, $10) ON CONFLICT (session_id) DO UPDATE SET upstream_id = EXCLUDED.upstream_id,"
     " opened_count = EXCLUDED.opened_count, last_turn = EXCLUDED.last_turn,"
-    " failed_turns = EXCLUDED.failed_turns, replies = EXCLUDED.replies, updated_at = now()"
+    " failed_turns = EXCLUDED.failed_turns, replies = EXCLUDED.replies,"
+    " version = EXCLUDED.version, updated_at = now()"
+    " WHERE upstream_sessions.version = $11 RETURNING 1"
 )
 
 
@@ -59,31 +64,46 @@ def _ledger_values(ledger: TurnLedger) -> tuple[object, ...]:
         ledger.last_turn,
         sorted(ledger.failed_turns),
         ledger.replies,
+        ledger.version + 1,
+        ledger.version,
     )
 
 
 async def save(conn: asyncpg.Connection, ledger: TurnLedger) -> None:
-    """Store ``ledger`` (insert or replace its row)."""
-    await conn.execute(_SAVE_LEDGER, *_ledger_values(ledger))
+    """Store ``ledger`` over the version it was read at (insert or replace its row), which then
+    counts one up.
+
+    Raises:
+        WriteConflict: the stored row is at another version (nothing is written).
+    """
+    write = LastWrite((f"ledger AS ({_SAVE_LEDGER})",), _ledger_values(ledger), "ledger")
+    try:
+        await conn.execute(write.alone, *write.args)
+    except asyncpg.RaiseError as exc:
+        raise (refused(exc, None) or exc) from exc
+    ledger.version += 1
 
 
 async def save_turn(
     uow: UnitOfWork, ledger: TurnLedger, turn: int, user: str, assistant: str
 ) -> None:
-    """Store ``ledger`` and keep both messages of its settled ``turn`` (a turn kept before
-    stays as it was): one write, left to the unit of work's last statement
-    (:meth:`~parley_runtime.UnitOfWork.write_last`)."""
+    """Store ``ledger`` over the version it was read at and keep both messages of its settled
+    ``turn`` (a turn kept before stays as it was): one write, left to the unit of work's last
+    statement (:meth:`~parley_runtime.UnitOfWork.write_last`), refused whole with
+    :class:`~parley_runtime.WriteConflict` if the ledger's row moved to another version."""
     await uow.write_last(
         (
-            f"ledger AS ({_SAVE_LEDGER} RETURNING 1)",
+            f"ledger AS ({_SAVE_LEDGER})",
             "kept AS (INSERT INTO transcript (session_id, turn, role, content) VALUES"
-            " ($1, $10, 'user', $11), ($1, $10, 'assistant', $12) ON CONFLICT DO NOTHING)",
+            " ($1, $12, 'user', $13), ($1, $12, 'assistant', $14) ON CONFLICT DO NOTHING)",
         ),
         *_ledger_values(ledger),
         turn,
         user,
         assistant,
+        guard="ledger",
     )
+    ledger.version += 1
 
 
 async def save_opened(
@@ -96,7 +116,9 @@ async def save_opened(
     upstream_id: str,
 ) -> int:
     """Record a newly opened upstream session at once, outside the reply's transaction (the
-    session's advisory lock is held); returns how often one was opened for it."""
+    session's advisory lock is held); returns how often one was opened for it. The row's
+    version stays: the turn that opened it settles over it (see
+    :meth:`~parley_chat.domain.turns.TurnLedger.opened_as`)."""
     row = await conn.fetchrow(
         "INSERT INTO upstream_sessions (session_id, user_id, provider, model, upstream_id,"
         " opened_count) VALUES ($1, $2, $3, $4, $5, 1)"

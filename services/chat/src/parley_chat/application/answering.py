@@ -61,11 +61,12 @@ class TurnAnswerer:
         event: MessageCreated,
         upstream: UpstreamAI,
         pool: Any,
-        ledger: TurnLedger | None,
+        ledger: TurnLedger,
         on_delta: DeltaSink,
     ) -> Answer:
-        """Answer ``event`` on the upstream session of the session's ``ledger`` (None, or no
-        upstream id yet: open one), inside one GenAI client span (``chat {model}``) that carries
+        """Answer ``event`` on the upstream session of the session's ``ledger`` (no upstream
+        id yet: open one; one stored at once is taken into ``ledger``, see
+        :meth:`~parley_chat.domain.turns.TurnLedger.opened_as`), inside one GenAI client span (``chat {model}``) that carries
         the upstream session as ``gen_ai.conversation.id`` and the reply's token usage.
 
         Raises:
@@ -92,7 +93,7 @@ class TurnAnswerer:
         event: MessageCreated,
         upstream: UpstreamAI,
         pool: Any,
-        ledger: TurnLedger | None,
+        ledger: TurnLedger,
         on_delta: DeltaSink,
     ) -> Answer:
         started = time.monotonic()
@@ -120,11 +121,11 @@ class TurnAnswerer:
                 call, policy, on_retry=note_retry, retry_on=UpstreamError
             )
 
-        current = ledger.upstream_id if ledger else None
+        current = ledger.upstream_id
         opened = False
         history = await self.store.transcript(pool, event.session_id) if upstream.stateless else []
         if current is None:
-            current = await retried(lambda: self._open(event, upstream, pool, []))
+            current = await retried(lambda: self._open(event, upstream, pool, ledger, []))
             opened = current is None  # the first send opens it
         for rebuilt in (False, True):
             try:
@@ -148,13 +149,18 @@ class TurnAnswerer:
                 )
                 history = await self.store.transcript(pool, event.session_id)
                 current = await retried(
-                    functools.partial(self._open, event, upstream, pool, history)
+                    functools.partial(self._open, event, upstream, pool, ledger, history)
                 )
                 opened = current is None
         raise AssertionError("unreachable")
 
     async def _open(
-        self, event: MessageCreated, upstream: UpstreamAI, pool: Any, history: list
+        self,
+        event: MessageCreated,
+        upstream: UpstreamAI,
+        pool: Any,
+        ledger: TurnLedger,
+        history: list,
     ) -> str | None:
         upstream_id = await upstream.open_session(
             session_id=event.session_id,
@@ -171,5 +177,6 @@ class TurnAnswerer:
                 model=upstream.model,
                 upstream_id=upstream_id,
             )
+            ledger.opened_as(upstream_id, opened_count)
             log.info("upstream session created", upstream_id=upstream_id, opened=opened_count)
         return upstream_id

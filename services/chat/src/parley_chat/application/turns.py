@@ -1,6 +1,11 @@
-"""Answering one session's turns: the ledger's order, the upstream call, and one transaction
+"""Answering one session's turns: the ledger's order, the upstream call, and one atomic write
 that settles the turn, stores the upstream session to continue and the transcript, and publishes
 ``reply.completed`` (or, for a turn given up, ``reply.failed``).
+
+An answered turn settles on the ledger read once the session's lock was taken, in one statement
+without a transaction, over the ledger's version; a turn given up meanwhile (a give-up takes no
+session lock) moves the version on, and the turn then settles in a transaction on the ledger's
+locked row instead.
 
 The upstream session is opened on a session's first message and its id stored (at once, or
 atomically with the reply), so every later message (also after a restart) continues it. A
@@ -31,6 +36,7 @@ from parley_runtime import (
     SessionGone,
     UnitOfWork,
     Unprocessable,
+    WriteConflict,
 )
 
 from ..domain.ports import TurnStore, UpstreamRouter
@@ -79,7 +85,7 @@ class Turns:
                 upstream = self.router.for_model(event.model)
             except UnknownModel as exc:
                 raise Unprocessable(str(exc)) from exc
-            ledger = locked.ledger
+            ledger = locked.ledger or self._new_ledger(event, upstream)
             self._check_order(event, ledger)
             subject = ctx.subjects.live_reply(event.session_id)
             nc = ctx.broker.connection
@@ -98,9 +104,13 @@ class Turns:
                 log.warning("upstream failed for good", kind=exc.kind, error=str(exc)[:300])
                 raise Unprocessable(user_reason(exc)) from exc
             latency_ms = int((time.perf_counter() - started) * 1000)
-            await self._complete(event, ctx, upstream, answer, latency_ms)
+            try:  # the ledger read under the lock, unless a give-up changed it meanwhile
+                await self._complete(event, ctx, upstream, answer, latency_ms, ledger)
+            except WriteConflict:
+                log.info("turn ledger changed during the turn; settling on its locked row")
+                await self._complete(event, ctx, upstream, answer, latency_ms, None)
 
-    def _check_order(self, event: MessageCreated, ledger: TurnLedger | None) -> None:
+    def _check_order(self, event: MessageCreated, ledger: TurnLedger) -> None:
         """Go on only with the session's next turn (the ledger's rule).
 
         Raises:
@@ -108,7 +118,6 @@ class Turns:
                 ``reply.failed`` is out).
             RetryLater: an earlier turn is not settled yet.
         """
-        ledger = ledger or self._new_ledger(event, None)
         decision = ledger.decide(event.turn)
         if decision == "duplicate":
             raise AlreadyProcessed(f"turn {event.turn} is already settled")
@@ -132,15 +141,25 @@ class Turns:
         upstream: UpstreamAI,
         answer: Answer,
         latency_ms: int,
+        ledger: TurnLedger | None,
     ) -> None:
         """Settle the turn, store the upstream session to continue and the transcript, and
-        publish ``reply.completed``, in one transaction."""
+        publish ``reply.completed``, together: with the ``ledger`` read under the session's
+        lock, in one statement without a transaction (an optimistic unit of work, refused
+        whole if the ledger's row moved on meanwhile); with None, in a transaction on the
+        ledger's locked row.
+
+        Raises:
+            WriteConflict: ``ledger``'s row is at another version now (nothing was written).
+            AlreadyProcessed, SessionGone: as :meth:`answer`.
+        """
         reply = answer.reply
         content = storable(reply.content)  # an upstream's NUL or lone surrogate becomes U+FFFD
         # The session lock's read found the session standing and the turn open: the inbox mark
-        # can come last, with the outbox row (a session deleted since still rolls it all back).
-        async with ctx.unit_of_work(event, late_mark=True) as uow:
-            ledger = await self._ledger(uow, event, upstream)
+        # can come last, with the outbox row (a session deleted since still refuses it all).
+        optimistic = ledger is not None
+        async with ctx.unit_of_work(event, late_mark=True, optimistic=optimistic) as uow:
+            ledger = ledger or await self._ledger(uow, event, upstream)
             if not ledger.settle(event.turn, answered=True):
                 raise AlreadyProcessed(f"turn {event.turn} was settled by another delivery")
             ledger.continue_on(answer.upstream_id, opened=answer.opened)

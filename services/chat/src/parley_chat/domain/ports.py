@@ -36,7 +36,8 @@ class TurnStore(Protocol):
         ...
 
     async def save(self, conn: Any, ledger: TurnLedger) -> None:
-        """Store ``ledger``."""
+        """Store ``ledger`` over the version it was read at (then one up); raises the
+        chassis' ``WriteConflict`` when the stored row is at another (nothing is written)."""
         ...
 
     async def save_opened(
@@ -49,14 +50,16 @@ class TurnStore(Protocol):
         model: str,
         upstream_id: str,
     ) -> int:
-        """Record a newly opened upstream session at once; how often one was opened."""
+        """Record a newly opened upstream session at once (its version stays); how often one
+        was opened."""
         ...
 
     async def save_turn(
         self, uow: Any, ledger: TurnLedger, turn: int, user: str, assistant: str
     ) -> None:
-        """Store ``ledger`` and keep both messages of its settled ``turn``, in the unit of work
-        ``uow`` (written with its last statement)."""
+        """Store ``ledger`` over the version it was read at and keep both messages of its
+        settled ``turn``, in the unit of work ``uow`` (written with its last statement, which
+        raises the chassis' ``WriteConflict`` when the stored row is at another version)."""
         ...
 
     async def transcript(self, conn: Any, session_id: uuid.UUID) -> list[TranscriptTurn]:

@@ -5,7 +5,8 @@ reply sees the ones before it. A turn is *settled* when it is answered or given 
 up before its predecessors settle is remembered (``failed_turns``) and settled with them, so one
 failed turn never blocks the rest of the session. The ledger also holds the upstream session to
 continue (``upstream_id``) and counts how often one was opened (``opened_count``: 1 for a
-session whose upstream was never lost).
+session whose upstream was never lost). Its ``version`` is the stored one it was read at: each
+save stores the next, and only over that one.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class TurnLedger:
     last_turn: int = 0
     failed_turns: set[int] = field(default_factory=set)
     replies: int = 0
+    version: int = 0
 
     def decide(self, turn: int) -> Decision:
         """What to do with user turn ``turn`` now: ``answer`` the next turn; a turn settled or
@@ -74,3 +76,9 @@ class TurnLedger:
         self.upstream_id = upstream_id
         self.opened_count += 1 if opened else 0
         return True
+
+    def opened_as(self, upstream_id: str, opened_count: int) -> None:
+        """Take upstream session ``upstream_id``, opened and stored already (before the turn's
+        reply), with ``opened_count`` as the store counted it."""
+        self.upstream_id = upstream_id
+        self.opened_count = opened_count

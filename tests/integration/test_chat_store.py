@@ -1,0 +1,90 @@
+"""Chat's turn ledger on a real PostgreSQL: a turn settles in one statement without a
+transaction, over the ledger's version, with its transcript, inbox mark and outbox row; a ledger
+whose row moved on meanwhile (a turn given up) is refused whole; opening an upstream session
+leaves the version to the turn that opened it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+from parley_chat.adapters import store
+from parley_chat.app import MIGRATIONS  # noqa: F401 - read by the conn fixture, with SCHEMA
+from parley_chat.domain.turns import TurnLedger
+from parley_contracts import MessageCreated, ReplyFailed, Subjects
+from parley_runtime import WriteConflict
+from parley_runtime.uow import joined_unit_of_work
+
+SCHEMA = "chatstore"
+
+
+def _message(session_id: uuid.UUID, turn: int) -> MessageCreated:
+    return MessageCreated(
+        session_id=session_id, user_id="store", message_id=uuid.uuid4(), turn=turn,
+        seq=2 * turn - 1, content=f"question {turn}", model="echo", persona=None,
+    )  # fmt: skip
+
+
+async def _settle(conn: asyncpg.Connection, ledger: TurnLedger, event: MessageCreated) -> None:
+    """Settle ``event``'s turn on ``ledger`` as chat does: one optimistic unit of work."""
+    async with joined_unit_of_work(
+        conn, Subjects("t"), SCHEMA, consumer="chat", cause=event, late_mark=True, optimistic=True
+    ) as uow:
+        assert ledger.settle(event.turn, answered=True)
+        await store.save_turn(uow, ledger, event.turn, event.content, "an answer")
+        await uow.publish(ReplyFailed(session_id=event.session_id, user_id="store",
+                                      reply_to=event.message_id, turn=event.turn, reason="x"))  # fmt: skip
+
+
+async def _counts(conn: asyncpg.Connection, event: MessageCreated) -> tuple[int, int, int]:
+    """``(transcript rows, inbox marks, outbox rows)`` of ``event``'s session and event."""
+    return (
+        await conn.fetchval("SELECT count(*) FROM transcript WHERE session_id = $1",
+                            event.session_id),
+        await conn.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", event.event_id),
+        await conn.fetchval("SELECT count(*) FROM outbox WHERE subject LIKE $1",
+                            f"%{event.session_id}"),
+    )  # fmt: skip
+
+
+async def test_a_turn_settles_in_one_statement_over_the_version_it_read(
+    conn: asyncpg.Connection, statements: list[str]
+) -> None:
+    session_id = uuid.uuid4()
+    opened = await store.save_opened(conn, session_id=session_id, user_id="store",
+                                     provider="echo", model="echo", upstream_id="up-1")  # fmt: skip
+    assert opened == 1
+    ledger = await store.load(conn, session_id)
+    assert ledger is not None and ledger.version == 0  # opening leaves the version alone
+    first = _message(session_id, 1)
+    await asyncio.sleep(0)
+    statements.clear()
+    await _settle(conn, ledger, first)
+    await asyncio.sleep(0)
+    sent = [q for q in statements if not q.startswith("\n") and "typeinfo_tree" not in q]
+    assert len(sent) == 1 and "INTO transcript" in sent[0] and "INTO inbox" in sent[0]
+    assert await store.load(conn, session_id) == ledger and ledger.version == 1
+    assert ledger.opened_count == 1 and ledger.upstream_id == "up-1"
+    assert await _counts(conn, first) == (2, 1, 1)
+
+
+async def test_a_ledger_that_moved_on_meanwhile_is_refused_whole(conn: asyncpg.Connection) -> None:
+    session_id = uuid.uuid4()
+    await store.save(conn, TurnLedger(session_id, "store", "echo", "echo"))
+    read = await store.load(conn, session_id)
+    given_up = await store.load(conn, session_id, for_update=False)
+    assert read is not None and given_up is not None
+    assert given_up.settle(2, answered=False)
+    await store.save(conn, given_up)  # a give-up of turn 2 comes first
+    first = _message(session_id, 1)
+    with pytest.raises(WriteConflict):
+        await _settle(conn, read, first)
+    assert await _counts(conn, first) == (0, 0, 0)
+    stored = await store.load(conn, session_id)
+    assert stored is not None and stored.failed_turns == {2} and stored.version == 2
+    await _settle(conn, stored, first)  # read again: turn 1 settles turn 2 with it
+    assert await _counts(conn, first) == (2, 1, 1)
+    assert (stored.last_turn, stored.failed_turns) == (2, set())
+    assert await store.load(conn, session_id) == stored
