@@ -53,14 +53,26 @@ async def exchange(naming: Naming, ctx: Any, session: uuid.UUID, turn: int) -> N
 
 
 async def test_a_session_named_by_its_user_at_creation_is_never_tried(
-    naming: Naming, store: Any, namer: Any, ctx: Any, session: uuid.UUID
+    naming: Naming, store: Any, namer: Any, offline: Any, ctx: Any, session: uuid.UUID
 ) -> None:
     await naming.session_created(ctx, created(session, user_named=True))
     for turn in (1, 2, 3):
         await exchange(naming, ctx, session, turn)
     assert namer.calls == [] and store.attempts == [] and named(ctx) == []
     assert store.states[session].status == "user"
-    assert len(store.kept[session]) == 6  # the first exchanges are kept all the same
+    # settled from the start: its messages need nothing, not even a provisional name
+    assert session not in store.kept and offline.calls == []
+
+
+async def test_the_messages_and_replies_after_a_session_is_named_need_nothing(
+    naming: Naming, store: Any, ctx: Any, session: uuid.UUID
+) -> None:
+    await naming.session_created(ctx, created(session))
+    await exchange(naming, ctx, session, 1)  # named after its first reply
+    kept = dict(store.kept[session])
+    await exchange(naming, ctx, session, 2)
+    await exchange(naming, ctx, session, 3)
+    assert store.kept[session] == kept  # turns 2 and 3 are never read by an attempt
 
 
 async def test_the_first_message_gets_a_provisional_name_at_once(

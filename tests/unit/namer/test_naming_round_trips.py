@@ -1,9 +1,10 @@
 """What each event costs the namer's store, on fakes: one round trip to keep a message, one read
 before an attempt that also tells a deleted session or a handled event (no chassis pre-check),
-and no read at all for the replies of a session known settled."""
+and nothing at all for the messages and replies of a session known settled."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable
 from typing import Any
@@ -36,13 +37,11 @@ async def test_each_event_costs_the_fewest_round_trips(
     assert await calls_of(store, naming.reply_completed(ctx, reply(session, 1))) == [
         "naming_input", "keep", "record_attempt", "set_named",
     ]  # fmt: skip
-    for turn in (2, 3):  # named: the replies are kept without reading anything first
-        assert await calls_of(store, naming.message_created(ctx, message(session, turn))) == [
-            "keep"
-        ]
-        assert await calls_of(store, naming.reply_completed(ctx, reply(session, turn))) == ["keep"]
+    for turn in (2, 3):  # named: no attempt will read them, so they need nothing
+        assert await calls_of(store, naming.message_created(ctx, message(session, turn))) == []
+        assert await calls_of(store, naming.reply_completed(ctx, reply(session, turn))) == []
     assert len(namer.calls) == 1
-    assert [t.role for _, t in sorted(store.kept[session].items())] == ["assistant", "user"] * 3
+    assert [t.role for _, t in sorted(store.kept[session].items())] == ["assistant", "user"]
 
 
 async def test_a_settled_session_is_read_once_by_a_process_that_did_not_settle_it(
@@ -53,9 +52,9 @@ async def test_a_settled_session_is_read_once_by_a_process_that_did_not_settle_i
     store.kept[session] = {(1, "user"): Turn("user", "Plan a trip")}
     fresh = Naming(store, namer, offline, observed)  # e.g. another replica, or after a restart
     assert await calls_of(store, fresh.reply_completed(ctx, reply(session, 1))) == [
-        "naming_input", "keep",
-    ]  # fmt: skip
-    assert await calls_of(store, fresh.reply_completed(ctx, reply(session, 2))) == ["keep"]
+        "naming_input"
+    ]  # read settled: nothing to keep
+    assert await calls_of(store, fresh.reply_completed(ctx, reply(session, 2))) == []
     assert namer.calls == [] and store.attempts == []
 
 
@@ -94,17 +93,33 @@ async def test_a_reply_handled_already_is_not_tried_again(
     assert namer.calls == [] and store.attempts == []
 
 
-async def test_a_session_renamed_after_a_failed_attempt_is_read_then_left_alone(
-    naming: Naming, store: Any, namer: Any, ctx: Any
+async def test_a_session_renamed_after_a_failed_attempt_is_left_alone(
+    naming: Naming, store: Any, namer: Any, offline: Any, ctx: Any
 ) -> None:
     session = uuid.uuid4()
     namer.titles = ()
     await naming.message_created(ctx, message(session, 1))
     await naming.reply_completed(ctx, reply(session, 1))  # no name: still pending
     await naming.session_renamed(ctx, SessionRenamed(session_id=session, user_id=USER, name="X"))
+    assert await calls_of(store, naming.message_created(ctx, message(session, 2))) == []
+    assert await calls_of(store, naming.reply_completed(ctx, reply(session, 2))) == []
+    assert len(namer.calls) == 1  # settled by its user: known so once the rename committed
+
+
+async def test_a_session_renamed_by_another_process_is_read_once_then_left_alone(
+    naming: Naming, store: Any, namer: Any, ctx: Any
+) -> None:
+    session = uuid.uuid4()
+    namer.titles = ()
+    await naming.message_created(ctx, message(session, 1))
+    await naming.reply_completed(ctx, reply(session, 1))  # no name: still pending
+    store.states[session] = dataclasses.replace(store.states[session], status="user")  # elsewhere
     await naming.message_created(ctx, message(session, 2))
-    calls = await calls_of(store, naming.reply_completed(ctx, reply(session, 2)))
-    assert calls == ["naming_input", "keep"] and len(namer.calls) == 1
+    assert await calls_of(store, naming.reply_completed(ctx, reply(session, 2))) == [
+        "naming_input"
+    ]
+    assert await calls_of(store, naming.reply_completed(ctx, reply(session, 3))) == []
+    assert len(namer.calls) == 1
 
 
 async def test_the_settled_sessions_remembered_are_bounded(
@@ -119,7 +134,7 @@ async def test_the_settled_sessions_remembered_are_bounded(
         await naming.message_created(ctx, message(session, 2))
     first = await calls_of(store, naming.reply_completed(ctx, reply(sessions[0], 2)))
     last = await calls_of(store, naming.reply_completed(ctx, reply(sessions[2], 2)))
-    assert (first, last) == (["naming_input", "keep"], ["keep"])  # the oldest was forgotten
+    assert (first, last) == (["naming_input"], [])  # the oldest was forgotten: read again
 
 
 async def test_a_deleted_session_is_forgotten_as_settled(
@@ -148,4 +163,6 @@ async def test_replies_are_not_prechecked_and_only_pure_writes_are_batched(
     assert not handlers.batched(reply(session, 2))
     await naming.message_created(ctx, message(session, 1))
     await naming.reply_completed(ctx, reply(session, 1))  # named: known settled from now on
-    assert handlers.batched(reply(session, 2)) and handlers.batched(reply(session, 3))
+    # its events need nothing at all: handled alone, they open no transaction of a batch
+    assert not handlers.batched(reply(session, 2)) and not handlers.batched(message(session, 3))
+    assert handlers.batched(reply(uuid.uuid4(), 4))  # past the naming turns: only kept

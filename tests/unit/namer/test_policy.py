@@ -21,5 +21,6 @@ def test_only_events_that_just_keep_their_message_may_be_batched() -> None:
     assert not only_keeps("message", 1, known_settled=False)  # the provisional name
     assert only_keeps("message", 2, known_settled=False)
     assert not only_keeps("reply", 1, known_settled=False)  # an attempt may follow
-    assert only_keeps("reply", 2, known_settled=True)
+    assert not only_keeps("reply", 2, known_settled=True)  # needs nothing: not batched
+    assert not only_keeps("message", 2, known_settled=True)
     assert only_keeps("reply", 4, known_settled=False)  # past the naming turns

@@ -10,6 +10,7 @@ its content (names, details) out of those rows.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 import uuid
 from collections.abc import Callable
@@ -33,7 +34,14 @@ from parley_runtime import AlreadyProcessed, HandlerContext, RetryLater, Session
 
 from ..domain.analytics import summarise
 from ..domain.names import Turn, kept_message, prepare_turns
-from ..domain.policy import AsyncNamer, Proposal, is_milestone, is_settled, should_attempt
+from ..domain.policy import (
+    AsyncNamer,
+    Proposal,
+    is_milestone,
+    is_settled,
+    needs_nothing,
+    should_attempt,
+)
 from ..domain.ports import NamingInput, NamingStore, in_order
 from . import attempts
 from .attempts import Observe
@@ -73,16 +81,22 @@ class Naming:
     # -- events ------------------------------------------------------------------------
 
     async def session_created(self, ctx: HandlerContext, event: SessionCreated) -> None:
-        """Remember the session's analytics opt-out, and a name its user gave at creation."""
+        """Remember the session's analytics opt-out, and a name its user gave at creation
+        (then it is settled from the start)."""
         status = "user" if event.name_source == "user" else "pending"
         async with ctx.unit_of_work(event) as uow:
             await self.store.set_analytics_opt_out(
                 uow.conn, event.session_id, event.user_id, event.analytics_opt_out, status
             )
+            if is_settled(status):
+                uow.after_commit(functools.partial(self._settled_now, event.session_id))
 
     async def message_created(self, ctx: HandlerContext, event: MessageCreated) -> None:
         """Keep a user message of the first exchanges; after the first one, publish a
-        provisional name made from it at once (offline)."""
+        provisional name made from it at once (offline). A message of a session known settled
+        needs nothing (:func:`~..domain.policy.needs_nothing`): no statement at all."""
+        if needs_nothing(event.session_id in self.known_settled):
+            return
         provisional = None
         if event.turn == 1:
             provisional = await self.offline.propose([Turn("user", event.content)])
@@ -112,19 +126,22 @@ class Naming:
         """Keep the reply; after turns 1, 2 and 3 try to name a session still unnamed.
 
         What an attempt needs is read in one statement with whether the session was deleted
-        or the event handled already (no chassis pre-check); a session known settled
-        (:meth:`_settled_now`) is not read (and its reply may then be batched).
+        or the event handled already (no chassis pre-check). A reply of a session known settled
+        (:meth:`_settled_now`) needs nothing (:func:`~..domain.policy.needs_nothing`): no
+        statement at all.
 
         Raises:
             RetryLater: the user message of this reply has not been kept yet.
             SessionGone: the session was deleted (nothing is tried or written).
             AlreadyProcessed: the event was handled already (nothing is tried or written).
         """
+        if needs_nothing(event.session_id in self.known_settled):
+            return
         proposal: Proposal | None = None
         read: NamingInput | None = None
         outcome = detail = None
         started = time.perf_counter()
-        if is_milestone(event.turn) and event.session_id not in self.known_settled:
+        if is_milestone(event.turn):
             read = await self.store.naming_input(
                 ctx.pool, event.session_id, consumer=ctx.consumer, event_id=event.event_id
             )
@@ -135,7 +152,8 @@ class Naming:
             status = read.state.status if read.state else "pending"
             if is_settled(status):
                 self._settled_now(event.session_id)
-            elif should_attempt(status, event.turn):
+                return  # needs nothing from now on
+            if should_attempt(status, event.turn):
                 kept = read.kept
                 if (event.turn, "user") not in kept:
                     raise RetryLater("the user message of this reply has not been seen yet")
@@ -183,6 +201,7 @@ class Naming:
         """The user chose a name: stop naming this session automatically."""
         async with ctx.unit_of_work(event) as uow:
             await self.store.set_user_named(uow.conn, event.session_id, event.user_id, event.name)
+            uow.after_commit(functools.partial(self._settled_now, event.session_id))
 
     async def session_deleted(self, ctx: HandlerContext, event: SessionDeleted) -> None:
         """Erase what the namer keeps of the session."""
@@ -247,7 +266,8 @@ class Naming:
 
     def _settled_now(self, session_id: uuid.UUID) -> None:
         """Remember a session whose committed state is settled (:func:`is_settled`), so that
-        its next replies are kept unread; past :data:`SETTLED_SESSIONS`, the oldest goes."""
+        its next messages and replies need nothing; past :data:`SETTLED_SESSIONS`, the oldest
+        goes."""
         self.known_settled[session_id] = None
         if len(self.known_settled) > SETTLED_SESSIONS:
             del self.known_settled[next(iter(self.known_settled))]

@@ -103,10 +103,19 @@ def is_settled(status: NamingStatus) -> bool:
     return status != "pending"
 
 
+def needs_nothing(known_settled: bool) -> bool:
+    """Whether a user message or a reply needs no work at all: its session is known settled,
+    so no attempt will ever read what the namer keeps of it (nothing is kept or marked)."""
+    return known_settled
+
+
 def only_keeps(event_kind: Literal["message", "reply"], turn: int, known_settled: bool) -> bool:
     """Whether handling a user message or a reply of ``turn`` only keeps it (so it may share a
-    batch's transaction): not the first message (it gets a provisional name), not a reply that
-    may lead to an attempt (a naming turn of a session not known settled)."""
+    batch's transaction): not one that needs nothing (:func:`needs_nothing`, so it holds no
+    batch up), not the first message (it gets a provisional name), not a reply that may lead to
+    an attempt (a naming turn)."""
+    if needs_nothing(known_settled):
+        return False
     if event_kind == "message":
         return turn != 1
-    return known_settled or not is_milestone(turn)
+    return not is_milestone(turn)
