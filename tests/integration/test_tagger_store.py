@@ -1,6 +1,7 @@
 """The tagger's store on a real PostgreSQL: a user's counters per model, taken with the model's
 registration in one statement; a reply becomes a trace carrying its session's tag in one
-statement, none for a session that opted out or has no tag yet."""
+statement without a transaction, none for a session that opted out, refused whole for one that
+has no tag yet."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import pytest
+from parley_contracts import Subjects
+from parley_runtime import WriteConflict
+from parley_runtime.uow import joined_unit_of_work
 from parley_tagger.adapters import store
 from parley_tagger.app import MIGRATIONS  # noqa: F401 - read by the conn fixture, with SCHEMA
 
@@ -38,6 +43,12 @@ def _reply(session_id: uuid.UUID, **changes: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
+async def _record(conn: asyncpg.Connection, reply: dict[str, Any]) -> None:
+    """Record ``reply`` as the tagger does: in an optimistic unit of work (no transaction)."""
+    async with joined_unit_of_work(conn, Subjects("t"), SCHEMA, optimistic=True) as uow:
+        await store.record_trace(uow, **reply)
+
+
 async def test_a_reply_is_recorded_with_its_sessions_tag_in_one_statement(
     conn: asyncpg.Connection, statements: list[str]
 ) -> None:
@@ -45,17 +56,15 @@ async def test_a_reply_is_recorded_with_its_sessions_tag_in_one_statement(
     reply = _reply(session_id)
     await asyncio.sleep(0)  # asyncpg calls query loggers soon after, not during, a statement
     statements.clear()
-    tag = await store.record_trace(conn, **reply)
+    await _record(conn, reply)
     await asyncio.sleep(0)
-    assert len(statements) == 1
-    assert tag == {"session_tag": "chat_model_test_1", "model_id": model_id,
-                   "analytics_opt_out": False}  # fmt: skip
+    sent = [q for q in statements if not q.startswith("\n") and "typeinfo_tree" not in q]
+    assert len(sent) == 1 and "INSERT INTO llm_traces" in sent[0]
     row = await conn.fetchrow("SELECT * FROM llm_traces WHERE id = $1", reply["id"])
     assert row["session_tag"] == "chat_model_test_1" and row["model_id"] == model_id
     assert {k: row[k] for k in reply} == reply
 
-    again = await store.record_trace(conn, **{**reply, "output": "changed"})
-    assert again == tag
+    await _record(conn, {**reply, "output": "changed"})
     assert await conn.fetchval("SELECT output FROM llm_traces WHERE id = $1", reply["id"]) == "Hi."
 
 
@@ -63,10 +72,10 @@ async def test_no_trace_for_a_session_that_opted_out_or_has_no_tag_yet(
     conn: asyncpg.Connection,
 ) -> None:
     private, _ = await _tagged(conn, opt_out=True)
-    tag = await store.record_trace(conn, **_reply(private))
-    assert tag is not None and tag["analytics_opt_out"] is True
+    await _record(conn, _reply(private))
     untagged = uuid.uuid4()
-    assert await store.record_trace(conn, **_reply(untagged)) is None
+    with pytest.raises(WriteConflict):  # refused whole: tried again once the tag exists
+        await _record(conn, _reply(untagged))
     recorded = await conn.fetchval(
         "SELECT count(*) FROM llm_traces WHERE session_id = ANY($1)", [private, untagged]
     )

@@ -79,7 +79,7 @@ class FakeNamingStore:
         return int(row["attempt"])
 
     async def set_analytics_opt_out(
-        self, conn: Any, session_id: uuid.UUID, user_id: str, opt_out: bool, status: str
+        self, uow: Any, session_id: uuid.UUID, user_id: str, opt_out: bool, status: str
     ) -> None:
         self.calls.append("set_analytics_opt_out")
         state = self.states.get(session_id) or NamingState(session_id, user_id, status)  # type: ignore[arg-type]

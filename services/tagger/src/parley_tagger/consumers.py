@@ -1,6 +1,7 @@
 """The tagger's durable consumer ``tagger``: each event goes to its use case in
 :mod:`parley_tagger.application.tagging`. Each does its work in its event's unit of work alone,
-so events of different sessions share a transaction (``batch=True``)."""
+so events of different sessions share a transaction (``batch=True``), but a reply: its unit of
+work is one statement without a transaction, cheaper alone than in any batch."""
 
 from __future__ import annotations
 
@@ -16,6 +17,6 @@ def consumer_spec() -> ConsumerSpec:
         durable="tagger",
         handlers=Handlers()
         .on(SessionCreated, tagging.session_created, batch=True)
-        .on(ReplyCompleted, tagging.reply_completed, batch=True)
+        .on(ReplyCompleted, tagging.reply_completed)
         .on(SessionDeleted, tagging.session_deleted, batch=True),
     )

@@ -140,15 +140,18 @@ async def record_attempt(
 
 
 async def set_analytics_opt_out(
-    conn: asyncpg.Connection, session_id: uuid.UUID, user_id: str, opt_out: bool, status: str
+    uow: UnitOfWork, session_id: uuid.UUID, user_id: str, opt_out: bool, status: str
 ) -> None:
     """Record the session's analytics opt-out and initial naming status (``user`` when created
-    with a name of its user)."""
-    await conn.execute(
-        "INSERT INTO naming_state (session_id, user_id, status, analytics_opt_out)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT (session_id) DO UPDATE SET"
-        " analytics_opt_out = EXCLUDED.analytics_opt_out,"
-        " status = CASE WHEN EXCLUDED.status = 'user' THEN 'user' ELSE naming_state.status END",
+    with a name of its user), with the unit of work's last statement
+    (:meth:`~parley_runtime.UnitOfWork.write_last`)."""
+    await uow.write_last(
+        (
+            "opted AS (INSERT INTO naming_state (session_id, user_id, status, analytics_opt_out)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (session_id) DO UPDATE SET"
+            " analytics_opt_out = EXCLUDED.analytics_opt_out, status = CASE"
+            " WHEN EXCLUDED.status = 'user' THEN 'user' ELSE naming_state.status END)",
+        ),
         session_id,
         user_id,
         status,

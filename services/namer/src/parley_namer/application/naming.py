@@ -82,11 +82,12 @@ class Naming:
 
     async def session_created(self, ctx: HandlerContext, event: SessionCreated) -> None:
         """Remember the session's analytics opt-out, and a name its user gave at creation
-        (then it is settled from the start)."""
+        (then it is settled from the start): one statement, with the inbox mark, without a
+        transaction (an optimistic unit of work, whose one write depends on nothing read)."""
         status = "user" if event.name_source == "user" else "pending"
-        async with ctx.unit_of_work(event) as uow:
+        async with ctx.unit_of_work(event, optimistic=True) as uow:
             await self.store.set_analytics_opt_out(
-                uow.conn, event.session_id, event.user_id, event.analytics_opt_out, status
+                uow, event.session_id, event.user_id, event.analytics_opt_out, status
             )
             if is_settled(status):
                 uow.after_commit(functools.partial(self._settled_now, event.session_id))

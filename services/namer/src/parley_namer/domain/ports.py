@@ -104,10 +104,11 @@ class NamingStore(Protocol):
         ...
 
     async def set_analytics_opt_out(
-        self, conn: Any, session_id: uuid.UUID, user_id: str, opt_out: bool, status: str
+        self, uow: Any, session_id: uuid.UUID, user_id: str, opt_out: bool, status: str
     ) -> None:
         """Record the session's analytics opt-out and initial status (``user`` when created
-        with a name of its user; never turned back to ``pending``)."""
+        with a name of its user; never turned back to ``pending``), in the unit of work
+        ``uow`` (written with its last statement)."""
         ...
 
     async def attempt_rows(self, conn: Any, user_id: str) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import asyncpg
+from parley_runtime import UnitOfWork
 
 
 async def next_counter(
@@ -89,33 +90,35 @@ TRACE_TYPES = {
 
 
 @functools.cache
-def _record_trace_sql(columns: tuple[str, ...]) -> str:
-    """The statement of :func:`record_trace` for the reply's ``columns``, in that order."""
+def _record_trace_ctes(columns: tuple[str, ...]) -> tuple[str, str]:
+    """The CTEs of :func:`record_trace` for the reply's ``columns``, in that order: ``tag``,
+    the session's tag (no row when it has none), and ``recorded``, the trace's insert."""
     values = ", ".join(f"${i}::{TRACE_TYPES[c]}" for i, c in enumerate(columns, 1))
     session = columns.index("session_id") + 1
     return (
-        "WITH tag AS (SELECT session_tag, model_id, analytics_opt_out FROM session_tags"
-        f" WHERE session_id = ${session}::uuid),"
-        f" recorded AS (INSERT INTO llm_traces ({', '.join(columns)}, session_tag, model_id)"
+        "tag AS (SELECT session_tag, model_id, analytics_opt_out FROM session_tags"
+        f" WHERE session_id = ${session}::uuid)",
+        f"recorded AS (INSERT INTO llm_traces ({', '.join(columns)}, session_tag, model_id)"
         f" SELECT {values}, tag.session_tag, tag.model_id FROM tag"
-        " WHERE NOT tag.analytics_opt_out ON CONFLICT (id) DO NOTHING RETURNING 1)"
-        " SELECT session_tag, model_id, analytics_opt_out FROM tag"
+        " WHERE NOT tag.analytics_opt_out ON CONFLICT (id) DO NOTHING RETURNING 1)",
     )
 
 
-async def record_trace(conn: asyncpg.Connection, **trace: Any) -> dict[str, Any] | None:
+async def record_trace(uow: UnitOfWork, **trace: Any) -> None:
     """Record one reply as an LLM trace carrying its session's tag, unless the session opted
-    out of analytics, in one statement (a trace recorded before, same ``id``, stays as it was).
+    out of analytics (a trace recorded before, same ``id``, stays as it was), with the unit of
+    work's last statement (:meth:`~parley_runtime.UnitOfWork.write_last`), guarded on the
+    session's tag: when the session has none yet, that statement is refused whole.
     ``trace`` holds the reply's columns (keys of :data:`TRACE_TYPES`, ``session_id`` among
-    them). Returns the session's tag (``session_tag``, ``model_id``, ``analytics_opt_out``), or
-    None when it has none yet: then nothing is recorded.
+    them).
 
     Raises:
         KeyError: a key of ``trace`` is not a reply's column.
         ValueError: ``trace`` has no ``session_id``.
+        WriteConflict: the session has no tag (raised where the write is sent: at once in a
+            batch, else at the unit of work's end); nothing is written.
     """
-    row = await conn.fetchrow(_record_trace_sql(tuple(trace)), *trace.values())
-    return dict(row) if row else None
+    await uow.write_last(_record_trace_ctes(tuple(trace)), *trace.values(), guard="tag")
 
 
 async def erase_session(conn: asyncpg.Connection, session_id: uuid.UUID) -> None:

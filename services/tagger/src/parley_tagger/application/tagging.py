@@ -16,7 +16,7 @@ from parley_contracts import (
     TraceQuery,
     derive_id,
 )
-from parley_runtime import HandlerContext, RetryLater, UnitOfWork
+from parley_runtime import HandlerContext, RetryLater, UnitOfWork, WriteConflict
 
 from ..adapters import store
 from ..domain.tags import session_tag, tag_label
@@ -64,37 +64,38 @@ async def session_created(event: SessionCreated, ctx: HandlerContext) -> None:
 
 async def reply_completed(event: ReplyCompleted, ctx: HandlerContext) -> None:
     """Record the reply as a trace carrying the session tag; none for a session that opted
-    out of analytics.
+    out of analytics. One statement with the inbox mark, without a transaction (an optimistic
+    unit of work, guarded on the session's tag).
 
     Raises:
         RetryLater: the session has no tag yet (its ``session.created`` comes later).
     """
-    async with ctx.unit_of_work(event) as uow:
-        tag = await store.record_trace(
-            uow.conn,
-            id=event.message_id,
-            session_id=event.session_id,
-            user_id=event.user_id,
-            model=event.model,
-            provider=event.provider,
-            turn=event.turn,
-            input=event.prompt,
-            output=event.content,
-            upstream_session_id=event.upstream_session_id,
-            latency_ms=event.latency_ms,
-            input_tokens=event.input_tokens,
-            output_tokens=event.output_tokens,
-            upstream_response_id=event.upstream_response_id,
-            finish_reason=event.finish_reason,
-            retries=event.retries,
-            upstream_done_at=event.upstream_done_at,
-            correlation_id=event.correlation_id,
-            created_at=event.occurred_at,
-        )
-        if tag is None:  # its session.created is late: the tag needs its model and opt-out
-            raise RetryLater("the session has no tag yet")
-    if not tag["analytics_opt_out"]:
-        log.info("trace recorded", session_tag=tag["session_tag"], turn=event.turn)
+    try:
+        async with ctx.unit_of_work(event, optimistic=True) as uow:
+            await store.record_trace(
+                uow,
+                id=event.message_id,
+                session_id=event.session_id,
+                user_id=event.user_id,
+                model=event.model,
+                provider=event.provider,
+                turn=event.turn,
+                input=event.prompt,
+                output=event.content,
+                upstream_session_id=event.upstream_session_id,
+                latency_ms=event.latency_ms,
+                input_tokens=event.input_tokens,
+                output_tokens=event.output_tokens,
+                upstream_response_id=event.upstream_response_id,
+                finish_reason=event.finish_reason,
+                retries=event.retries,
+                upstream_done_at=event.upstream_done_at,
+                correlation_id=event.correlation_id,
+                created_at=event.occurred_at,
+            )
+    except WriteConflict as exc:  # its session.created is late: the tag needs its model
+        raise RetryLater("the session has no tag yet") from exc
+    log.info("reply traced unless its session opted out", turn=event.turn)
 
 
 async def session_deleted(event: SessionDeleted, ctx: HandlerContext) -> None:
