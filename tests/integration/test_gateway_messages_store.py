@@ -11,14 +11,16 @@ import uuid
 
 import asyncpg
 import pytest
-from parley_contracts import SessionDeleted, Subjects
+from parley_contracts import SessionDeleted, SessionTagged, Subjects
 from parley_gateway.adapters.repositories import PostgresMessages, PostgresSessions
 from parley_gateway.adapters.unit_of_work import PostgresUnitOfWork
 from parley_gateway.app import MIGRATIONS  # noqa: F401 - read by the conn fixture, with SCHEMA
+from parley_gateway.consumers import GatewayHandlers
 from parley_gateway.domain.messages import Message
 from parley_gateway.domain.sessions import Session
-from parley_runtime import WriteConflict
+from parley_runtime import HandlerContext, WriteConflict
 from parley_runtime.uow import joined_unit_of_work
+from stack import Servers
 
 SCHEMA = "gatewaystore"
 
@@ -150,3 +152,41 @@ async def test_a_save_over_a_version_saved_meanwhile_is_refused_and_writes_nothi
                                f"%{session.id}") == 0  # fmt: skip
     with pytest.raises(WriteConflict):  # outside a unit of work too
         await sessions.save(also_stale)
+
+
+async def test_an_event_whose_session_was_saved_meanwhile_is_applied_again_on_a_new_read(
+    conn: asyncpg.Connection, servers: Servers
+) -> None:
+    session = Session(id=uuid.uuid4(), user_id="store", name="New chat", name_source="default",
+                      model="echo")  # fmt: skip
+    await PostgresSessions(conn).add(session)
+    event = SessionTagged(session_id=session.id, user_id="store", session_tag="chat_model_x_1",
+                          model="echo", model_id=uuid.uuid4(), counter=1, label="echo 1")  # fmt: skip
+    optimistic: list[bool] = []
+
+    async def tag_racing_a_rename(uow: PostgresUnitOfWork, tagged: SessionTagged) -> bool:
+        read = await uow.sessions.get(tagged.session_id, for_update=True)
+        assert read is not None
+        optimistic.append(uow.transaction.optimistic)
+        if len(optimistic) == 1:  # another request renames the session after this read
+            renamed = await PostgresSessions(conn).get(tagged.session_id)
+            assert renamed is not None
+            renamed.rename("Trip", 100)
+            await PostgresSessions(conn).save(renamed)
+        read.tag(tagged.session_tag, tagged.label)
+        await uow.sessions.save(read)
+        return True
+
+    pool = await asyncpg.create_pool(servers.database_url, server_settings={"search_path": SCHEMA})
+    try:
+        ctx = HandlerContext(consumer="gateway", schema=SCHEMA, subjects=Subjects("t"), pool=pool,
+                             broker=None, delivery=1)  # type: ignore[arg-type]  # fmt: skip
+        assert await GatewayHandlers().apply(tag_racing_a_rename, event, ctx)
+    finally:
+        await pool.close()
+    assert optimistic == [True, True]  # refused once, then applied on a new read
+    stored = await PostgresSessions(conn).get(session.id)
+    assert stored is not None and stored.version == 2
+    assert (stored.name, stored.session_tag) == ("Trip", "chat_model_x_1")  # both changes stand
+    assert await conn.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1",
+                               event.event_id) == 1  # fmt: skip

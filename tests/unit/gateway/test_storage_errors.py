@@ -16,7 +16,7 @@ from parley_gateway.domain.ports import StorageUnavailable
 def _transaction(on_exit: BaseException | None = None) -> object:
     @asynccontextmanager
     async def scope() -> AsyncIterator[object]:
-        yield SimpleNamespace(conn=None)
+        yield SimpleNamespace(conn=None, optimistic=False)
         if on_exit is not None:  # like a COMMIT on a connection the server dropped
             raise on_exit
 

@@ -1,14 +1,20 @@
 """The gateway's durable consumer: keeps sessions current from the other services' events.
 
 Each handler opens the event's unit of work (with its inbox mark) and applies one rule of
-:mod:`parley_gateway.application.replies`; that is all it does, so events of different
-sessions share a transaction (``batch=True``, see :mod:`parley_runtime.batching`).
+:mod:`parley_gateway.application.replies`; that is all it does. A rule that saves the session
+runs in an optimistic unit of work: the session read without a lock, then one statement that
+saves it over the version read, with the inbox mark and the announcements, and no transaction;
+read again when another save came first (:data:`OPTIMISTIC_TRIES` times, then under the
+session's lock). Failing a message joins a batch of other sessions' events
+(``batch=True``, see :mod:`parley_runtime.batching`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import structlog
 from parley_contracts import Event, ReplyCompleted, ReplyFailed, SessionNamed, SessionTagged
@@ -18,11 +24,16 @@ from parley_runtime import UnitOfWork as Transaction
 from .adapters.notifications import ReplyWaiters
 from .adapters.unit_of_work import PostgresUnitOfWork, over
 from .application import replies
+from .domain.ports import ConcurrentUpdate
 
 log = structlog.get_logger(__name__)
 
 #: What a message that cannot get its reply stored says.
 REPLY_NOT_STORED = "the reply could not be stored"
+#: Optimistic tries of a rule before it runs under the session's lock.
+OPTIMISTIC_TRIES = 3
+
+E = TypeVar("E", bound=Event)
 
 
 @dataclass
@@ -38,10 +49,31 @@ class GatewayHandlers:
         """The gateway unit of work over ``transaction``, telling this replica's waiters."""
         return over(transaction, self.waiters)
 
+    async def apply(
+        self, rule: Callable[[PostgresUnitOfWork, E], Awaitable[bool]], event: E,
+        ctx: HandlerContext,
+    ) -> bool:  # fmt: skip
+        """Apply ``rule(uow, event)`` (a rule of :mod:`~.application.replies` that saves the
+        event's session, if anything) in an optimistic unit of work; when another save of the
+        session came first, read it again and apply the rule again, up to
+        :data:`OPTIMISTIC_TRIES` times, then once more under the session's lock. Returns what
+        the rule returned.
+
+        Raises:
+            AlreadyProcessed, SessionGone: the inbox mark refused the event (nothing written).
+            StorageUnavailable: the database is out of reach.
+        """
+        for optimistic in [True] * OPTIMISTIC_TRIES + [False]:
+            try:
+                async with self._over(ctx.unit_of_work(event, optimistic=optimistic)) as uow:
+                    return await rule(uow, event)
+            except ConcurrentUpdate:
+                log.info("session saved meanwhile; reading it again")
+        raise AssertionError("unreachable: the last try holds the lock")
+
     async def on_reply_completed(self, event: ReplyCompleted, ctx: HandlerContext) -> None:
         """Store the reply and wake the requests waiting for it."""
-        async with self._over(ctx.unit_of_work(event)) as uow:
-            stored = await replies.store_reply(uow, event)
+        stored = await self.apply(replies.store_reply, event, ctx)
         log.info(
             "reply stored" if stored else "reply for a deleted session dropped", turn=event.turn
         )
@@ -54,14 +86,12 @@ class GatewayHandlers:
 
     async def on_session_named(self, event: SessionNamed, ctx: HandlerContext) -> None:
         """Take an automatic name unless the user named the session."""
-        async with self._over(ctx.unit_of_work(event)) as uow:
-            applied = await replies.apply_auto_name(uow, event)
+        applied = await self.apply(replies.apply_auto_name, event, ctx)
         log.info("automatic name " + ("applied" if applied else "ignored"), name=event.name)
 
     async def on_session_tagged(self, event: SessionTagged, ctx: HandlerContext) -> None:
         """Record the session's tag and its display label."""
-        async with self._over(ctx.unit_of_work(event)) as uow:
-            await replies.record_tag(uow, event)
+        await self.apply(replies.record_tag, event, ctx)
         log.info("session tagged", session_tag=event.session_tag)
 
     async def on_give_up(self, event: Event, reason: str, ctx: HandlerContext) -> None:
@@ -77,9 +107,9 @@ class GatewayHandlers:
         return ConsumerSpec(
             durable="gateway",
             handlers=Handlers()
-            .on(ReplyCompleted, self.on_reply_completed, batch=True)
+            .on(ReplyCompleted, self.on_reply_completed)
             .on(ReplyFailed, self.on_reply_failed, batch=True)
-            .on(SessionNamed, self.on_session_named, batch=True)
-            .on(SessionTagged, self.on_session_tagged, batch=True),
+            .on(SessionNamed, self.on_session_named)
+            .on(SessionTagged, self.on_session_tagged),
             on_give_up=self.on_give_up,
         )

@@ -60,7 +60,7 @@ def _message_columns(messages: Sequence[Message]) -> list[list[Any]]:
 
 #: A session's columns (``s.``) and, aliased ``m_<column>``, those of its message ``$2`` and
 #: of that message's reply, one row per message (a LEFT JOIN: one row of NULLs when neither
-#: exists); the session's row is locked for the transaction.
+#: exists); ``FOR UPDATE OF s`` locks the session's row for the transaction.
 _MESSAGE_ALIASES = [f"m_{column}" for column in MESSAGE_COLUMNS.split(", ")]
 _SESSION_WITH_REPLY = (
     "SELECT "
@@ -69,7 +69,7 @@ _SESSION_WITH_REPLY = (
     + ", ".join(f"m.{c} AS m_{c}" for c in MESSAGE_COLUMNS.split(", "))
     + " FROM sessions s LEFT JOIN messages m ON m.session_id = s.id"
     " AND (m.id = $2 OR (m.reply_to = $2 AND m.role = 'assistant'))"
-    " WHERE s.id = $1 FOR UPDATE OF s"
+    " WHERE s.id = $1"
 )
 
 
@@ -100,11 +100,13 @@ class PostgresSessions:
     """The ``sessions`` table, read on ``conn``. With ``unit``, the unit of work open on it, a
     session added or saved is written with the unit's last statement
     (:meth:`~parley_runtime.UnitOfWork.write_last`: nothing reads it back before the end);
-    without, at once."""
+    without, at once. In an optimistic unit of work a read takes no lock (there is no
+    transaction to hold it): the save's version guard refuses what changed meanwhile."""
 
     def __init__(self, conn: asyncpg.Connection, unit: Transaction | None = None) -> None:
         self.conn = conn
         self.unit = unit
+        self._locks = unit is None or not unit.optimistic
 
     async def _write(self, ctes: Sequence[str], *args: Any, guard: str | None = None) -> None:
         if self.unit is not None:
@@ -126,7 +128,7 @@ class PostgresSessions:
         if user_id is not None:
             sql += " AND user_id = $2"
             args.append(user_id)
-        if for_update:
+        if for_update and self._locks:
             sql += " FOR UPDATE"
         row = await self.conn.fetchrow(sql, *args)
         return _session(row) if row is not None else None
@@ -134,14 +136,15 @@ class PostgresSessions:
     async def get_with_reply(
         self, session_id: uuid.UUID, message_id: uuid.UUID
     ) -> tuple[Session | None, Message | None, Message | None]:
-        """The session, locked for this transaction, with its message ``message_id`` and that
-        message's reply, in one statement: one row per message found (one with empty message
+        """The session, locked for this transaction (see the class), with its message
+        ``message_id`` and that message's reply, in one statement: one row per message found (one with empty message
         columns when neither is); ``(None, None, None)`` when the session does not exist.
 
         When the statement waits for the session's lock, PostgreSQL reads the session again
         once it has it, the messages not: they are as they stood when the statement began. So
         what changes a message must hold its session's lock (as storing a reply does)."""
-        rows = await self.conn.fetch(_SESSION_WITH_REPLY, session_id, message_id)
+        lock = " FOR UPDATE OF s" if self._locks else ""
+        rows = await self.conn.fetch(_SESSION_WITH_REPLY + lock, session_id, message_id)
         if not rows:
             return None, None, None
         session = _session(rows[0], SESSION_COLUMNS.split(", "))
