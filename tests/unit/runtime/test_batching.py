@@ -192,7 +192,16 @@ async def test_batches_hold_at_most_max_events() -> None:
     batcher = _batcher(pool, recorder, max_events=2)
     outcomes = await _submit_all(batcher, recorder, pool, _events(5))
     assert outcomes == [Handled()] * 5
-    assert pool.log == ["begin", "mark 2", "commit"] * 2 + ["begin", "mark 1", "commit"]
+    assert pool.log == ["begin", "mark 2", "commit"] * 2  # the fifth, left alone, went alone
+    assert len(recorder.alone) == 1
+
+
+async def test_a_batch_of_one_event_is_handled_alone() -> None:
+    pool, recorder = FakePool(), Recorder()
+    batcher = _batcher(pool, recorder, max_events=8)
+    [event] = _events(1)
+    assert await _submit_all(batcher, recorder, pool, [event]) == [Handled()]
+    assert pool.log == [] and recorder.alone == [event.session_id]
 
 
 async def test_one_event_per_batch_means_no_batching() -> None:

@@ -99,24 +99,26 @@ class TransactionBatcher:
             self._pending.clear()
 
     async def _run(self, batch: list[_Request]) -> None:
-        """Handle ``batch`` in one transaction; on any failure, each of its events alone."""
+        """Handle ``batch`` in one transaction; on any failure, each of its events alone. A
+        batch of one event is handled alone at once: a transaction of its own costs no more,
+        and a handler whose unit of work is optimistic then needs none."""
         batch.sort(key=lambda request: request.event.session_id)
         try:
-            try:
-                outcomes = await self._together(batch)
-            except Exception as exc:
-                log.info(
-                    "batch rolled back; its events are handled one by one",
-                    consumer=self.consumer,
-                    events=len(batch),
-                    error=f"{type(exc).__name__}: {exc}"[:300],
-                )
-                outcomes = await asyncio.gather(
-                    *(self._in_context(r, self.alone(r.handler, r.event, r.ctx)) for r in batch),
-                    return_exceptions=True,
-                )
+            if len(batch) == 1:
+                outcomes = await self._each_alone(batch)
             else:
-                BATCHES.labels(self.consumer).observe(len(batch))
+                try:
+                    outcomes = await self._together(batch)
+                except Exception as exc:
+                    log.info(
+                        "batch rolled back; its events are handled one by one",
+                        consumer=self.consumer,
+                        events=len(batch),
+                        error=f"{type(exc).__name__}: {exc}"[:300],
+                    )
+                    outcomes = await self._each_alone(batch)
+                else:
+                    BATCHES.labels(self.consumer).observe(len(batch))
             for request, outcome in zip(batch, outcomes, strict=True):
                 if isinstance(outcome, BaseException):
                     request.outcome.set_exception(outcome)
@@ -126,6 +128,13 @@ class TransactionBatcher:
             for request in batch:  # cancelled midway: the submitters must not wait forever
                 if not request.outcome.done():
                     request.outcome.cancel()
+
+    async def _each_alone(self, batch: list[_Request]) -> list[Outcome | BaseException]:
+        """Handle each event of ``batch`` alone, at once, in its submitter's context."""
+        return await asyncio.gather(
+            *(self._in_context(r, self.alone(r.handler, r.event, r.ctx)) for r in batch),
+            return_exceptions=True,
+        )
 
     async def _together(self, batch: list[_Request]) -> list[Outcome]:
         """Run every handler of ``batch`` in one transaction and commit it.

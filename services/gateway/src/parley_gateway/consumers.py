@@ -1,12 +1,12 @@
 """The gateway's durable consumer: keeps sessions current from the other services' events.
 
 Each handler opens the event's unit of work (with its inbox mark) and applies one rule of
-:mod:`parley_gateway.application.replies`; that is all it does. A rule that saves the session
-runs in an optimistic unit of work: the session read without a lock, then one statement that
-saves it over the version read, with the inbox mark and the announcements, and no transaction;
-read again when another save came first (:data:`OPTIMISTIC_TRIES` times, then under the
-session's lock). Failing a message joins a batch of other sessions' events
-(``batch=True``, see :mod:`parley_runtime.batching`).
+:mod:`parley_gateway.application.replies`; that is all it does, so events of different
+sessions share a transaction (``batch=True``, see :mod:`parley_runtime.batching`). An event
+handled alone applies a rule that saves the session in an optimistic unit of work: the session
+read without a lock, then one statement that saves it over the version read, with the inbox
+mark and the announcements, and no transaction; read again when another save came first
+(:data:`OPTIMISTIC_TRIES` times, then under the session's lock).
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ class GatewayHandlers:
         ctx: HandlerContext,
     ) -> bool:  # fmt: skip
         """Apply ``rule(uow, event)`` (a rule of :mod:`~.application.replies` that saves the
-        event's session, if anything) in an optimistic unit of work; when another save of the
+        event's session, if anything) in an optimistic unit of work (in a batch: in the batch's
+        transaction, the session locked as it is read); when another save of the
         session came first, read it again and apply the rule again, up to
         :data:`OPTIMISTIC_TRIES` times, then once more under the session's lock. Returns what
         the rule returned.
@@ -107,9 +108,9 @@ class GatewayHandlers:
         return ConsumerSpec(
             durable="gateway",
             handlers=Handlers()
-            .on(ReplyCompleted, self.on_reply_completed)
+            .on(ReplyCompleted, self.on_reply_completed, batch=True)
             .on(ReplyFailed, self.on_reply_failed, batch=True)
-            .on(SessionNamed, self.on_session_named)
-            .on(SessionTagged, self.on_session_tagged),
+            .on(SessionNamed, self.on_session_named, batch=True)
+            .on(SessionTagged, self.on_session_tagged, batch=True),
             on_give_up=self.on_give_up,
         )

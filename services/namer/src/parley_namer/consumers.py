@@ -59,7 +59,7 @@ class NamerHandlers:
         return ConsumerSpec(
             durable="namer",
             handlers=Handlers()
-            .on(SessionCreated, self.on_session_created)  # one statement alone
+            .on(SessionCreated, self.on_session_created, batch=True)
             .on(MessageCreated, self.on_message_created, batch=self.only_keeps)
             # checks deleted/handled in its read; batched when there is nothing to read
             .on(ReplyCompleted, self.on_reply_completed, batch=self.only_keeps)

@@ -1,7 +1,7 @@
 """The tagger's durable consumer ``tagger``: each event goes to its use case in
 :mod:`parley_tagger.application.tagging`. Each does its work in its event's unit of work alone,
-so events of different sessions share a transaction (``batch=True``), but a reply: its unit of
-work is one statement without a transaction, cheaper alone than in any batch."""
+so events of different sessions share a transaction (``batch=True``); a reply handled alone is
+one statement without a transaction (an optimistic unit of work)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,6 @@ def consumer_spec() -> ConsumerSpec:
         durable="tagger",
         handlers=Handlers()
         .on(SessionCreated, tagging.session_created, batch=True)
-        .on(ReplyCompleted, tagging.reply_completed)
+        .on(ReplyCompleted, tagging.reply_completed, batch=True)
         .on(SessionDeleted, tagging.session_deleted, batch=True),
     )

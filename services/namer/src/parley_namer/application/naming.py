@@ -82,8 +82,8 @@ class Naming:
 
     async def session_created(self, ctx: HandlerContext, event: SessionCreated) -> None:
         """Remember the session's analytics opt-out, and a name its user gave at creation
-        (then it is settled from the start): one statement, with the inbox mark, without a
-        transaction (an optimistic unit of work, whose one write depends on nothing read)."""
+        (then it is settled from the start). Alone, one statement with the inbox mark, without
+        a transaction (an optimistic unit of work, whose one write depends on nothing read)."""
         status = "user" if event.name_source == "user" else "pending"
         async with ctx.unit_of_work(event, optimistic=True) as uow:
             await self.store.set_analytics_opt_out(

@@ -64,8 +64,8 @@ async def session_created(event: SessionCreated, ctx: HandlerContext) -> None:
 
 async def reply_completed(event: ReplyCompleted, ctx: HandlerContext) -> None:
     """Record the reply as a trace carrying the session tag; none for a session that opted
-    out of analytics. One statement with the inbox mark, without a transaction (an optimistic
-    unit of work, guarded on the session's tag).
+    out of analytics. Alone, one statement with the inbox mark, without a transaction (an
+    optimistic unit of work, guarded on the session's tag).
 
     Raises:
         RetryLater: the session has no tag yet (its ``session.created`` comes later).
