@@ -18,6 +18,7 @@ from faststream.nats import NatsBroker
 from parley_contracts import StreamSpec, Subjects
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from . import collector
 from .bus import ConsumerSpec, EventConsumer, create_broker, ensure_stream
 from .db import create_pool, database_answers, ensure_database, ensure_schema
 from .logging import configure_logging
@@ -276,10 +277,13 @@ def serve(service: Service, app: FastAPI | None = None, *, port: int) -> None:
     the shutdown begins, ``service.on_drain`` hooks run before open requests are awaited.
 
     ``port`` is the service's own choice (the gateway's API port, a worker's health port).
+    Once the service has started, the process's garbage collector is set for a long run
+    (:func:`parley_runtime.collector.settle`).
     """
     s = service.settings
     configure_logging(service.name, env=s.env, level=s.log_level)
     configure_tracing(service.name, s.tracing)
+    service.on_start(_settle_collector)  # last: once everything it keeps is alive
     config = uvicorn.Config(
         service.asgi(app),
         host=s.health_host,
@@ -289,3 +293,7 @@ def serve(service: Service, app: FastAPI | None = None, *, port: int) -> None:
         lifespan="on",
     )
     DrainingServer(config, service.on_drain).run()
+
+
+async def _settle_collector(_: Service) -> None:
+    collector.settle()
