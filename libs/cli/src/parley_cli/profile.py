@@ -3,10 +3,11 @@
 ``parley bench --profile DIR`` starts one ``py-spy record`` per service process (gateway, chat,
 namer, tagger; every replica) when the measured window opens and stops it when the window
 closes; each writes ``DIR/<role>-<pid>.svg``, an interactive flame graph of where that process
-spent its time (``--idle`` off: only stacks that were running or waiting on a system call are
-sampled; ``--subprocesses`` off). py-spy samples from outside the process, so the services run
-unchanged; reading another process's memory needs ptrace rights (root, or
-``kernel.yama.ptrace_scope`` 0 for the user's own processes).
+spent its CPU time: ``--gil``, only samples of the thread holding the GIL (Python and the
+extensions it calls, the event loop's own work included), since ``--nonblocking`` sampling
+counts a loop waiting in ``epoll_wait`` as running (``--subprocesses`` off). py-spy samples
+from outside the process, so the services run unchanged; reading another process's memory
+needs ptrace rights (root, or ``kernel.yama.ptrace_scope`` 0 for the user's own processes).
 
 Source: py-spy, https://github.com/benfred/py-spy (``record --pid --output --format
 flamegraph``; it writes its output when it receives SIGINT).
@@ -64,6 +65,7 @@ class Profiler:
             svg = self.out_dir / f"{role}-{proc.pid}.svg"
             command = [exe, "record", "--pid", str(proc.pid), "--output", str(svg)]
             command += ["--format", "flamegraph", "--rate", str(RATE_HZ), "--nonblocking"]
+            command += ["--gil"]
             recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             self._recorders.append((svg, recorder))
         return [svg for svg, _ in self._recorders]
