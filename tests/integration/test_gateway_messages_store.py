@@ -25,13 +25,19 @@ from stack import Servers
 SCHEMA = "gatewaystore"
 
 
+async def _added(conn: asyncpg.Connection) -> Session:
+    """A new session of the user ``store``, added."""
+    session = Session(id=uuid.uuid4(), user_id="store", name="New chat", name_source="default",
+                      model="echo")  # fmt: skip
+    await PostgresSessions(conn).add(session)
+    return session
+
+
 async def test_a_session_is_saved_with_its_new_and_changed_messages_in_one_statement(
     conn: asyncpg.Connection, statements: list[str]
 ) -> None:
     sessions, messages = PostgresSessions(conn), PostgresMessages(conn)
-    session = Session(id=uuid.uuid4(), user_id="store", name="New chat", name_source="default",
-                      model="echo")  # fmt: skip
-    await sessions.add(session)
+    session = await _added(conn)
     asked = session.append(Message.from_user(uuid.uuid4(), session.id, "Hello?"))
     await sessions.save(session, [asked])
 
@@ -56,9 +62,7 @@ async def test_a_session_is_read_with_a_message_and_its_reply_in_one_statement(
     conn: asyncpg.Connection, statements: list[str]
 ) -> None:
     sessions = PostgresSessions(conn)
-    session = Session(id=uuid.uuid4(), user_id="store", name="New chat", name_source="default",
-                      model="echo")  # fmt: skip
-    await sessions.add(session)
+    session = await _added(conn)
     asked = session.append(Message.from_user(uuid.uuid4(), session.id, "Hello?"))
     await sessions.save(session, [asked])
 
@@ -80,9 +84,7 @@ async def test_a_session_is_read_with_a_message_and_its_reply_in_one_statement(
 async def test_in_a_unit_of_work_a_session_is_saved_with_the_outbox_rows_in_one_statement(
     conn: asyncpg.Connection, statements: list[str]
 ) -> None:
-    session = Session(id=uuid.uuid4(), user_id="store", name="New chat", name_source="default",
-                      model="echo")  # fmt: skip
-    await PostgresSessions(conn).add(session)
+    session = await _added(conn)
     asked = session.append(Message.from_user(uuid.uuid4(), session.id, "Hello?"))
     await asyncio.sleep(0)
     statements.clear()
@@ -108,9 +110,7 @@ async def test_in_a_unit_of_work_a_session_is_saved_with_the_outbox_rows_in_one_
 async def test_an_optimistic_unit_saves_a_session_over_the_version_it_read_in_one_statement(
     conn: asyncpg.Connection, statements: list[str]
 ) -> None:
-    session = Session(id=uuid.uuid4(), user_id="store", name="New chat", name_source="default",
-                      model="echo")  # fmt: skip
-    await PostgresSessions(conn).add(session)
+    session = await _added(conn)
     await asyncio.sleep(0)
     statements.clear()
     async with joined_unit_of_work(conn, Subjects("t"), SCHEMA, optimistic=True) as transaction:
@@ -133,9 +133,7 @@ async def test_a_save_over_a_version_saved_meanwhile_is_refused_and_writes_nothi
     conn: asyncpg.Connection,
 ) -> None:
     sessions = PostgresSessions(conn)
-    session = Session(id=uuid.uuid4(), user_id="store", name="New chat", name_source="default",
-                      model="echo")  # fmt: skip
-    await sessions.add(session)
+    session = await _added(conn)
     first, stale, also_stale = [await sessions.get(session.id) for _ in range(3)]
     assert first is not None and stale is not None and also_stale is not None
     first.name, first.name_source = "Renamed", "user"
@@ -157,9 +155,7 @@ async def test_a_save_over_a_version_saved_meanwhile_is_refused_and_writes_nothi
 async def test_an_event_whose_session_was_saved_meanwhile_is_applied_again_on_a_new_read(
     conn: asyncpg.Connection, servers: Servers
 ) -> None:
-    session = Session(id=uuid.uuid4(), user_id="store", name="New chat", name_source="default",
-                      model="echo")  # fmt: skip
-    await PostgresSessions(conn).add(session)
+    session = await _added(conn)
     event = SessionTagged(session_id=session.id, user_id="store", session_tag="chat_model_x_1",
                           model="echo", model_id=uuid.uuid4(), counter=1, label="echo 1")  # fmt: skip
     optimistic: list[bool] = []
