@@ -36,11 +36,10 @@ class UnitOfWork:
     :meth:`~parley_runtime.outbox.OutboxRelay.handoff`), the outbox rows it wrote are handed to
     it once committed, to be published at once, and no ``NOTIFY`` wakes a relay for them.
 
-    An ``optimistic`` unit of work has no transaction: what it reads on ``conn`` is what was
-    committed when each statement began, and everything it writes goes into its last statement
-    (one :meth:`write_last`, guarded on what it read, with the outbox rows and the late inbox
-    mark), which PostgreSQL applies whole or refuses whole. Two round trips fewer than a
-    transaction (``BEGIN``, ``COMMIT``) and no row lock held between statements.
+    An ``optimistic`` unit of work has no transaction: it reads committed rows on ``conn``, and
+    all it writes goes into its last statement (one :meth:`write_last`, guarded on what it
+    read, with the outbox rows and the late inbox mark), applied or refused whole. No
+    ``BEGIN``, no ``COMMIT``, no row lock held between statements.
     """
 
     conn: asyncpg.Connection
@@ -62,15 +61,10 @@ class UnitOfWork:
         unit of work ends, with the others, in one statement; once committed, the rows go to
         ``handoff``, or, without one, that statement wakes the schema's leading outbox relay
         (PostgreSQL delivers the notification at commit, once per transaction)."""
-        trace_context = current_context()
+        context = current_context()
+        trace = json.dumps(context) if context else None
         self._rows.append(
-            (
-                event.event_id,
-                event.event_type,
-                self.subjects.of(event),
-                event.to_json(),
-                json.dumps(trace_context) if trace_context else None,
-            )
+            (event.event_id, event.event_type, self.subjects.of(event), event.to_json(), trace)
         )
         self.published.append(event)
 
@@ -217,18 +211,16 @@ async def unit_of_work(
     handoff: Handoff | None = None,
     optimistic: bool = False,
 ) -> AsyncIterator[UnitOfWork]:
-    """Open a transaction (its outbox rows handed to ``handoff`` once committed, see
-    :class:`UnitOfWork`); with ``consumer`` and ``cause`` it first marks the inbox, or, with
-    ``late_mark``, marks it in its last statement, with its outbox rows: one round trip fewer,
-    for a handler that already read whether the event is a duplicate or of a deleted session,
-    or that did nothing with an effect outside the transaction before (its writes before the
-    mark are rolled back if the event is refused there). ``optimistic``: no transaction at
-    all, its one write in its last statement (see :class:`UnitOfWork`; its inbox mark, if
-    any, comes last).
+    """Open a transaction (``optimistic``: none, see :class:`UnitOfWork`), its outbox rows
+    handed to ``handoff`` once committed. With ``consumer`` and ``cause`` it first marks the
+    inbox, or, with ``late_mark`` (always when optimistic), in its last statement with its
+    outbox rows: one round trip fewer, for a handler that already read whether the event is a
+    duplicate or of a deleted session, or did nothing with an effect before (an event refused
+    there leaves nothing of the unit written).
 
-    On a clean exit the outbox rows and notifications are written (:meth:`UnitOfWork.flush`),
-    the transaction commits (which wakes the outbox relay when events were published) and the
-    after-commit callbacks run.
+    On a clean exit it writes the outbox rows and notifications (:meth:`UnitOfWork.flush`),
+    commits (waking the outbox relay when events were published) and runs the after-commit
+    callbacks.
 
     Raises:
         AlreadyProcessed: ``consumer`` already processed ``cause`` (nothing is written).

@@ -137,12 +137,10 @@ class PostgresSessions:
         self, session_id: uuid.UUID, message_id: uuid.UUID
     ) -> tuple[Session | None, Message | None, Message | None]:
         """The session, locked for this transaction (see the class), with its message
-        ``message_id`` and that message's reply, in one statement: one row per message found (one with empty message
-        columns when neither is); ``(None, None, None)`` when the session does not exist.
-
-        When the statement waits for the session's lock, PostgreSQL reads the session again
-        once it has it, the messages not: they are as they stood when the statement began. So
-        what changes a message must hold its session's lock (as storing a reply does)."""
+        ``message_id`` and that message's reply, in one statement (one row per message found);
+        ``(None, None, None)`` when the session does not exist. After a wait for the lock,
+        PostgreSQL reads the session again, the messages not: what changes a message must hold
+        its session's lock or save the session (as storing a reply does)."""
         lock = " FOR UPDATE OF s" if self._locks else ""
         rows = await self.conn.fetch(_SESSION_WITH_REPLY + lock, session_id, message_id)
         if not rows:
@@ -178,27 +176,13 @@ class PostgresSessions:
 
     @staticmethod
     def _values(s: Session) -> tuple[Any, ...]:
+        """``$1``..``$19`` of :data:`_SAVE_SESSION` and :data:`_ADD_SESSION`."""
         return (
-            s.id,
-            s.user_id,
-            s.name,
-            s.name_source,
-            s.persona,
-            s.model,
-            json.dumps(s.metadata),
-            s.is_archived,
-            s.analytics_opt_out,
-            s.message_count,
-            s.user_turns,
-            s.next_seq,
-            s.session_tag,
-            json.dumps(s.tags),
-            s.created_at,
-            s.updated_at,
-            s.last_message_at,
-            s.idle_ttl_s,
-            s.expires_at,
-        )
+            s.id, s.user_id, s.name, s.name_source, s.persona, s.model, json.dumps(s.metadata),
+            s.is_archived, s.analytics_opt_out, s.message_count, s.user_turns, s.next_seq,
+            s.session_tag, json.dumps(s.tags), s.created_at, s.updated_at, s.last_message_at,
+            s.idle_ttl_s, s.expires_at,
+        )  # fmt: skip
 
     async def delete(self, session_id: uuid.UUID) -> None:
         """Delete the session and, by cascade, its messages."""
