@@ -1,7 +1,7 @@
 """Chat's turn ledger on a real PostgreSQL: a turn settles in one statement without a
 transaction, over the ledger's version, with its transcript, inbox mark and outbox row; a ledger
-whose row moved on meanwhile (a turn given up) is refused whole; opening an upstream session
-leaves the version to the turn that opened it."""
+whose row moved on (a turn given up), was erased, or was first stored meanwhile is refused
+whole; opening an upstream session stores its row at the next version."""
 
 from __future__ import annotations
 
@@ -55,9 +55,9 @@ async def test_a_turn_settles_in_one_statement_over_the_version_it_read(
     session_id = uuid.uuid4()
     opened = await store.save_opened(conn, session_id=session_id, user_id="store",
                                      provider="echo", model="echo", upstream_id="up-1")  # fmt: skip
-    assert opened == 1
+    assert opened == (1, 1)  # opened once; a new row is version 1
     ledger = await store.load(conn, session_id)
-    assert ledger is not None and ledger.version == 0  # opening leaves the version alone
+    assert ledger is not None and ledger.version == 1
     first = _message(session_id, 1)
     await asyncio.sleep(0)
     statements.clear()
@@ -65,7 +65,7 @@ async def test_a_turn_settles_in_one_statement_over_the_version_it_read(
     await asyncio.sleep(0)
     sent = [q for q in statements if not q.startswith("\n") and "typeinfo_tree" not in q]
     assert len(sent) == 1 and "INTO transcript" in sent[0] and "INTO inbox" in sent[0]
-    assert await store.load(conn, session_id) == ledger and ledger.version == 1
+    assert await store.load(conn, session_id) == ledger and ledger.version == 2
     assert ledger.opened_count == 1 and ledger.upstream_id == "up-1"
     assert await _counts(conn, first) == (2, 1, 1)
 
@@ -88,3 +88,30 @@ async def test_a_ledger_that_moved_on_meanwhile_is_refused_whole(conn: asyncpg.C
     assert await _counts(conn, first) == (2, 1, 1)
     assert (stored.last_turn, stored.failed_turns) == (2, set())
     assert await store.load(conn, session_id) == stored
+
+
+async def test_a_ledger_erased_meanwhile_is_not_written_again(conn: asyncpg.Connection) -> None:
+    session_id = uuid.uuid4()
+    await store.save(conn, TurnLedger(session_id, "store", "echo", "echo"))
+    read = await store.load(conn, session_id)
+    assert read is not None
+    await store.erase_session(conn, session_id)  # the session is deleted during the turn
+    first = _message(session_id, 1)
+    with pytest.raises(WriteConflict):
+        await _settle(conn, read, first)
+    assert await store.load(conn, session_id) is None
+    assert await _counts(conn, first) == (0, 0, 0)
+
+
+async def test_a_new_ledger_is_not_written_over_one_stored_meanwhile(
+    conn: asyncpg.Connection,
+) -> None:
+    session_id = uuid.uuid4()
+    new = TurnLedger(session_id, "store", "echo", "echo")  # read: no ledger yet
+    given_up = TurnLedger(session_id, "store", "echo", "echo")
+    assert given_up.settle(2, answered=False)
+    await store.save(conn, given_up)  # a give-up stores the first ledger meanwhile
+    with pytest.raises(WriteConflict):
+        await _settle(conn, new, _message(session_id, 1))
+    stored = await store.load(conn, session_id)
+    assert stored is not None and stored.failed_turns == {2} and stored.version == 1

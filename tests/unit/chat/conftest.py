@@ -49,7 +49,7 @@ class FakeTurnStore:
         if self.interleave is not None:
             self.interleave(self)
         stored = self.ledgers.get(ledger.session_id)
-        if (stored.version if stored else 0) != ledger.version:
+        if (stored.version if stored else 0) != ledger.version:  # 0: none may be stored
             raise WriteConflict("the ledger changed since it was read")
         ledger.version += 1
         self.ledgers[ledger.session_id] = copy.deepcopy(ledger)
@@ -57,9 +57,10 @@ class FakeTurnStore:
     async def save_opened(self, conn: Any, *, session_id, user_id, provider, model, upstream_id):  # noqa: ANN001, ANN201
         ledger = self.ledgers.get(session_id) or TurnLedger(session_id, user_id, provider, model)
         ledger.continue_on(upstream_id, opened=True)
+        ledger.version += 1
         self.ledgers[session_id] = ledger
         self.opened.append(upstream_id)
-        return ledger.opened_count
+        return ledger.opened_count, ledger.version
 
     async def save_turn(self, uow: Any, ledger: TurnLedger, turn, user, assistant) -> None:  # noqa: ANN001
         await self.save(uow, ledger)

@@ -100,3 +100,11 @@ def test_whatever_the_order_every_turn_settles_once_and_in_order(
     assert answered == sorted(answered)
     assert set(answered) == set(range(1, 9)) - given_up
     assert book.replies == len(answered)
+
+
+def test_an_upstream_session_stored_meanwhile_moves_the_version_only_when_nothing_else_did() -> None:
+    book = TurnLedger(uuid.uuid4(), "ann", "echo", "echo-1", version=3)
+    book.opened_as("up-1", 1, 4)  # the store's write was the only one since the read
+    assert (book.upstream_id, book.opened_count, book.version) == ("up-1", 1, 4)
+    book.opened_as("up-2", 2, 6)  # another write came between: the settle must read again
+    assert (book.upstream_id, book.opened_count, book.version) == ("up-2", 2, 4)

@@ -8,9 +8,9 @@ import uuid
 from typing import Any
 
 import pytest
-from parley_chat.application.turns import Turns
+from parley_chat.application.turns import SETTLE_TRIES, Turns
 from parley_contracts import MessageCreated, ReplyCompleted, ReplyDelta, ReplyFailed, SessionDeleted
-from parley_runtime import AlreadyProcessed, RetryLater, SessionGone, Unprocessable
+from parley_runtime import AlreadyProcessed, RetryLater, SessionGone, Unprocessable, WriteConflict
 
 SESSION = uuid.uuid4()
 
@@ -133,7 +133,7 @@ async def test_a_turn_settles_in_one_optimistic_unit_on_the_ledger_read_under_th
     await turns.answer(message(2), ctx)
     assert ctx.optimistic_units == 2
     ledger = store.ledgers[SESSION]
-    assert (ledger.last_turn, ledger.opened_count, ledger.version) == (2, 1, 2)
+    assert (ledger.last_turn, ledger.opened_count, ledger.version) == (2, 1, 3)  # opened, 1, 2
 
 
 async def test_a_turn_given_up_during_an_answer_settles_with_it_on_the_locked_row(
@@ -153,3 +153,20 @@ async def test_a_turn_given_up_during_an_answer_settles_with_it_on_the_locked_ro
     assert (ledger.last_turn, ledger.failed_turns, ledger.replies) == (3, set(), 2)
     assert ctx.optimistic_units == 2  # the second one was refused, then settled on the lock
     assert [e.turn for e in ctx.published if isinstance(e, ReplyCompleted)] == [1, 2]
+
+
+async def test_a_ledger_changed_at_every_try_is_left_to_a_later_delivery(
+    turns: Turns, store: Any, ctx: Any
+) -> None:
+    await turns.answer(message(1), ctx)
+    changes = [0]
+
+    def bump(fakes: Any) -> None:  # another writer moves the ledger on before every save
+        changes[0] += 1
+        fakes.ledgers[SESSION].version += 1
+
+    store.interleave = bump
+    with pytest.raises(WriteConflict):
+        await turns.answer(message(2), ctx)
+    assert changes[0] == SETTLE_TRIES  # each try read again, none called the upstream again
+    assert [e.turn for e in ctx.published if isinstance(e, ReplyCompleted)] == [1]

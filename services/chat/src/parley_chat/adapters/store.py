@@ -40,43 +40,44 @@ def _ledger(row: asyncpg.Record) -> TurnLedger:
     return TurnLedger(**fields)
 
 
-#: Inserts a ledger's row, or replaces it if still at the version the ledger was read at
-#: (``$11``), with the next one (``$10``); ``$1``..``$11`` are :func:`_ledger_values`. Returns a
-#: row only when written.
-_SAVE_LEDGER = (
+#: A ledger read as stored (version 1 and up): its row replaced if still at the version read
+#: (``$7``) with the next one (``$8``); a row deleted meanwhile is not written again.
+_UPDATE_LEDGER = (
+    "UPDATE upstream_sessions SET upstream_id = $2, opened_count = $3, last_turn = $4,"
+    " failed_turns = $5, replies = $6, version = $8, updated_at = now()"
+    " WHERE session_id = $1 AND version = $7 RETURNING 1"
+)
+#: A new ledger (version 0): its row inserted at version 1, unless one appeared meanwhile.
+_INSERT_LEDGER = (
     f"INSERT INTO upstream_sessions ({LEDGER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-    " $9, $10) ON CONFLICT (session_id) DO UPDATE SET upstream_id = EXCLUDED.upstream_id,"
-    " opened_count = EXCLUDED.opened_count, last_turn = EXCLUDED.last_turn,"
-    " failed_turns = EXCLUDED.failed_turns, replies = EXCLUDED.replies,"
-    " version = EXCLUDED.version, updated_at = now()"
-    " WHERE upstream_sessions.version = $11 RETURNING 1"
+    " $9, 1) ON CONFLICT (session_id) DO NOTHING RETURNING 1"
 )
 
 
-def _ledger_values(ledger: TurnLedger) -> tuple[object, ...]:
-    return (
-        ledger.session_id,
-        ledger.user_id,
-        ledger.provider,
-        ledger.model,
-        ledger.upstream_id,
-        ledger.opened_count,
-        ledger.last_turn,
-        sorted(ledger.failed_turns),
-        ledger.replies,
-        ledger.version + 1,
-        ledger.version,
-    )
+def _ledger_write(ledger: TurnLedger) -> tuple[str, tuple[object, ...]]:
+    """The write of ``ledger`` over the version it was read at, as the CTE ``ledger`` (which
+    returns a row only when written), and its parameters (``$1``..)."""
+    if ledger.version:
+        return f"ledger AS ({_UPDATE_LEDGER})", (
+            ledger.session_id, ledger.upstream_id, ledger.opened_count, ledger.last_turn,
+            sorted(ledger.failed_turns), ledger.replies, ledger.version, ledger.version + 1,
+        )  # fmt: skip
+    return f"ledger AS ({_INSERT_LEDGER})", (
+        ledger.session_id, ledger.user_id, ledger.provider, ledger.model, ledger.upstream_id,
+        ledger.opened_count, ledger.last_turn, sorted(ledger.failed_turns), ledger.replies,
+    )  # fmt: skip
 
 
 async def save(conn: asyncpg.Connection, ledger: TurnLedger) -> None:
-    """Store ``ledger`` over the version it was read at (insert or replace its row), which then
-    counts one up.
+    """Store ``ledger`` over the version it was read at (a new one inserted, a stored one
+    replaced), which then counts one up.
 
     Raises:
-        WriteConflict: the stored row is at another version (nothing is written).
+        WriteConflict: the stored row is at another version, or gone, or (for a new ledger)
+            appeared meanwhile: nothing is written.
     """
-    write = LastWrite((f"ledger AS ({_SAVE_LEDGER})",), _ledger_values(ledger), "ledger")
+    cte, args = _ledger_write(ledger)
+    write = LastWrite((cte,), args, "ledger")
     try:
         await conn.execute(write.alone, *write.args)
     except asyncpg.RaiseError as exc:
@@ -91,13 +92,16 @@ async def save_turn(
     ``turn`` (a turn kept before stays as it was): one write, left to the unit of work's last
     statement (:meth:`~parley_runtime.UnitOfWork.write_last`), refused whole with
     :class:`~parley_runtime.WriteConflict` if the ledger's row moved to another version."""
+    cte, args = _ledger_write(ledger)
+    p = len(args)
     await uow.write_last(
         (
-            f"ledger AS ({_SAVE_LEDGER})",
+            cte,
             "kept AS (INSERT INTO transcript (session_id, turn, role, content) VALUES"
-            " ($1, $12, 'user', $13), ($1, $12, 'assistant', $14) ON CONFLICT DO NOTHING)",
+            f" ($1, ${p + 1}, 'user', ${p + 2}), ($1, ${p + 1}, 'assistant', ${p + 3})"
+            " ON CONFLICT DO NOTHING)",
         ),
-        *_ledger_values(ledger),
+        *args,
         turn,
         user,
         assistant,
@@ -114,18 +118,18 @@ async def save_opened(
     provider: str,
     model: str,
     upstream_id: str,
-) -> int:
+) -> tuple[int, int]:
     """Record a newly opened upstream session at once, outside the reply's transaction (the
-    session's advisory lock is held); returns how often one was opened for it. The row's
-    version stays: the turn that opened it settles over it (see
-    :meth:`~parley_chat.domain.turns.TurnLedger.opened_as`)."""
+    session's advisory lock is held), moving the row's version on (a new row is version 1);
+    returns ``(how often one was opened for it, the row's version now)``."""
     row = await conn.fetchrow(
         "INSERT INTO upstream_sessions (session_id, user_id, provider, model, upstream_id,"
-        " opened_count) VALUES ($1, $2, $3, $4, $5, 1)"
+        " opened_count, version) VALUES ($1, $2, $3, $4, $5, 1, 1)"
         " ON CONFLICT (session_id) DO UPDATE SET upstream_id = EXCLUDED.upstream_id,"
         " provider = EXCLUDED.provider, model = EXCLUDED.model,"
-        " opened_count = upstream_sessions.opened_count + 1, updated_at = now()"
-        " RETURNING opened_count",
+        " opened_count = upstream_sessions.opened_count + 1,"
+        " version = upstream_sessions.version + 1, updated_at = now()"
+        " RETURNING opened_count, version",
         session_id,
         user_id,
         provider,
@@ -133,7 +137,7 @@ async def save_opened(
         upstream_id,
     )
     assert row is not None
-    return int(row["opened_count"])
+    return int(row["opened_count"]), int(row["version"])
 
 
 async def transcript(

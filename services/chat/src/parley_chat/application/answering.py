@@ -169,7 +169,7 @@ class TurnAnswerer:
             history=history,
         )
         if upstream_id is not None:  # named before the first reply: keep it at once
-            opened_count = await self.store.save_opened(
+            opened_count, version = await self.store.save_opened(
                 pool,
                 session_id=event.session_id,
                 user_id=event.user_id,
@@ -177,6 +177,6 @@ class TurnAnswerer:
                 model=upstream.model,
                 upstream_id=upstream_id,
             )
-            ledger.opened_as(upstream_id, opened_count)
+            ledger.opened_as(upstream_id, opened_count, version)
             log.info("upstream session created", upstream_id=upstream_id, opened=opened_count)
         return upstream_id

@@ -46,6 +46,10 @@ from .answering import Answer, TurnAnswerer
 
 log = structlog.get_logger(__name__)
 
+#: Writes of a turn's outcome before it is left to a later delivery: the first over the ledger
+#: read under the session's lock, the others over a fresh read of its locked row.
+SETTLE_TRIES = 3
+
 
 class Turns:
     """Answering the turns of sessions through the upstream their model names, in order, and
@@ -104,11 +108,34 @@ class Turns:
                 log.warning("upstream failed for good", kind=exc.kind, error=str(exc)[:300])
                 raise Unprocessable(user_reason(exc)) from exc
             latency_ms = int((time.perf_counter() - started) * 1000)
-            try:  # the ledger read under the lock, unless a give-up changed it meanwhile
-                await self._complete(event, ctx, upstream, answer, latency_ms, ledger)
+            await self._settle(event, ctx, upstream, answer, latency_ms, ledger)
+
+    async def _settle(
+        self,
+        event: MessageCreated,
+        ctx: HandlerContext,
+        upstream: UpstreamAI,
+        answer: Answer,
+        latency_ms: int,
+        ledger: TurnLedger,
+    ) -> None:
+        """:meth:`_complete` on ``ledger``, read under the session's lock; when a give-up
+        changed it meanwhile, on a fresh read of its locked row, up to :data:`SETTLE_TRIES`
+        times in all (the upstream is not called again).
+
+        Raises:
+            WriteConflict: the ledger kept changing (the event is then tried again later).
+        """
+        read: TurnLedger | None = ledger
+        for tries_left in range(SETTLE_TRIES - 1, -1, -1):
+            try:
+                await self._complete(event, ctx, upstream, answer, latency_ms, read)
+                return
             except WriteConflict:
+                if not tries_left:
+                    raise
                 log.info("turn ledger changed during the turn; settling on its locked row")
-                await self._complete(event, ctx, upstream, answer, latency_ms, None)
+                read = None
 
     def _check_order(self, event: MessageCreated, ledger: TurnLedger) -> None:
         """Go on only with the session's next turn (the ledger's rule).
@@ -208,6 +235,22 @@ class Turns:
             upstream: UpstreamAI | None = self.router.for_model(event.model)
         except UnknownModel:
             upstream = None
+        for tries_left in range(SETTLE_TRIES - 1, -1, -1):
+            try:
+                await self._fail(event, ctx, upstream, reason)
+                return
+            except WriteConflict:  # a first ledger stored meanwhile by the answering turn
+                if not tries_left:
+                    raise
+
+    async def _fail(
+        self, event: MessageCreated, ctx: HandlerContext, upstream: UpstreamAI | None, reason: str
+    ) -> None:
+        """Settle the turn given up on the ledger's locked row and publish ``reply.failed``.
+
+        Raises:
+            WriteConflict: the session had no ledger when read, and one was stored meanwhile.
+        """
         async with ctx.transaction() as uow:
             ledger = await self._ledger(uow, event, upstream)
             if not ledger.settle(event.turn, answered=False):

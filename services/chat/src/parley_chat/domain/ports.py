@@ -36,8 +36,9 @@ class TurnStore(Protocol):
         ...
 
     async def save(self, conn: Any, ledger: TurnLedger) -> None:
-        """Store ``ledger`` over the version it was read at (then one up); raises the
-        chassis' ``WriteConflict`` when the stored row is at another (nothing is written)."""
+        """Store ``ledger`` over the version it was read at (then one up; a new ledger only
+        where none is stored); raises the chassis' ``WriteConflict`` otherwise (nothing is
+        written)."""
         ...
 
     async def save_opened(
@@ -49,9 +50,9 @@ class TurnStore(Protocol):
         provider: str,
         model: str,
         upstream_id: str,
-    ) -> int:
-        """Record a newly opened upstream session at once (its version stays); how often one
-        was opened."""
+    ) -> tuple[int, int]:
+        """Record a newly opened upstream session at once, moving the ledger's version on;
+        ``(how often one was opened, the stored version now)``."""
         ...
 
     async def save_turn(

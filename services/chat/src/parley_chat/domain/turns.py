@@ -77,8 +77,13 @@ class TurnLedger:
         self.opened_count += 1 if opened else 0
         return True
 
-    def opened_as(self, upstream_id: str, opened_count: int) -> None:
+    def opened_as(self, upstream_id: str, opened_count: int, version: int) -> None:
         """Take upstream session ``upstream_id``, opened and stored already (before the turn's
-        reply), with ``opened_count`` as the store counted it."""
+        reply), with ``opened_count`` as the store counted it. The stored ``version`` is taken
+        too when that store was the only write since this ledger was read (one up); else the
+        ledger keeps the version it was read at, so that its settle finds the row changed and
+        settles on a fresh read."""
         self.upstream_id = upstream_id
         self.opened_count = opened_count
+        if version == self.version + 1:
+            self.version = version
