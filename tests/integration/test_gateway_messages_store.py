@@ -115,16 +115,17 @@ async def test_an_optimistic_unit_saves_a_session_over_the_version_it_read_in_on
     statements.clear()
     async with joined_unit_of_work(conn, Subjects("t"), SCHEMA, optimistic=True) as transaction:
         uow = PostgresUnitOfWork(transaction)
-        read = await uow.sessions.get(session.id, "store")
+        read = await uow.sessions.get(session.id, "store", for_update=True)  # no lock taken
         assert read is not None and read.version == 0
+        assert (await uow.sessions.get_with_reply(session.id, uuid.uuid4()))[0] == read
         asked = read.append(Message.from_user(uuid.uuid4(), session.id, "Hello?"))
         await uow.sessions.save(read, [asked])
         await uow.publish(SessionDeleted(session_id=session.id, user_id="store"))
     await asyncio.sleep(0)
     # (asyncpg looks types up once per connection, in statements of its own)
     sent = [q for q in statements if not q.startswith("\n") and "typeinfo_tree" not in q]
-    assert len(sent) == 2 and "FOR UPDATE" not in sent[0]  # no BEGIN, no lock, no COMMIT
-    assert "UPDATE sessions" in sent[1] and "INTO outbox" in sent[1]
+    assert len(sent) == 3 and not any("FOR UPDATE" in q for q in sent)  # two reads, one write
+    assert "UPDATE sessions" in sent[2] and "INTO outbox" in sent[2]
     stored = await PostgresSessions(conn).get(session.id)
     assert stored == read and stored is not None and stored.version == 1
 

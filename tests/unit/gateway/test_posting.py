@@ -181,3 +181,18 @@ async def test_a_message_with_an_idempotency_key_is_posted_under_the_lock(
         uow, "alice", sid, uuid.uuid4(), "hi", max_chars=100, request_key=key, key_ttl_s=60
     )
     assert uow.optimistic_units == before
+
+
+async def test_a_session_about_to_expire_is_posted_to_under_its_lock(
+    uow: Any, settings: Any
+) -> None:
+    session, _ = await sessions.create_session(
+        uow, settings, "alice", sessions.NewSession(idle_ttl_s=30)
+    )
+    before = uow.optimistic_units
+    message, created = await messages.post_message(
+        uow, "alice", session.id, uuid.uuid4(), "hi", max_chars=100
+    )
+    assert created and message.seq == 1
+    assert uow.optimistic_units == before + 1  # read, found expiring, left without a write
+    assert uow.sessions.rows[session.id].version == 1  # saved once, under the lock

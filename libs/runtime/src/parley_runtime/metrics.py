@@ -23,7 +23,8 @@ OUTBOX_PUBLISHED = Counter(
 )
 BATCHES = Histogram(
     "parley_event_batch_size",
-    "Events handled and committed together in one transaction by a consumer's batch.",
+    "Events handled and committed together in one transaction by a consumer's batch"
+    " (two or more: an event ready alone is handled alone).",
     ["consumer"],
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
 )

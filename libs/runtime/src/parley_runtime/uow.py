@@ -1,5 +1,6 @@
-"""The unit of work: one database transaction holding a state change, its outbox events and
-the inbox mark of the event that caused it (after cosmicpython's "Unit of Work" pattern).
+"""The unit of work: one database transaction (or, optimistic, one statement) holding a state
+change, its outbox events and the inbox mark of the event that caused it (after cosmicpython's
+"Unit of Work" pattern).
 """
 
 from __future__ import annotations
@@ -28,13 +29,11 @@ Handoff = Callable[[list[OutboxRow]], None]
 
 @dataclass
 class UnitOfWork:
-    """An open transaction on ``conn``; events added with :meth:`publish` reach the outbox and
-    notifications added with :meth:`notify` are sent, both at the end of the unit of work.
-
-    Use it through :func:`unit_of_work`. Everything done on ``conn`` commits or rolls back together.
-    With ``handoff`` (the service's outbox relay's, see
-    :meth:`~parley_runtime.outbox.OutboxRelay.handoff`), the outbox rows it wrote are handed to
-    it once committed, to be published at once, and no ``NOTIFY`` wakes a relay for them.
+    """Work on ``conn``, an open transaction (but see ``optimistic``) that commits or rolls back
+    as one: events added with :meth:`publish` reach the outbox and notifications added with
+    :meth:`notify` are sent, both at its end; use it through :func:`unit_of_work`. With
+    ``handoff`` (the relay's, :meth:`~parley_runtime.outbox.OutboxRelay.handoff`), the outbox
+    rows it wrote go to it once committed, published at once, and no ``NOTIFY`` is sent.
 
     An ``optimistic`` unit of work has no transaction: it reads committed rows on ``conn``, and
     all it writes goes into its last statement (one :meth:`write_last`, guarded on what it
@@ -265,12 +264,14 @@ async def joined_unit_of_work(
     Raises:
         AlreadyProcessed: ``consumer`` already processed ``cause`` (nothing is written).
         SessionGone: ``cause``'s session was deleted (nothing is written).
+        WriteConflict: the guarded last write found its row changed (nothing is written).
+        ValueError: ``optimistic`` with ``into``.
     """
-    uow = UnitOfWork(
-        conn=conn, subjects=subjects, schema=schema, handoff=handoff, optimistic=optimistic
-    )
+    if optimistic and into is not None:
+        raise ValueError("an optimistic unit of work cannot join another's transaction")
+    uow = UnitOfWork(conn, subjects, schema, handoff=handoff, optimistic=optimistic)
     if consumer is not None and cause is not None:
-        if late_mark and into is None:
+        if (late_mark or optimistic) and into is None:  # an optimistic one writes once, last
             uow.mark_late(consumer, cause)
         else:
             await uow.mark_processed(consumer, cause)

@@ -2,8 +2,8 @@
 
 Each handler opens the event's unit of work (with its inbox mark) and applies one rule of
 :mod:`parley_gateway.application.replies`; that is all it does, so events of different
-sessions share a transaction (``batch=True``, see :mod:`parley_runtime.batching`). An event
-handled alone applies a rule that saves the session in an optimistic unit of work: the session
+sessions share a transaction (``batch=True``, see :mod:`parley_runtime.batching`). A reply, a
+name or a tag handled alone is applied in an optimistic unit of work: the session
 read without a lock, then one statement that saves it over the version read, with the inbox
 mark and the announcements, and no transaction; read again when another save came first
 (:data:`OPTIMISTIC_TRIES` times, then under the session's lock).
@@ -64,13 +64,14 @@ class GatewayHandlers:
             AlreadyProcessed, SessionGone: the inbox mark refused the event (nothing written).
             StorageUnavailable: the database is out of reach.
         """
-        for optimistic in [True] * OPTIMISTIC_TRIES + [False]:
+        for _ in range(OPTIMISTIC_TRIES):
             try:
-                async with self._over(ctx.unit_of_work(event, optimistic=optimistic)) as uow:
+                async with self._over(ctx.unit_of_work(event, optimistic=True)) as uow:
                     return await rule(uow, event)
             except ConcurrentUpdate:
                 log.info("session saved meanwhile; reading it again")
-        raise AssertionError("unreachable: the last try holds the lock")
+        async with self._over(ctx.unit_of_work(event)) as uow:
+            return await rule(uow, event)
 
     async def on_reply_completed(self, event: ReplyCompleted, ctx: HandlerContext) -> None:
         """Store the reply and wake the requests waiting for it."""

@@ -139,8 +139,9 @@ class PostgresSessions:
         """The session, locked for this transaction (see the class), with its message
         ``message_id`` and that message's reply, in one statement (one row per message found);
         ``(None, None, None)`` when the session does not exist. After a wait for the lock,
-        PostgreSQL reads the session again, the messages not: what changes a message must hold
-        its session's lock or save the session (as storing a reply does)."""
+        PostgreSQL reads the session again, the messages not: a change of a message that
+        saves its session (storing a reply) is seen; failing a message, which does not, may be
+        read as it stood before."""
         lock = " FOR UPDATE OF s" if self._locks else ""
         rows = await self.conn.fetch(_SESSION_WITH_REPLY + lock, session_id, message_id)
         if not rows:
@@ -190,7 +191,8 @@ class PostgresSessions:
 
     async def idle_past(self, now: datetime, limit: int) -> list[Session]:
         """By the ``sessions_by_expiry`` index; rows another transaction holds are skipped
-        (a message being posted keeps its session)."""
+        (a message being posted under its session's lock keeps the session: a post to a
+        session about to expire takes that lock)."""
         rows = await self.conn.fetch(
             f"SELECT {SESSION_COLUMNS} FROM sessions WHERE expires_at <= $1"
             " ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from parley_contracts import MessageCreated, SessionChange
@@ -28,6 +29,8 @@ log = structlog.get_logger(__name__)
 
 #: Optimistic tries of posting a message before it waits for its session's lock.
 OPTIMISTIC_TRIES = 3
+#: A session that expires sooner than this is posted to under its lock.
+EXPIRY_MARGIN = timedelta(minutes=1)
 
 
 def counts_change(session: Session) -> SessionChange:
@@ -60,7 +63,8 @@ async def post_message(
 
     Without a ``request_key`` the session is read without its lock and saved over the version
     read, in one statement (an optimistic unit of work), up to :data:`OPTIMISTIC_TRIES` times
-    while another save of the session comes first; then, as with a key, under its lock.
+    while another save of the session comes first; then, as with a key or for a session about
+    to expire, under its lock.
 
     Raises:
         RuleViolation: bad content. SessionNotFound. IdempotencyKeyReused: the key named
@@ -68,15 +72,10 @@ async def post_message(
     """
     content = check_content(content, max_chars)
     if request_key is None:
-        for _ in range(OPTIMISTIC_TRIES):
-            try:
-                async with uow_factory(optimistic=True) as uow:
-                    session = await load(uow, session_id, user, lock=False)
-                    message = await _append(uow, session, message_id, content, live)
-            except ConcurrentUpdate:
-                continue
+        posted = await _post_optimistically(uow_factory, user, session_id, message_id, content, live)
+        if posted is not None:
             log.info("message accepted", session_id=str(session_id), message_id=str(message_id))
-            return message, True
+            return posted, True
     async with uow_factory() as uow:
         session = await load(uow, session_id, user, lock=True)
         if request_key is not None:
@@ -95,6 +94,30 @@ async def post_message(
         message = await _append(uow, session, message_id, content, live)
     log.info("message accepted", session_id=str(session_id), message_id=str(message_id))
     return message, True
+
+
+async def _post_optimistically(
+    uow_factory: UnitOfWorkFactory, user: str, session_id: uuid.UUID, message_id: uuid.UUID,
+    content: str, live: bool,
+) -> Message | None:  # fmt: skip
+    """Post in optimistic units of work, up to :data:`OPTIMISTIC_TRIES` times; the message, or
+    None when the session changed at every try or expires within :data:`EXPIRY_MARGIN` (the
+    expiry sweep passes over locked sessions only: such a post takes the lock).
+
+    Raises:
+        SessionNotFound.
+    """
+    for _ in range(OPTIMISTIC_TRIES):
+        try:
+            async with uow_factory(optimistic=True) as uow:
+                session = await load(uow, session_id, user, lock=False)
+                expires_at = session.expires_at
+                if expires_at is not None and expires_at - datetime.now(UTC) <= EXPIRY_MARGIN:
+                    return None
+                return await _append(uow, session, message_id, content, live)
+        except ConcurrentUpdate:
+            continue
+    return None
 
 
 async def _append(
