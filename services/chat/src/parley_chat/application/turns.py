@@ -79,6 +79,8 @@ class Turns:
             RetryLater: another call of the session is in flight, or an earlier turn is open.
             AlreadyProcessed: the turn is settled already.
             SessionGone: the session was deleted (nothing is called or written).
+            WriteConflict: the ledger changed at each of :data:`SETTLE_TRIES` writes of the
+                answer (the upstream is not called again in between).
         """
         async with self.store.session_lock(ctx.pool, event.session_id) as locked:
             if locked is None:
@@ -108,34 +110,16 @@ class Turns:
                 log.warning("upstream failed for good", kind=exc.kind, error=str(exc)[:300])
                 raise Unprocessable(user_reason(exc)) from exc
             latency_ms = int((time.perf_counter() - started) * 1000)
-            await self._settle(event, ctx, upstream, answer, latency_ms, ledger)
-
-    async def _settle(
-        self,
-        event: MessageCreated,
-        ctx: HandlerContext,
-        upstream: UpstreamAI,
-        answer: Answer,
-        latency_ms: int,
-        ledger: TurnLedger,
-    ) -> None:
-        """:meth:`_complete` on ``ledger``, read under the session's lock; when a give-up
-        changed it meanwhile, on a fresh read of its locked row, up to :data:`SETTLE_TRIES`
-        times in all (the upstream is not called again).
-
-        Raises:
-            WriteConflict: the ledger kept changing (the event is then tried again later).
-        """
-        read: TurnLedger | None = ledger
-        for tries_left in range(SETTLE_TRIES - 1, -1, -1):
-            try:
-                await self._complete(event, ctx, upstream, answer, latency_ms, read)
-                return
-            except WriteConflict:
-                if not tries_left:
-                    raise
-                log.info("turn ledger changed during the turn; settling on its locked row")
-                read = None
+            read: TurnLedger | None = ledger  # then fresh reads of its locked row
+            for tries_left in range(SETTLE_TRIES - 1, -1, -1):
+                try:
+                    await self._complete(event, ctx, upstream, answer, latency_ms, read)
+                    return
+                except WriteConflict:  # a give-up changed the ledger meanwhile
+                    if not tries_left:
+                        raise
+                    log.info("turn ledger changed during the turn; settling on its locked row")
+                    read = None
 
     def _check_order(self, event: MessageCreated, ledger: TurnLedger) -> None:
         """Go on only with the session's next turn (the ledger's rule).
