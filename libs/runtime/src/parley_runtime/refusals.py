@@ -8,8 +8,13 @@ transaction; :func:`refused` turns that error into the exception it means.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import asyncpg
 from parley_contracts import Event
+
+from .statements import LastWrite
 
 #: The start of the message ``refuse_write`` raises with (chassis migration 0003).
 REFUSED_PREFIX = "parley refused: "
@@ -29,17 +34,26 @@ class WriteConflict(Exception):
     Read again and decide again (or take the lock)."""
 
 
+def refusal(deleted: bool, marked: bool, consumer: str, event: Event) -> Exception | None:
+    """What an inbox mark's outcome means, if anything: :class:`SessionGone` when ``deleted``
+    (the event's session was deleted), :class:`AlreadyProcessed` when not ``marked``
+    (``consumer`` processed ``event`` before)."""
+    if deleted:
+        return SessionGone(f"session {event.session_id} was deleted")
+    if not marked:
+        return AlreadyProcessed(f"{consumer} already processed event {event.event_id}")
+    return None
+
+
 def refuse(deleted: bool, marked: bool, consumer: str, event: Event) -> None:
-    """Raise what an inbox mark's outcome means, if anything.
+    """Raise what an inbox mark's outcome means (:func:`refusal`), if anything.
 
     Raises:
-        SessionGone: ``deleted``: the event's session was deleted.
-        AlreadyProcessed: not ``marked``: ``consumer`` processed ``event`` before.
+        SessionGone, AlreadyProcessed: as :func:`refusal` says.
     """
-    if deleted:
-        raise SessionGone(f"session {event.session_id} was deleted")
-    if not marked:
-        raise AlreadyProcessed(f"{consumer} already processed event {event.event_id}")
+    meant = refusal(deleted, marked, consumer, event)
+    if meant is not None:
+        raise meant
 
 
 def refused(exc: BaseException, late: tuple[str, Event] | None) -> Exception | None:
@@ -54,9 +68,25 @@ def refused(exc: BaseException, late: tuple[str, Event] | None) -> Exception | N
     if reason == "conflict":
         return WriteConflict("a row read for this write changed meanwhile; nothing was written")
     if late is not None and reason in ("gone", "duplicate"):
-        consumer, event = late
-        try:
-            refuse(reason == "gone", reason != "duplicate", consumer, event)
-        except (SessionGone, AlreadyProcessed) as meant:
-            return meant
+        return refusal(reason == "gone", reason != "duplicate", *late)
     return None
+
+
+@contextmanager
+def raised_as_meant(late: tuple[str, Event] | None = None) -> Iterator[None]:
+    """Within the block, PostgreSQL's refusal of a statement (see :func:`refused`; ``late``:
+    the inbox mark it carried) is raised as the exception it means; other errors pass."""
+    try:
+        yield
+    except asyncpg.RaiseError as exc:
+        raise (refused(exc, late) or exc) from exc
+
+
+async def write_alone(conn: asyncpg.Connection, write: LastWrite) -> None:
+    """Send ``write`` (a store's last write) as a statement of its own on ``conn``.
+
+    Raises:
+        WriteConflict: its guard found its row changed; nothing of it is written.
+    """
+    with raised_as_meant():
+        await conn.execute(write.alone, *write.args)

@@ -16,7 +16,7 @@ import asyncpg
 import structlog
 from parley_contracts import Event, Subjects
 
-from .refusals import refuse, refused
+from .refusals import raised_as_meant, refuse, write_alone
 from .statements import MARK_SQL, LastWrite, OutboxRow, last_statement, mark_args, outbox_channel
 from .tracing import current_context
 
@@ -133,12 +133,8 @@ class UnitOfWork:
             WriteConflict: its guard's row changed (the transaction must then roll back).
         """
         last, self._last = self._last, None
-        if last is None:
-            return
-        try:
-            await self.conn.execute(last.alone, *last.args)
-        except asyncpg.RaiseError as exc:
-            raise (refused(exc, None) or exc) from exc
+        if last is not None:
+            await write_alone(self.conn, last)
 
     async def flush(self) -> None:
         """Write what waits (a store's last write, the late inbox mark of :meth:`mark_late`,
@@ -170,10 +166,8 @@ class UnitOfWork:
             [n[0] for n in notifications],
             [n[1] for n in notifications],
         )
-        try:
+        with raised_as_meant(late):
             row = await self.conn.fetchrow(sql, *args)
-        except asyncpg.RaiseError as exc:
-            raise (refused(exc, late) or exc) from exc
         assert row is not None
         ids = dict(zip(row["event_ids"], row["ids"], strict=True))
         self._written += [OutboxRow(ids[r[0]], *r) for r in rows if r[0] in ids]
@@ -228,7 +222,7 @@ async def unit_of_work(
     """
     opened = functools.partial(
         joined_unit_of_work, subjects=subjects, schema=schema, consumer=consumer, cause=cause,
-        late_mark=late_mark or optimistic, handoff=handoff, optimistic=optimistic,
+        late_mark=late_mark, handoff=handoff, optimistic=optimistic,
     )  # fmt: skip
     async with pool.acquire() as conn:
         if optimistic:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 from parley_runtime import UnitOfWork
-from parley_runtime.refusals import refused
+from parley_runtime.refusals import write_alone
 from parley_runtime.statements import LastWrite
 
 from ..domain.ports import LockedSession
@@ -77,11 +77,7 @@ async def save(conn: asyncpg.Connection, ledger: TurnLedger) -> None:
             appeared meanwhile: nothing is written.
     """
     cte, args = _ledger_write(ledger)
-    write = LastWrite((cte,), args, "ledger")
-    try:
-        await conn.execute(write.alone, *write.args)
-    except asyncpg.RaiseError as exc:
-        raise (refused(exc, None) or exc) from exc
+    await write_alone(conn, LastWrite((cte,), args, "ledger"))
     ledger.version += 1
 
 

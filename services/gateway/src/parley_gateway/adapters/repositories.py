@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 from parley_runtime import UnitOfWork as Transaction
-from parley_runtime.refusals import refused
+from parley_runtime.refusals import write_alone
 from parley_runtime.statements import LastWrite
 
 from ..domain.messages import Message
@@ -112,11 +112,7 @@ class PostgresSessions:
         if self.unit is not None:
             await self.unit.write_last(ctes, *args, guard=guard)
             return
-        write = LastWrite(tuple(ctes), args, guard)
-        try:
-            await self.conn.execute(write.alone, *write.args)
-        except asyncpg.RaiseError as exc:
-            raise (refused(exc, None) or exc) from exc
+        await write_alone(self.conn, LastWrite(tuple(ctes), args, guard))
 
     async def get(
         self, session_id: uuid.UUID, user_id: str | None = None, *, for_update: bool = False
