@@ -3,10 +3,10 @@
 Each handler opens the event's unit of work (with its inbox mark) and applies one rule of
 :mod:`parley_gateway.application.replies`; that is all it does, so events of different
 sessions share a transaction (``batch=True``, see :mod:`parley_runtime.batching`). A reply, a
-name or a tag handled alone is applied in an optimistic unit of work: the session
-read without a lock, then one statement that saves it over the version read, with the inbox
-mark and the announcements, and no transaction; read again when another save came first
-(:data:`OPTIMISTIC_TRIES` times, then under the session's lock).
+name or a tag handled alone is applied in an optimistic unit of work: the session read without
+a lock, then one statement that saves it over the version read, with the inbox mark and the
+announcements, and no transaction; read again when another save came first (a few times, then
+under the session's lock; :mod:`parley_gateway.application.optimistic`).
 """
 
 from __future__ import annotations
@@ -24,15 +24,13 @@ from parley_runtime import UnitOfWork as Transaction
 from .adapters.notifications import ReplyWaiters
 from .adapters.unit_of_work import PostgresUnitOfWork, over
 from .application import replies
+from .application.optimistic import optimistically
 from .domain.ports import ConcurrentUpdate
 
 log = structlog.get_logger(__name__)
 
 #: What a message that cannot get its reply stored says.
 REPLY_NOT_STORED = "the reply could not be stored"
-#: Optimistic tries of a rule before it runs under the session's lock.
-OPTIMISTIC_TRIES = 3
-
 E = TypeVar("E", bound=Event)
 
 
@@ -54,24 +52,24 @@ class GatewayHandlers:
         ctx: HandlerContext,
     ) -> bool:  # fmt: skip
         """Apply ``rule(uow, event)`` (a rule of :mod:`~.application.replies` that saves the
-        event's session, if anything) in an optimistic unit of work (in a batch: in the batch's
-        transaction, the session locked as it is read); when another save of the
-        session came first, read it again and apply the rule again, up to
-        :data:`OPTIMISTIC_TRIES` times, then once more under the session's lock. Returns what
-        the rule returned.
+        event's session, if anything) in optimistic units of work
+        (:func:`~.application.optimistic.optimistically`; in a batch: in the batch's
+        transaction, the session locked as it is read), then, if another save of the session
+        came first at every try, once more under the session's lock. Returns what the rule
+        returned.
 
         Raises:
             AlreadyProcessed, SessionGone: the inbox mark refused the event (nothing written).
             StorageUnavailable: the database is out of reach.
         """
-        for _ in range(OPTIMISTIC_TRIES):
-            try:
-                async with self._over(ctx.unit_of_work(event, optimistic=True)) as uow:
-                    return await rule(uow, event)
-            except ConcurrentUpdate:
-                log.info("session saved meanwhile; reading it again")
-        async with self._over(ctx.unit_of_work(event)) as uow:
-            return await rule(uow, event)
+        try:
+            return await optimistically(
+                lambda: self._over(ctx.unit_of_work(event, optimistic=True)),
+                lambda uow: rule(uow, event),
+            )
+        except ConcurrentUpdate:
+            async with self._over(ctx.unit_of_work(event)) as uow:
+                return await rule(uow, event)
 
     async def on_reply_completed(self, event: ReplyCompleted, ctx: HandlerContext) -> None:
         """Store the reply and wake the requests waiting for it."""

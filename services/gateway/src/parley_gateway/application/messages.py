@@ -23,12 +23,12 @@ from ..domain.ports import (
     UnitOfWorkFactory,
 )
 from ..domain.sessions import Session, SessionNotFound, check_content
+from .optimistic import OPTIMISTIC_TRIES as OPTIMISTIC_TRIES
+from .optimistic import optimistically
 from .sessions import load
 
 log = structlog.get_logger(__name__)
 
-#: Optimistic tries of posting a message before it waits for its session's lock.
-OPTIMISTIC_TRIES = 3
 #: A session that expires sooner than this is posted to under its lock.
 EXPIRY_MARGIN = timedelta(minutes=1)
 
@@ -62,9 +62,9 @@ async def post_message(
     not created (and its deltas as the first request asked).
 
     Without a ``request_key`` the session is read without its lock and saved over the version
-    read, in one statement (an optimistic unit of work), up to :data:`OPTIMISTIC_TRIES` times
-    while another save of the session comes first; then, as with a key or for a session about
-    to expire, under its lock.
+    read, in one statement (an optimistic unit of work), tried again while another save of the
+    session comes first (:func:`~.optimistic.optimistically`); then, as with a key or for a
+    session about to expire, under its lock.
 
     Raises:
         RuleViolation: bad content. SessionNotFound. IdempotencyKeyReused: the key named
@@ -100,24 +100,25 @@ async def _post_optimistically(
     uow_factory: UnitOfWorkFactory, user: str, session_id: uuid.UUID, message_id: uuid.UUID,
     content: str, live: bool,
 ) -> Message | None:  # fmt: skip
-    """Post in optimistic units of work, up to :data:`OPTIMISTIC_TRIES` times; the message, or
+    """Post in optimistic units of work (:func:`~.optimistic.optimistically`); the message, or
     None when the session changed at every try or expires within :data:`EXPIRY_MARGIN` (the
     expiry sweep passes over locked sessions only: such a post takes the lock).
 
     Raises:
         SessionNotFound.
     """
-    for _ in range(OPTIMISTIC_TRIES):
-        try:
-            async with uow_factory(optimistic=True) as uow:
-                session = await load(uow, session_id, user, lock=False)
-                expires_at = session.expires_at
-                if expires_at is not None and expires_at - datetime.now(UTC) <= EXPIRY_MARGIN:
-                    return None
-                return await _append(uow, session, message_id, content, live)
-        except ConcurrentUpdate:
-            continue
-    return None
+
+    async def append(uow: UnitOfWork) -> Message | None:
+        session = await load(uow, session_id, user, lock=False)
+        expires_at = session.expires_at
+        if expires_at is not None and expires_at - datetime.now(UTC) <= EXPIRY_MARGIN:
+            return None
+        return await _append(uow, session, message_id, content, live)
+
+    try:
+        return await optimistically(lambda: uow_factory(optimistic=True), append)
+    except ConcurrentUpdate:
+        return None
 
 
 async def _append(
