@@ -15,14 +15,18 @@ from namer_events import USER, message, reply
 from parley_contracts import SessionCreated, Subjects
 from parley_namer.adapters import store
 from parley_namer.app import MIGRATIONS
+from parley_namer.application.attempts import Made
 from parley_namer.application.naming import Naming
 from parley_namer.domain.names import Turn
 from parley_namer.domain.policy import Proposal
-from parley_runtime import HandlerContext, RuntimeSettings, Service
+from parley_runtime import HandlerContext, RuntimeSettings, Service, WriteConflict
 from stack import Servers
 
 SCHEMA = "namerstore"
 NAMER_TABLES = ("naming_state", "exchanges", "naming_attempts")
+#: What asyncpg runs of its own on a test pool: type introspection (once per connection and
+#: type), and the reset of a connection released to the pool.
+ASYNCPG_OWN = ("typeinfo_tree", "'jit'", "pg_advisory_unlock_all")
 
 
 class OneName:
@@ -61,11 +65,14 @@ def ctx_of(pool: asyncpg.Pool, servers: Servers) -> HandlerContext:
     )  # fmt: skip
 
 
-async def namer_statements(statements: list[str], handling: Any) -> int:
-    """Statements on the namer's own tables while ``handling`` (not started yet) runs."""
+async def namer_statements(statements: list[str], handling: Any) -> tuple[int, int]:
+    """Statements while ``handling`` (not started yet) runs: all of them (``BEGIN`` and
+    ``COMMIT`` included, not :data:`ASYNCPG_OWN`), and those on the namer's own tables."""
     before = len(statements)
     await handling
-    return sum(any(t in q for t in NAMER_TABLES) for q in statements[before:])
+    await asyncio.sleep(0.01)  # asyncpg logs a statement soon after it ran
+    ran = [q for q in statements[before:] if not any(own in q for own in ASYNCPG_OWN)]
+    return len(ran), sum(any(t in q for t in NAMER_TABLES) for q in ran)
 
 
 async def test_a_session_costs_no_statement_per_event_once_named(
@@ -75,29 +82,69 @@ async def test_a_session_costs_no_statement_per_event_once_named(
     naming = Naming(store, OneName(), OneName(), lambda *_: None)
     created = SessionCreated(session_id=session, user_id=USER, name="New chat",
                              name_source="default", model="echo-1")  # fmt: skip
-    assert await namer_statements(statements, naming.session_created(ctx, created)) == 1
-    assert await namer_statements(statements, naming.message_created(ctx, message(session, 1))) == 1
-    # read, keep + lock, count + record the attempt, name
-    assert await namer_statements(statements, naming.reply_completed(ctx, reply(session, 1))) == 4
+    assert await namer_statements(statements, naming.session_created(ctx, created)) == (1, 1)
+    # kept with the provisional name and the inbox mark, guarded on a new state: no transaction
+    first = naming.message_created(ctx, message(session, 1))
+    assert await namer_statements(statements, first) == (1, 1)
+    # read; then kept, counted, recorded and named, guarded on the state as read
+    assert await namer_statements(statements, naming.reply_completed(ctx, reply(session, 1))) == (
+        2, 2,
+    )  # fmt: skip
     for turn in (2, 3):  # named: nothing will read them again
-        assert (
-            await namer_statements(statements, naming.message_created(ctx, message(session, turn)))
-            == 0
-        )
-        assert (
-            await namer_statements(statements, naming.reply_completed(ctx, reply(session, turn)))
-            == 0
-        )
+        later = naming.message_created(ctx, message(session, turn))
+        assert await namer_statements(statements, later) == (0, 0)
+        later = naming.reply_completed(ctx, reply(session, turn))
+        assert await namer_statements(statements, later) == (0, 0)
     state = await pool.fetchrow("SELECT * FROM naming_state WHERE session_id = $1", session)
     assert (state["status"], state["name"], state["attempts"]) == ("named", "Sorting Lists", 1)
     kept = await pool.fetch("SELECT turn, role FROM exchanges WHERE session_id = $1", session)
     assert sorted((r["turn"], r["role"]) for r in kept) == [(1, "assistant"), (1, "user")]
     [attempt] = await pool.fetch("SELECT * FROM naming_attempts WHERE session_id = $1", session)
-    assert (attempt["attempt"], attempt["outcome"], attempt["name"]) == (
-        1,
-        "named",
-        "Sorting Lists",
+    assert (attempt["attempt"], attempt["outcome"], attempt["name"], attempt["namer"]) == (
+        1, "named", "Sorting Lists", "offline",
+    )  # fmt: skip
+    sources = await pool.fetch(
+        "SELECT convert_from(payload, 'UTF8')::jsonb->>'source' AS source FROM outbox"
+        " WHERE event_type = 'session.named'"
+        " AND convert_from(payload, 'UTF8')::jsonb->>'session_id' = $1 ORDER BY id",
+        str(session),
     )
+    assert [r["source"] for r in sources] == ["provisional", "auto"]
+
+
+async def test_the_guarded_writes_are_refused_whole_when_the_state_moved_on(
+    pool: asyncpg.Pool, servers: Servers
+) -> None:
+    session, user_turn = uuid.uuid4(), (1, Turn("user", "Plan a trip"))
+    first, answered = message(session, 1), reply(session, 1)
+    async with pool.acquire() as conn:
+        await store.keep(conn, session, USER)
+        read = await store.naming_input(conn, session, consumer="namer", event_id=uuid.uuid4())
+        await conn.execute("UPDATE naming_state SET status = 'user' WHERE session_id = $1", session)
+    assert read.state is not None
+    made = Made(1, "named", Proposal(titles=("Trip",), language="en", namer="offline"), None, 5)
+    row = made.row(read.state, USER, "auto")
+    with pytest.raises(WriteConflict):  # the user named it since it was read
+        async with ctx_of(pool, servers).unit_of_work(answered, optimistic=True) as uow:
+            exchange = (1, Turn("assistant", "Sure"))
+            await store.settle_attempt(uow, read.state, exchange, row, ("Trip", "en"))
+    with pytest.raises(WriteConflict):  # no longer pending: no provisional name
+        async with ctx_of(pool, servers).unit_of_work(first, optimistic=True) as uow:
+            await store.keep_unattempted(uow, session, user_turn)
+            await uow.publish(Naming._named(first, "Trip", 0, "en", "provisional"))
+    state = await pool.fetchrow("SELECT * FROM naming_state WHERE session_id = $1", session)
+    assert (state["status"], state["attempts"], state["name"]) == ("user", 0, None)
+    for table in ("exchanges", "naming_attempts"):
+        sql = f"SELECT count(*) FROM {table} WHERE session_id = $1"
+        assert await pool.fetchval(sql, session) == 0
+    assert await pool.fetchval(
+        "SELECT count(*) FROM inbox WHERE event_id = ANY($1::uuid[])",
+        [first.event_id, answered.event_id],
+    ) == 0  # fmt: skip
+    assert await pool.fetchval(
+        "SELECT count(*) FROM outbox WHERE convert_from(payload, 'UTF8')::jsonb->>'session_id' = $1",
+        str(session),
+    ) == 0  # fmt: skip
 
 
 async def test_keep_cuts_a_message_keeps_the_first_and_locks_on_demand(pool: asyncpg.Pool) -> None:

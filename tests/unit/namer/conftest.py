@@ -16,6 +16,7 @@ from parley_namer.application.naming import Naming
 from parley_namer.domain.names import MAX_INPUT_CHARS, Turn
 from parley_namer.domain.policy import Proposal
 from parley_namer.domain.ports import Exchanges, NamingInput, NamingState
+from parley_runtime import WriteConflict
 
 #: The columns of an attempt row that analytics read (as the PostgreSQL store selects them).
 ANALYTICS_COLUMNS = (
@@ -56,6 +57,40 @@ class FakeNamingStore:
                 (turn, message.role), Turn(message.role, message.content[:MAX_INPUT_CHARS])
             )
         return self.states[session_id] if lock else None
+
+    async def keep_last(
+        self, uow: Any, session_id: uuid.UUID, user_id: str, exchange: tuple[int, Turn] | None
+    ) -> None:
+        await self.keep(uow, session_id, user_id, exchange)
+        self.calls[-1] = "keep_last"
+
+    async def keep_unattempted(
+        self, uow: Any, session_id: uuid.UUID, exchange: tuple[int, Turn]
+    ) -> None:
+        self.calls.append("keep_unattempted")
+        state = self.states.get(session_id)
+        if state is None or state.status != "pending" or state.attempts:
+            raise WriteConflict("the naming state is not new")
+        await self.keep(uow, session_id, state.user_id, exchange)
+        self.calls.pop()
+
+    async def settle_attempt(
+        self,
+        uow: Any,
+        state: NamingState,
+        exchange: tuple[int, Turn],
+        attempt: dict[str, Any],
+        named: tuple[str, str | None] | None,
+    ) -> int:
+        self.calls.append("settle_attempt")
+        if self.states.get(state.session_id) != state:
+            raise WriteConflict("the naming state changed since it was read")
+        await self.keep(uow, state.session_id, state.user_id, exchange)
+        number = await self.record_attempt(uow, state.session_id, **attempt)
+        if named is not None:
+            await self.set_named(uow, state.session_id, *named)
+        del self.calls[-3:]
+        return number
 
     async def naming_input(
         self, conn: Any, session_id: uuid.UUID, *, consumer: str, event_id: uuid.UUID

@@ -17,6 +17,7 @@ from parley_contracts import (
     SessionNamed,
     SessionRenamed,
 )
+from parley_namer.application import requests
 from parley_namer.application.naming import Naming
 from parley_namer.domain.names import Turn
 from parley_runtime import RetryLater
@@ -232,8 +233,8 @@ async def test_a_session_that_opted_out_keeps_content_out_of_attempt_rows(
 async def test_a_request_of_a_session_that_opted_out_keeps_content_out(
     naming: Naming, store: Any, ctx: Any, session: uuid.UUID
 ) -> None:
-    answer = await naming.answer(ctx.unit_of_work, request(session, "suggest", count=2,
-                                                           analytics_opt_out=True))  # fmt: skip
+    asked = request(session, "suggest", count=2, analytics_opt_out=True)
+    answer = await requests.answer(naming, ctx.unit_of_work, asked)
     assert answer.titles == ["Sorting Lists in Python", "Python List Sorting"]
     [row] = store.attempts
     assert (row["outcome"], row["name"], row["purpose"]) == ("suggested", None, "suggest")
@@ -243,11 +244,11 @@ async def test_analytics_sum_up_the_users_attempts(
     naming: Naming, ctx: Any, session: uuid.UUID
 ) -> None:
     await exchange(naming, ctx, session, 1)
-    await naming.answer(ctx.unit_of_work, request(session, "suggest", count=3))
-    figures = await naming.analytics(ctx.pool, USER)
+    await requests.answer(naming, ctx.unit_of_work, request(session, "suggest", count=3))
+    figures = await requests.analytics(naming, ctx.pool, USER)
     assert (figures.sessions, figures.attempts) == (1, 2)
     assert figures.outcomes == {"named": 1, "suggested": 1}
-    assert (await naming.analytics(ctx.pool, "bob")).attempts == 0
+    assert (await requests.analytics(naming, ctx.pool, "bob")).attempts == 0
 
 
 # -- requests ------------------------------------------------------------------------------
@@ -257,9 +258,10 @@ async def test_suggestions_change_nothing(
     naming: Naming, store: Any, ctx: Any, session: uuid.UUID
 ) -> None:
     await naming.session_created(ctx, created(session))
-    answer = await naming.answer(
-        ctx.unit_of_work, request(session, "suggest", count=3, avoid=["Python List Sorting"])
-    )
+    answer = await requests.answer(
+        naming, ctx.unit_of_work,
+        request(session, "suggest", count=3, avoid=["Python List Sorting"]),
+    )  # fmt: skip
     assert answer.titles == ["Sorting Lists in Python", "Sorted in Python"]
     assert (answer.namer, answer.attempt) == ("llm:fake", 1)
     assert store.states[session].status == "pending" and ctx.published == []
@@ -268,7 +270,8 @@ async def test_suggestions_change_nothing(
 async def test_a_regenerated_name_becomes_the_sessions(
     naming: Naming, store: Any, observed: Any, ctx: Any, session: uuid.UUID
 ) -> None:
-    answer = await naming.answer(ctx.unit_of_work, request(session, "regenerate", count=3))
+    asked = request(session, "regenerate", count=3)
+    answer = await requests.answer(naming, ctx.unit_of_work, asked)
     assert answer.titles == ["Sorting Lists in Python"]  # one name, whatever the count
     assert (store.states[session].status, store.states[session].name) == (
         "named", "Sorting Lists in Python",
@@ -280,7 +283,7 @@ async def test_regenerate_on_a_session_its_user_named_is_refused(
     naming: Naming, store: Any, ctx: Any, session: uuid.UUID
 ) -> None:
     await naming.session_created(ctx, created(session, user_named=True))
-    answer = await naming.answer(ctx.unit_of_work, request(session, "regenerate"))
+    answer = await requests.answer(naming, ctx.unit_of_work, request(session, "regenerate"))
     assert answer.titles == [] and answer.attempt == 1
     [row] = store.attempts
     assert (row["outcome"], row["detail"], row["name"]) == (

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from namer_events import USER, message, reply
-from parley_contracts import SessionDeleted, SessionRenamed
+from parley_contracts import SessionCreated, SessionDeleted, SessionRenamed
 from parley_namer.application import naming as naming_module
 from parley_namer.application.naming import Naming
 from parley_namer.consumers import NamerHandlers
@@ -27,21 +27,60 @@ async def calls_of(store: Any, handling: Awaitable[None]) -> list[str]:
     return store.calls[before:]
 
 
+def created(session: uuid.UUID) -> SessionCreated:
+    return SessionCreated(
+        session_id=session, user_id=USER, name="New chat", name_source="default", model="echo-1"
+    )
+
+
 async def test_each_event_costs_the_fewest_round_trips(
     naming: Naming, store: Any, namer: Any, ctx: Any
 ) -> None:
     session = uuid.uuid4()
+    await naming.session_created(ctx, created(session))
     assert await calls_of(store, naming.message_created(ctx, message(session, 1))) == [
-        "keep"  # the state made sure of, the message kept and the state locked: one statement
+        "keep_unattempted"  # kept, guarded on a new state, with the provisional name: one statement
     ]
     assert await calls_of(store, naming.reply_completed(ctx, reply(session, 1))) == [
-        "naming_input", "keep", "record_attempt", "set_named",
+        "naming_input", "settle_attempt",  # read; kept, counted, recorded and named as read
     ]  # fmt: skip
     for turn in (2, 3):  # named: no attempt will read them, so they need nothing
         assert await calls_of(store, naming.message_created(ctx, message(session, turn))) == []
         assert await calls_of(store, naming.reply_completed(ctx, reply(session, turn))) == []
     assert len(namer.calls) == 1
     assert [t.role for _, t in sorted(store.kept[session].items())] == ["assistant", "user"]
+    assert ctx.optimistic_units == 3  # no transaction for any of them
+    assert [(e.source, e.attempt) for e in ctx.published] == [("provisional", 0), ("auto", 1)]
+
+
+async def test_a_first_message_before_its_session_is_decided_under_the_lock(
+    naming: Naming, store: Any, ctx: Any
+) -> None:
+    session = uuid.uuid4()  # session.created not seen yet: no state to guard on
+    assert await calls_of(store, naming.message_created(ctx, message(session, 1))) == [
+        "keep_unattempted", "keep",
+    ]  # fmt: skip
+    assert [e.source for e in ctx.published] == ["provisional"]
+
+
+async def test_a_state_changed_during_an_attempt_is_settled_under_the_lock(
+    naming: Naming, store: Any, namer: Any, ctx: Any
+) -> None:
+    session = uuid.uuid4()
+    await naming.session_created(ctx, created(session))
+    await naming.message_created(ctx, message(session, 1))
+
+    async def renamed() -> None:
+        rename = SessionRenamed(session_id=session, user_id=USER, name="Mine")
+        await naming.session_renamed(ctx, rename)
+
+    namer.meanwhile = renamed
+    calls = await calls_of(store, naming.reply_completed(ctx, reply(session, 1)))
+    assert calls == ["naming_input", "set_user_named", "settle_attempt", "keep", "record_attempt"]
+    [row] = store.attempts
+    assert (row["outcome"], row["detail"]) == ("superseded", "session became user meanwhile")
+    assert (store.states[session].status, store.states[session].name) == ("user", "Mine")
+    assert [e.source for e in ctx.published] == ["provisional"]  # no automatic name
 
 
 async def test_a_settled_session_is_read_once_by_a_process_that_did_not_settle_it(
@@ -66,7 +105,7 @@ async def test_a_pending_session_is_read_at_every_milestone(
     for turn in (1, 2, 3, 4):
         await naming.message_created(ctx, message(session, turn))
         calls = await calls_of(store, naming.reply_completed(ctx, reply(session, turn)))
-        assert calls[0] == ("naming_input" if turn <= 3 else "keep")  # no attempt after turn 3
+        assert calls[0] == ("naming_input" if turn <= 3 else "keep_last")  # no attempt after 3
     assert [a["trigger_turn"] for a in store.attempts] == [1, 2, 3]
 
 

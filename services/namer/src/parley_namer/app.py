@@ -13,6 +13,7 @@ from parley_runtime import Service
 from .adapters import store
 from .adapters.choice import build_namers
 from .adapters.metrics import observe
+from .application import requests
 from .application.naming import Naming
 from .consumers import NamerHandlers
 from .domain.names import Turn
@@ -51,11 +52,11 @@ def build(settings: NamerSettings | None = None) -> tuple[Service, FastAPI]:
 
     async def names(request: NamingRequest) -> NamingAnswer:
         """Suggestions or a regenerated name for the gateway."""
-        return await naming.answer(service.unit_of_work, request)
+        return await requests.answer(naming, service.unit_of_work, request)
 
     async def analytics(query: NamingAnalyticsQuery) -> NamingAnalytics:
         """The asking user's naming analytics."""
-        return await naming.analytics(service.pool, query.user_id)
+        return await requests.analytics(naming, service.pool, query.user_id)
 
     service.add_responder(service.subjects.query("namer", "names"), names)
     service.add_responder(service.subjects.query("namer", "analytics"), analytics)

@@ -14,10 +14,6 @@ from ..domain.ports import NamingInput, NamingState
 
 STATE_COLUMNS = "session_id, user_id, status, name, language, attempts, analytics_opt_out"
 
-_KEEP_EXCHANGE = (
-    "INSERT INTO exchanges (session_id, turn, role, content) VALUES ($1, $3, $4, $5)"
-    " ON CONFLICT DO NOTHING"
-)
 _ENSURE_STATE = "INSERT INTO naming_state (session_id, user_id, status) VALUES ($1, $2, 'pending')"
 # An upsert that changes nothing locks the row (created or not) and returns it, in one statement,
 # even when another transaction creates it at the same moment.
@@ -43,15 +39,107 @@ async def keep(
     if exchange is None:
         sql = state_sql
     else:
-        turn, message = exchange
-        args += [turn, message.role, message.content[:MAX_INPUT_CHARS]]
-        sql = f"WITH kept AS ({_KEEP_EXCHANGE}) {state_sql}"
+        kept, kept_args = _kept_cte(exchange, 3)
+        args += kept_args
+        sql = f"WITH {kept} {state_sql}"
     if not lock:
         await conn.execute(sql, *args)
         return None
     row = await conn.fetchrow(sql, *args)
     assert row is not None  # an upsert returns its row
     return NamingState(**dict(row))
+
+
+def _kept_cte(exchange: tuple[int, Turn], first: int) -> tuple[str, list[Any]]:
+    """The CTE ``kept`` that keeps ``exchange`` as :func:`keep` does (parameters: ``$1``, the
+    session, then ``$first``.. the turn, role and content), and its parameters from ``first``."""
+    turn, message = exchange
+    sql = (
+        "kept AS (INSERT INTO exchanges (session_id, turn, role, content)"
+        f" VALUES ($1, ${first}, ${first + 1}, ${first + 2}) ON CONFLICT DO NOTHING)"
+    )
+    return sql, [turn, message.role, message.content[:MAX_INPUT_CHARS]]
+
+
+async def keep_last(
+    uow: UnitOfWork, session_id: uuid.UUID, user_id: str, exchange: tuple[int, Turn] | None
+) -> None:
+    """:func:`keep` without the state's lock, with the unit of work's last statement
+    (:meth:`~parley_runtime.UnitOfWork.write_last`)."""
+    ctes = [f"ensured AS ({_ENSURE_STATE} ON CONFLICT DO NOTHING)"]
+    args: list[Any] = [session_id, user_id]
+    if exchange is not None:
+        kept, kept_args = _kept_cte(exchange, 3)
+        ctes.append(kept)
+        args += kept_args
+    await uow.write_last(ctes, *args)
+
+
+async def keep_unattempted(
+    uow: UnitOfWork, session_id: uuid.UUID, exchange: tuple[int, Turn]
+) -> None:
+    """Keep ``exchange`` as :func:`keep` does, with the unit of work's last statement, guarded
+    on the session's state being ``pending`` and never attempted (the row locked as the
+    statement reads it, so a rename committed meanwhile is seen): else, and when the session
+    has no state yet, that statement is refused whole (:class:`~parley_runtime.WriteConflict`)."""
+    kept, kept_args = _kept_cte(exchange, 2)
+    unattempted = (
+        "unattempted AS (SELECT 1 FROM naming_state WHERE session_id = $1"
+        " AND status = 'pending' AND attempts = 0 FOR UPDATE)"
+    )
+    await uow.write_last([unattempted, kept], session_id, *kept_args, guard="unattempted")
+
+
+#: The columns of an attempt's record after ``session_id`` and ``attempt``, in the order of
+#: :func:`settle_attempt`'s parameters ``$7``…
+ATTEMPT_COLUMNS = (
+    "trigger_turn", "outcome", "name", "language", "detail", "duration_ms", "user_id",
+    "purpose", "namer", "words", "input_tokens", "output_tokens", "model_calls",
+    "fallback_reason",
+)  # fmt: skip
+
+
+def _recorded(first: int) -> str:
+    """The CTE ``recorded``: the attempt counted by the CTE ``counted`` (which returns the
+    state's ``attempts``), its columns (:data:`ATTEMPT_COLUMNS`) in parameters ``$first``..."""
+    columns = ", ".join(ATTEMPT_COLUMNS)
+    values = ", ".join(f"${first + i}" for i in range(len(ATTEMPT_COLUMNS)))
+    return (
+        f"recorded AS (INSERT INTO naming_attempts (session_id, attempt, {columns})"
+        f" SELECT $1, attempts, {values} FROM counted RETURNING attempt)"
+    )
+
+
+async def settle_attempt(
+    uow: UnitOfWork,
+    state: NamingState,
+    exchange: tuple[int, Turn],
+    attempt: dict[str, Any],
+    named: tuple[str, str | None] | None,
+) -> int:
+    """Keep ``exchange``, count and record an attempt (``attempt``: its columns,
+    :data:`ATTEMPT_COLUMNS`) and, with ``named`` (``(name, language)``), name the session, with
+    the unit of work's last statement, guarded on the state being as read (``state``: still
+    ``pending``, as many attempts, the same opt-out; the row locked as the statement reads it):
+    else that statement is refused whole (:class:`~parley_runtime.WriteConflict`). Returns the
+    attempt's number (``state.attempts + 1``)."""
+    kept, kept_args = _kept_cte(exchange, 3)
+    name, language = named if named is not None else (None, None)
+    settled = (
+        "counted AS (UPDATE naming_state SET attempts = attempts + 1, updated_at = now(),"
+        " status = CASE WHEN $6 THEN 'named' ELSE status END,"
+        " name = CASE WHEN $6 THEN $7 ELSE name END,"
+        " language = CASE WHEN $6 THEN $8 ELSE language END"
+        " WHERE session_id = $1 AND status = 'pending' AND attempts = $2"
+        " AND analytics_opt_out = $9 RETURNING attempts)"
+    )
+    await uow.write_last(
+        [kept, settled, _recorded(10)],
+        state.session_id, state.attempts, *kept_args, named is not None, name, language,
+        state.analytics_opt_out, *(attempt[c] for c in ATTEMPT_COLUMNS),
+        guard="counted",
+    )  # fmt: skip
+    return state.attempts + 1
 
 
 async def naming_input(
@@ -110,29 +198,18 @@ async def record_attempt(
     Raises:
         LookupError: the session has no naming state (nothing is written).
     """
+    row = {
+        "trigger_turn": trigger_turn, "outcome": outcome, "name": name, "language": language,
+        "detail": detail, "duration_ms": duration_ms, "user_id": user_id, "purpose": purpose,
+        "namer": namer, "words": words, "input_tokens": input_tokens,
+        "output_tokens": output_tokens, "model_calls": model_calls,
+        "fallback_reason": fallback_reason,
+    }  # fmt: skip
     attempt = await conn.fetchval(
         "WITH counted AS (UPDATE naming_state SET attempts = attempts + 1, updated_at = now()"
-        " WHERE session_id = $1 RETURNING attempts)"
-        " INSERT INTO naming_attempts (session_id, attempt, trigger_turn, outcome, name, language,"
-        " detail, duration_ms, user_id, purpose, namer, words, input_tokens, output_tokens,"
-        " model_calls, fallback_reason)"
-        " SELECT $1, attempts, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15"
-        " FROM counted RETURNING attempt",
+        f" WHERE session_id = $1 RETURNING attempts), {_recorded(2)} SELECT attempt FROM recorded",
         session_id,
-        trigger_turn,
-        outcome,
-        name,
-        language,
-        detail,
-        duration_ms,
-        user_id,
-        purpose,
-        namer,
-        words,
-        input_tokens,
-        output_tokens,
-        model_calls,
-        fallback_reason,
+        *(row[c] for c in ATTEMPT_COLUMNS),
     )
     if attempt is None:
         raise LookupError(f"session {session_id} has no naming state")

@@ -1,6 +1,6 @@
-"""The namer's use cases: keep the first exchanges, a provisional name at once, a generated name
-after the replies of turns 1-3 (until one is made), suggestions and regenerate on request, and
-naming analytics. Entrypoints (the consumer, the request responders) only call these.
+"""The namer's event use cases: keep the first exchanges, a provisional name at once, a generated
+name after the replies of turns 1-3 (until one is made). The consumer only calls these; the
+requests' (suggestions, regenerate, analytics) are in :mod:`parley_namer.application.requests`.
 
 Every attempt (automatic, suggestions, regenerate) is recorded with who named, the language,
 words, latency, tokens, outcome and fallback reason; a session that opted out of analytics keeps
@@ -9,20 +9,14 @@ its content (names, details) out of those rows.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Literal
 
 import structlog
 from parley_contracts import (
     MessageCreated,
-    NamingAnalytics,
-    NamingAnswer,
-    NamingRequest,
     ReplyCompleted,
     SessionCreated,
     SessionDeleted,
@@ -30,26 +24,28 @@ from parley_contracts import (
     SessionRenamed,
     derive_id,
 )
-from parley_runtime import AlreadyProcessed, HandlerContext, RetryLater, SessionGone, UnitOfWork
+from parley_runtime import (
+    AlreadyProcessed,
+    HandlerContext,
+    RetryLater,
+    SessionGone,
+    WriteConflict,
+)
 
-from ..domain.analytics import summarise
 from ..domain.names import Turn, kept_message, prepare_turns
 from ..domain.policy import (
     AsyncNamer,
-    Proposal,
     is_milestone,
     is_settled,
     needs_nothing,
     should_attempt,
 )
-from ..domain.ports import NamingInput, NamingStore, in_order
+from ..domain.ports import NamingInput, NamingState, NamingStore, in_order
 from . import attempts
 from .attempts import Observe
 
 log = structlog.get_logger(__name__)
 
-#: Opens a unit of work of the namer's schema.
-UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 #: Sessions known settled that a :class:`Naming` remembers (about 100 bytes each).
 SETTLED_SESSIONS = 10_000
 
@@ -95,33 +91,37 @@ class Naming:
     async def message_created(self, ctx: HandlerContext, event: MessageCreated) -> None:
         """Keep a user message of the first exchanges; after the first one, publish a
         provisional name made from it at once (offline). A message of a session known settled
-        needs nothing (:func:`~..domain.policy.needs_nothing`): no statement at all."""
+        needs nothing (:func:`~..domain.policy.needs_nothing`): no statement at all.
+
+        Kept in one statement without a transaction (an optimistic unit of work, inbox mark
+        included); the one with a provisional name guarded on the session being pending and
+        never attempted, else decided again under the state's lock."""
         if needs_nothing(event.session_id in self.known_settled):
             return
+        kept = kept_message(event.turn, "user", event.content)
         provisional = None
         if event.turn == 1:
             provisional = await self.offline.propose([Turn("user", event.content)])
-        name = provisional.name if provisional else None
+        if provisional is None or provisional.name is None or kept is None:
+            async with ctx.unit_of_work(event, optimistic=True) as uow:
+                await self.store.keep_last(uow, event.session_id, event.user_id, kept)
+            return
+        named = self._named(event, provisional.name, 0, provisional.language, "provisional")
+        try:
+            async with ctx.unit_of_work(event, optimistic=True) as uow:
+                await self.store.keep_unattempted(uow, event.session_id, kept)
+                await uow.publish(named)
+            return
+        except WriteConflict:  # attempted or settled meanwhile, or no state yet
+            log.info("naming state not new; deciding the provisional name under its lock")
         # Nothing before the unit of work has an effect, so its inbox mark can come last: a
         # duplicate or a deleted session's message is refused there, its writes rolled back.
         async with ctx.unit_of_work(event, late_mark=True) as uow:
             state = await self.store.keep(
-                uow.conn, event.session_id, event.user_id,
-                kept_message(event.turn, "user", event.content), lock=name is not None,
-            )  # fmt: skip
-            if name and provisional and state and state.status == "pending" and not state.attempts:
-                await uow.publish(
-                    SessionNamed(
-                        event_id=derive_id(event.event_id, "session.named.provisional"),
-                        correlation_id=event.correlation_id,
-                        session_id=event.session_id,
-                        user_id=event.user_id,
-                        name=name,
-                        attempt=0,
-                        language=provisional.language,
-                        source="provisional",
-                    )
-                )
+                uow.conn, event.session_id, event.user_id, kept, lock=True
+            )
+            if state and state.status == "pending" and not state.attempts:
+                await uow.publish(named)
 
     async def reply_completed(self, ctx: HandlerContext, event: ReplyCompleted) -> None:
         """Keep the reply; after turns 1, 2 and 3 try to name a session still unnamed.
@@ -138,9 +138,8 @@ class Naming:
         """
         if needs_nothing(event.session_id in self.known_settled):
             return
-        proposal: Proposal | None = None
+        made: attempts.Made | None = None
         read: NamingInput | None = None
-        outcome = detail = None
         started = time.perf_counter()
         if is_milestone(event.turn):
             read = await self.store.naming_input(
@@ -159,44 +158,90 @@ class Naming:
                 if (event.turn, "user") not in kept:
                     raise RetryLater("the user message of this reply has not been seen yet")
                 kept[(event.turn, "assistant")] = Turn(role="assistant", content=event.content)
-                proposal, outcome, detail = await attempts.run(
-                    self.namer, self.attempt_timeout_s, prepare_turns(in_order(kept))
-                )
-        duration_ms = int((time.perf_counter() - started) * 1000)
-
-        # When the read above found the session standing and the event new, the inbox mark can
-        # come last (a session deleted since still rolls the unit of work back).
-        async with ctx.unit_of_work(event, late_mark=read is not None) as uow:
-            current = await self.store.keep(
-                uow.conn, event.session_id, event.user_id,
-                kept_message(event.turn, "assistant", event.content), lock=outcome is not None,
-            )  # fmt: skip
-            if outcome is None:
-                return
-            if current is not None and current.status != "pending":
-                outcome, detail = "superseded", f"session became {current.status} meanwhile"
-            attempt = await attempts.record(
-                uow, self.store, self.observe, event.session_id, event.user_id, current,
-                "auto", event.turn, outcome, proposal, detail, duration_ms,
-            )  # fmt: skip
-            name = proposal.name if proposal else None
-            if outcome != "named" or name is None or proposal is None:
-                log.info("no name yet", attempt=attempt, outcome=outcome, turn=event.turn)
-                return
-            await self.store.set_named(uow, event.session_id, name, proposal.language)
-            await uow.publish(
-                SessionNamed(
-                    event_id=derive_id(event.event_id, "session.named"),
-                    correlation_id=event.correlation_id,
-                    session_id=event.session_id,
-                    user_id=event.user_id,
-                    name=name,
-                    attempt=attempt,
-                    language=proposal.language,
-                )
-            )
+                made = await attempts.run(
+                    self.namer, self.attempt_timeout_s, prepare_turns(in_order(kept)),
+                    trigger_turn=event.turn, started=started,
+                )  # fmt: skip
+        exchange = kept_message(event.turn, "assistant", event.content)
+        if read is None or made is None or exchange is None:  # no attempt: only keep it
+            async with ctx.unit_of_work(event, optimistic=True) as uow:
+                await self.store.keep_last(uow, event.session_id, event.user_id, exchange)
+            return
+        settled: tuple[int, str | None] | None = None
+        if read.state is not None:
+            try:
+                settled = await self._settle_as_read(ctx, event, read.state, exchange, made)
+            except WriteConflict:
+                log.info("naming state changed during the attempt; settling under its lock")
+        attempt, name = settled or await self._settle_locked(ctx, event, exchange, made)
+        if name is None:
+            log.info("no name yet", attempt=attempt, outcome=made.outcome, turn=event.turn)
+            return
         self._settled_now(event.session_id)  # committed
-        log.info("session named", name=name, attempt=attempt, namer=proposal.namer)
+        log.info("session named", name=name, attempt=attempt, namer=made.namer)
+
+    async def _settle_as_read(
+        self, ctx: HandlerContext, event: ReplyCompleted, state: NamingState,
+        exchange: tuple[int, Turn], made: attempts.Made,
+    ) -> tuple[int, str | None]:  # fmt: skip
+        """Keep the reply, record the attempt ``made`` and name the session with it, in one
+        statement without a transaction (an optimistic unit of work, inbox mark included),
+        guarded on the naming state being still as read (``state``); the attempt's number and
+        the name given (None when it gave none).
+
+        Raises:
+            WriteConflict: the state changed meanwhile (nothing is written).
+        """
+        name = made.name
+        async with ctx.unit_of_work(event, optimistic=True) as uow:
+            row = made.row(state, event.user_id, "auto")
+            named = (name, made.language) if name is not None else None
+            attempt = await self.store.settle_attempt(uow, state, exchange, row, named)
+            made.observe_after_commit(uow, self.observe, "auto")
+            if name is not None:
+                await uow.publish(self._named(event, name, attempt, made.language))
+        return attempt, name
+
+    async def _settle_locked(
+        self, ctx: HandlerContext, event: ReplyCompleted, exchange: tuple[int, Turn],
+        made: attempts.Made,
+    ) -> tuple[int, str | None]:  # fmt: skip
+        """As :meth:`_settle_as_read`, in a transaction on the state locked as it is read: an
+        attempt that finds the session settled meanwhile is recorded ``superseded``."""
+        # The read before the attempt found the session standing and the event new, so the
+        # inbox mark can come last (a session deleted since still rolls the unit of work back).
+        async with ctx.unit_of_work(event, late_mark=True) as uow:
+            state = await self.store.keep(
+                uow.conn, event.session_id, event.user_id, exchange, lock=True
+            )
+            if state is not None and state.status != "pending":
+                made = made.superseded(f"session became {state.status} meanwhile")
+            attempt = await attempts.record(
+                uow, self.store, self.observe, event.session_id, event.user_id, state, "auto", made
+            )
+            name = made.name
+            if name is not None:
+                await self.store.set_named(uow, event.session_id, name, made.language)
+                await uow.publish(self._named(event, name, attempt, made.language))
+        return attempt, name
+
+    @staticmethod
+    def _named(
+        event: MessageCreated | ReplyCompleted, name: str, attempt: int, language: str | None,
+        source: Literal["provisional", "auto"] = "auto",
+    ) -> SessionNamed:  # fmt: skip
+        """The ``session.named`` of ``event``'s session (its id derived from ``event``'s)."""
+        suffix = "session.named.provisional" if source == "provisional" else "session.named"
+        return SessionNamed(
+            event_id=derive_id(event.event_id, suffix),
+            correlation_id=event.correlation_id,
+            session_id=event.session_id,
+            user_id=event.user_id,
+            name=name,
+            attempt=attempt,
+            language=language,
+            source=source,
+        )
 
     async def session_renamed(self, ctx: HandlerContext, event: SessionRenamed) -> None:
         """The user chose a name: stop naming this session automatically."""
@@ -210,58 +255,6 @@ class Naming:
         async with ctx.unit_of_work(event) as uow:
             await self.store.erase_session(uow.conn, event.session_id)
             await uow.forget_session(event.session_id)
-
-    # -- requests ----------------------------------------------------------------------
-
-    async def answer(self, unit_of_work: UnitOfWorkFactory, request: NamingRequest) -> NamingAnswer:
-        """Suggestions (``count`` distinct titles; nothing changes) or a regenerated name (the
-        session's name from now on, unless its user named it), recorded as an attempt;
-        ``unit_of_work`` opens the transaction that records it (after the namer answered)."""
-        turns = [Turn(t.role, t.content) for t in request.turns]
-        count = request.count if request.purpose == "suggest" else 1
-        started = time.perf_counter()
-        proposal, outcome, detail = await attempts.run(
-            self.namer, self.attempt_timeout_s, prepare_turns(turns),
-            count=count, avoid=request.avoid,
-        )  # fmt: skip
-        if outcome == "named" and request.purpose == "suggest":
-            outcome = "suggested"
-        duration_ms = int((time.perf_counter() - started) * 1000)
-        async with unit_of_work() as uow:
-            return await self._answered(uow, request, proposal, outcome, detail, duration_ms)
-
-    async def _answered(
-        self,
-        uow: UnitOfWork,
-        request: NamingRequest,
-        proposal: Proposal | None,
-        outcome: str,
-        detail: str | None,
-        duration_ms: int,
-    ) -> NamingAnswer:
-        """Record a requested attempt; a regenerated name becomes the session's."""
-        state = await self.store.keep(uow.conn, request.session_id, request.user_id, lock=True)
-        if state is not None and request.analytics_opt_out:
-            state = dataclasses.replace(state, analytics_opt_out=True)
-        titles = list(proposal.titles) if proposal and outcome in ("named", "suggested") else []
-        if request.purpose == "regenerate" and titles and state and state.status == "user":
-            outcome, detail, titles = "superseded", "the user named the session", []
-        attempt = await attempts.record(
-            uow, self.store, self.observe, request.session_id, request.user_id, state,
-            request.purpose, 0, outcome, proposal, detail, duration_ms,
-        )  # fmt: skip
-        if request.purpose == "regenerate" and titles and proposal is not None:
-            await self.store.set_named(uow, request.session_id, titles[0], proposal.language)
-        return NamingAnswer(
-            titles=titles,
-            language=proposal.language if proposal else None,
-            namer=proposal.namer if proposal else "unknown",
-            attempt=attempt,
-        )
-
-    async def analytics(self, pool: Any, user_id: str) -> NamingAnalytics:
-        """The naming analytics of ``user_id``'s sessions."""
-        return NamingAnalytics(**summarise(await self.store.attempt_rows(pool, user_id)))
 
     # -- internals ---------------------------------------------------------------------
 

@@ -69,6 +69,44 @@ class NamingStore(Protocol):
         state, locked for the transaction (None without)."""
         ...
 
+    async def keep_last(
+        self, uow: Any, session_id: uuid.UUID, user_id: str, exchange: tuple[int, Turn] | None
+    ) -> None:
+        """:meth:`keep` without the lock, in the unit of work ``uow`` (written with its last
+        statement)."""
+        ...
+
+    async def keep_unattempted(
+        self, uow: Any, session_id: uuid.UUID, exchange: tuple[int, Turn]
+    ) -> None:
+        """Keep ``exchange`` in the unit of work ``uow`` (written with its last statement) if
+        the session's state is ``pending`` and was never attempted, when that statement runs.
+
+        Raises:
+            WriteConflict: the state is not so, or missing (raised where the write is sent;
+                nothing is written).
+        """
+        ...
+
+    async def settle_attempt(
+        self,
+        uow: Any,
+        state: NamingState,
+        exchange: tuple[int, Turn],
+        attempt: dict[str, Any],
+        named: tuple[str, str | None] | None,
+    ) -> int:
+        """Keep ``exchange``, count and record an attempt (``attempt``: the keyword arguments
+        of :meth:`record_attempt`) and, with ``named`` (``(name, language)``), name the
+        session, in the unit of work ``uow`` (written with its last statement) if the state is
+        still as read (``state``) when that statement runs; the attempt's number.
+
+        Raises:
+            WriteConflict: the state changed since ``state`` was read (raised where the write
+                is sent; nothing is written).
+        """
+        ...
+
     async def naming_input(
         self, conn: Any, session_id: uuid.UUID, *, consumer: str, event_id: uuid.UUID
     ) -> NamingInput:
