@@ -22,6 +22,16 @@ from parley_runtime.db import with_database
 from parley_runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from parley_runtime.serving import DrainingServer
 
+#: What asyncpg runs of its own on a connection, left out when a test counts statements: type
+#: introspection (once per connection and type), and the reset of a connection released to a
+#: pool (the services' pools skip it).
+ASYNCPG_OWN = ("typeinfo_tree", "'jit'", "pg_advisory_unlock_all")
+
+
+def own_statements(statements: list[str]) -> list[str]:
+    """``statements`` but asyncpg's own (:data:`ASYNCPG_OWN`)."""
+    return [q for q in statements if not any(own in q for own in ASYNCPG_OWN)]
+
 
 @dataclass
 class Servers:

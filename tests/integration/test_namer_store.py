@@ -20,13 +20,10 @@ from parley_namer.application.naming import Naming
 from parley_namer.domain.names import Turn
 from parley_namer.domain.policy import Proposal
 from parley_runtime import HandlerContext, RuntimeSettings, Service, WriteConflict
-from stack import Servers
+from stack import Servers, own_statements
 
 SCHEMA = "namerstore"
 NAMER_TABLES = ("naming_state", "exchanges", "naming_attempts")
-#: What asyncpg runs of its own on a test pool: type introspection (once per connection and
-#: type), and the reset of a connection released to the pool.
-ASYNCPG_OWN = ("typeinfo_tree", "'jit'", "pg_advisory_unlock_all")
 
 
 class OneName:
@@ -67,11 +64,11 @@ def ctx_of(pool: asyncpg.Pool, servers: Servers) -> HandlerContext:
 
 async def namer_statements(statements: list[str], handling: Any) -> tuple[int, int]:
     """Statements while ``handling`` (not started yet) runs: all of them (``BEGIN`` and
-    ``COMMIT`` included, not :data:`ASYNCPG_OWN`), and those on the namer's own tables."""
+    ``COMMIT`` included, not asyncpg's own), and those on the namer's own tables."""
     before = len(statements)
     await handling
     await asyncio.sleep(0.01)  # asyncpg logs a statement soon after it ran
-    ran = [q for q in statements[before:] if not any(own in q for own in ASYNCPG_OWN)]
+    ran = own_statements(statements[before:])
     return len(ran), sum(any(t in q for t in NAMER_TABLES) for q in ran)
 
 

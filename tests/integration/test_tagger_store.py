@@ -1,22 +1,27 @@
 """The tagger's store on a real PostgreSQL: a user's counters per model, taken with the model's
 registration in one statement; a reply becomes a trace carrying its session's tag in one
 statement without a transaction, none for a session that opted out, refused whole for one that
-has no tag yet."""
+has no tag yet; a new session of a model seen before is tagged in one statement after its read,
+refused whole when another session took the counter or tagged it first, and tagged again."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import pytest
-from parley_contracts import Subjects
-from parley_runtime import WriteConflict
+from parley_contracts import SessionCreated, Subjects
+from parley_runtime import HandlerContext, WriteConflict
 from parley_runtime.uow import joined_unit_of_work
 from parley_tagger.adapters import store
 from parley_tagger.app import MIGRATIONS  # noqa: F401 - read by the conn fixture, with SCHEMA
+from parley_tagger.application import tagging
+from stack import Servers, own_statements
 
 SCHEMA = "taggerstore"
 
@@ -94,3 +99,150 @@ async def test_counters_count_per_user_and_model_and_register_a_model_once(
     assert first == again and (one, two, elsewhere, another_model) == (1, 2, 1, 1)
     registered = await conn.fetch("SELECT id, provider FROM llm_models WHERE name = $1", model)
     assert [tuple(r) for r in registered] == [(first, "echo")]
+
+
+async def _registered(conn: asyncpg.Connection) -> str:
+    """A model seen before (another user's session of it); returns its name."""
+    model = f"model-{uuid.uuid4().hex[:8]}"
+    await store.next_counter(conn, f"u-{uuid.uuid4().hex[:8]}", model, "echo")
+    return model
+
+
+async def _tag_as_read(
+    conn: asyncpg.Connection, read: store.TaggingInput, session_id: uuid.UUID, user: str
+) -> int:
+    """Tag a session as the tagger does alone: in an optimistic unit of work."""
+    async with joined_unit_of_work(conn, Subjects("t"), SCHEMA, optimistic=True) as uow:
+        return await store.tag_as_read(
+            uow, read, session_id=session_id, user_id=user, tag=f"tag-{session_id.hex[:6]}",
+            analytics_opt_out=False,
+        )  # fmt: skip
+
+
+async def test_a_session_is_tagged_as_read_in_one_statement(
+    conn: asyncpg.Connection, statements: list[str]
+) -> None:
+    model, user = await _registered(conn), f"u-{uuid.uuid4().hex[:8]}"
+    counters = []
+    for _ in range(2):  # the user's first session of the model, then the next
+        session_id = uuid.uuid4()
+        read = await store.tagging_input(conn, session_id, user, model)
+        assert read.model_id is not None and not read.tagged
+        await asyncio.sleep(0)
+        statements.clear()
+        counters.append(await _tag_as_read(conn, read, session_id, user))
+        await asyncio.sleep(0)
+        sent = [q for q in statements if not q.startswith("\n") and "typeinfo_tree" not in q]
+        assert len(sent) == 1 and "INSERT INTO session_tags" in sent[0]
+        assert (await store.tagging_input(conn, session_id, user, model)).tagged
+    assert counters == [1, 2]
+    stored = await conn.fetch(
+        "SELECT t.counter FROM session_tags t JOIN llm_models m ON m.id = t.model_id"
+        " WHERE t.user_id = $1 AND m.name = $2 ORDER BY counter",
+        user, model,
+    )  # fmt: skip
+    assert [r["counter"] for r in stored] == [1, 2]
+
+
+async def test_a_counter_taken_meanwhile_refuses_the_tag_whole(conn: asyncpg.Connection) -> None:
+    model = await _registered(conn)
+    for taken_before in (False, True):  # the user's first counter, then a later one
+        user, session_id = f"u-{uuid.uuid4().hex[:8]}", uuid.uuid4()
+        if taken_before:
+            await store.next_counter(conn, user, model)
+        read = await store.tagging_input(conn, session_id, user, model)
+        _, taken = await store.next_counter(conn, user, model)  # another session, meanwhile
+        with pytest.raises(WriteConflict):
+            await _tag_as_read(conn, read, session_id, user)
+        assert not (await store.tagging_input(conn, session_id, user, model)).tagged
+        last = await conn.fetchval(
+            "SELECT last_counter FROM tag_counters c JOIN llm_models m ON m.id = c.model_id"
+            " WHERE c.user_id = $1 AND m.name = $2",
+            user, model,
+        )  # fmt: skip
+        assert last == taken  # the refused statement took nothing
+
+
+async def test_a_session_tagged_meanwhile_is_not_tagged_again(conn: asyncpg.Connection) -> None:
+    model, user, session_id = await _registered(conn), f"u-{uuid.uuid4().hex[:8]}", uuid.uuid4()
+    read = await store.tagging_input(conn, session_id, user, model)
+    await _tag_as_read(conn, read, session_id, user)
+    with pytest.raises(WriteConflict):  # the same read again: the counter moved, the tag exists
+        await _tag_as_read(conn, read, session_id, user)
+    again = await store.tagging_input(conn, session_id, user, model)
+    with pytest.raises(WriteConflict):  # a fresh read of the counter: the session has a tag
+        await _tag_as_read(conn, again, session_id, user)
+    assert await conn.fetchval("SELECT count(*) FROM session_tags WHERE user_id = $1", user) == 1
+
+
+@pytest.fixture
+async def pool(
+    conn: asyncpg.Connection, servers: Servers, statements: list[str]
+) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the tagger's tables (migrated by ``conn``) logging into ``statements``."""
+
+    async def log_statements(connection: asyncpg.Connection) -> None:
+        connection.add_query_logger(lambda record: statements.append(record.query))
+
+    pool = await asyncpg.create_pool(
+        servers.database_url, server_settings={"search_path": SCHEMA}, init=log_statements
+    )
+    assert pool is not None
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@pytest.fixture
+def ctx(pool: asyncpg.Pool, servers: Servers) -> HandlerContext:
+    """The tagger consumer's handler context on ``pool``."""
+    return HandlerContext(
+        consumer="tagger", schema=SCHEMA, subjects=Subjects(servers.prefix), pool=pool,
+        broker=None, delivery=1,  # type: ignore[arg-type]  # tagging uses no broker
+    )  # fmt: skip
+
+
+def _created(model: str, user: str) -> SessionCreated:
+    return SessionCreated(session_id=uuid.uuid4(), user_id=user, name="New chat",
+                          name_source="default", model=model)  # fmt: skip
+
+
+async def test_a_new_session_alone_costs_a_read_and_one_statement(
+    ctx: HandlerContext, conn: asyncpg.Connection, statements: list[str]
+) -> None:
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    new_model = _created(f"model-{uuid.uuid4().hex[:8]}", user)
+    await tagging.session_created(new_model, ctx)  # a model never seen: in a transaction
+    seen = _created(new_model.model, user)
+    await asyncio.sleep(0)
+    statements.clear()
+    await tagging.session_created(seen, ctx)
+    await asyncio.sleep(0.01)
+    sent = own_statements(statements)
+    assert len(sent) == 2 and "BEGIN" not in sent  # the read, then the guarded write
+    events = await conn.fetch(
+        "SELECT convert_from(payload, 'UTF8')::jsonb AS e FROM outbox"
+        " WHERE event_type = 'session.tagged' AND convert_from(payload, 'UTF8')::jsonb"
+        "->>'user_id' = $1 ORDER BY id",
+        user,
+    )
+    tagged = [json.loads(r["e"]) for r in events]
+    assert [(t["session_id"], t["counter"]) for t in tagged] == [
+        (str(new_model.session_id), 1), (str(seen.session_id), 2),
+    ]  # fmt: skip
+    handled = await conn.fetchval(
+        "SELECT count(*) FROM inbox WHERE consumer = 'tagger' AND event_id = ANY($1::uuid[])",
+        [new_model.event_id, seen.event_id],
+    )
+    assert handled == 2
+
+
+async def test_sessions_of_one_user_tagged_at_once_take_distinct_counters(
+    ctx: HandlerContext, conn: asyncpg.Connection
+) -> None:
+    model, user = await _registered(conn), f"u-{uuid.uuid4().hex[:8]}"
+    sessions = [_created(model, user) for _ in range(4)]
+    await asyncio.gather(*(tagging.session_created(s, ctx) for s in sessions))
+    counters = await conn.fetch("SELECT counter FROM session_tags WHERE user_id = $1", user)
+    assert sorted(r["counter"] for r in counters) == [1, 2, 3, 4]

@@ -1,7 +1,8 @@
 """The tagger's durable consumer ``tagger``: each event goes to its use case in
 :mod:`parley_tagger.application.tagging`. Each does its work in its event's unit of work alone,
-so events of different sessions share a transaction (``batch=True``); a reply handled alone is
-one statement without a transaction (an optimistic unit of work)."""
+so events of different sessions share a transaction (``batch=True``); handled alone, a reply is
+one statement without a transaction and a new session a read and one statement (optimistic units
+of work)."""
 
 from __future__ import annotations
 

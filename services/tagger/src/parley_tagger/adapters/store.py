@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -30,6 +31,71 @@ async def next_counter(
     )
     assert row is not None
     return row["model_id"], int(row["last_counter"])
+
+
+@dataclass(frozen=True)
+class TaggingInput:
+    """What tagging a session starts from, read at once: whether it has a tag (``tagged``), the
+    id of its model (None when the model was never seen) and the user's last counter for that
+    model (None before the user's first session of it)."""
+
+    tagged: bool
+    model_id: uuid.UUID | None
+    last_counter: int | None
+
+
+async def tagging_input(
+    conn: asyncpg.Connection | asyncpg.Pool, session_id: uuid.UUID, user_id: str, model: str
+) -> TaggingInput:
+    """Whether the session is tagged, ``model``'s id and ``user_id``'s last counter for it, in
+    one statement without locks (see :func:`tag_as_read`)."""
+    row = await conn.fetchrow(
+        "SELECT EXISTS (SELECT 1 FROM session_tags WHERE session_id = $1) AS tagged,"
+        " m.id AS model_id, c.last_counter FROM (SELECT 1) AS one"
+        " LEFT JOIN llm_models m ON m.name = $3"
+        " LEFT JOIN tag_counters c ON c.user_id = $2 AND c.model_id = m.id",
+        session_id,
+        user_id,
+        model,
+    )
+    assert row is not None  # one row, whatever the joins find
+    return TaggingInput(row["tagged"], row["model_id"], row["last_counter"])
+
+
+async def tag_as_read(
+    uow: UnitOfWork,
+    read: TaggingInput,
+    *,
+    session_id: uuid.UUID,
+    user_id: str,
+    tag: str,
+    analytics_opt_out: bool,
+) -> int:
+    """Take the user's next counter for the model of ``read`` (which must have one) and record
+    the session's ``tag`` (made from that counter), with the unit of work's last statement,
+    guarded on the counter being still as read and the session untagged: else that statement
+    is refused whole (:class:`~parley_runtime.WriteConflict`). Returns the counter taken."""
+    counter = (read.last_counter or 0) + 1
+    if read.last_counter is None:  # the user's first session of the model
+        counted = (
+            "counted AS (INSERT INTO tag_counters (user_id, model_id, last_counter)"
+            " VALUES ($2, $3, $4) ON CONFLICT DO NOTHING RETURNING last_counter)"
+        )
+    else:
+        counted = (
+            "counted AS (UPDATE tag_counters SET last_counter = $4 WHERE user_id = $2"
+            " AND model_id = $3 AND last_counter = $4 - 1 RETURNING last_counter)"
+        )
+    tagged = (
+        "tagged AS (INSERT INTO session_tags (session_id, user_id, model_id, counter,"
+        " session_tag, analytics_opt_out) SELECT $1, $2, $3, last_counter, $5, $6 FROM counted"
+        " ON CONFLICT DO NOTHING RETURNING 1)"
+    )
+    await uow.write_last(
+        [counted, tagged], session_id, user_id, read.model_id, counter, tag, analytics_opt_out,
+        guard="tagged",
+    )  # fmt: skip
+    return counter
 
 
 async def get_session_tag(conn: asyncpg.Connection, session_id: uuid.UUID) -> dict[str, Any] | None:

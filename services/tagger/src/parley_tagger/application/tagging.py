@@ -3,6 +3,8 @@ and every reply of a tagged session is recorded as a searchable LLM trace carryi
 
 from __future__ import annotations
 
+import functools
+
 import asyncpg
 import structlog
 from parley_contracts import (
@@ -24,22 +26,47 @@ from ..domain.tags import session_tag, tag_label
 log = structlog.get_logger(__name__)
 
 
+#: Optimistic tries of tagging a session before it is tagged in a transaction.
+TAG_TRIES = 3
+
+
+class NewModel(Exception):
+    """The session's model was never seen: it is registered in a transaction."""
+
+
 async def tag_session(uow: UnitOfWork, cause: SessionCreated) -> None:
-    """Tag a new session (once) and publish ``session.tagged``."""
-    if await store.get_session_tag(uow.conn, cause.session_id) is not None:
-        return
+    """Tag a new session (once) and publish ``session.tagged``.
+
+    In an optimistic unit of work: one read, then one statement guarded on the user's counter
+    as read (:func:`~..adapters.store.tag_as_read`); else, in the unit's transaction, the
+    model registered and the counter taken under its row lock.
+
+    Raises:
+        NewModel: an optimistic unit of work, for a model never seen (nothing is written).
+        WriteConflict: an optimistic unit of work, when another session took the counter or
+            tagged the session first (raised at the unit of work's end; nothing is written).
+    """
     model, opt_out = cause.model, cause.analytics_opt_out
-    model_id, counter = await store.next_counter(uow.conn, cause.user_id, model)
+    if uow.optimistic:
+        read = await store.tagging_input(uow.conn, cause.session_id, cause.user_id, model)
+        if read.tagged:
+            return
+        if read.model_id is None:
+            raise NewModel(model)
+        model_id, counter = read.model_id, (read.last_counter or 0) + 1
+        await store.tag_as_read(
+            uow, read, session_id=cause.session_id, user_id=cause.user_id,
+            tag=session_tag(model_id, counter), analytics_opt_out=opt_out,
+        )  # fmt: skip
+    else:
+        if await store.get_session_tag(uow.conn, cause.session_id) is not None:
+            return
+        model_id, counter = await store.next_counter(uow.conn, cause.user_id, model)
+        await store.insert_session_tag(
+            uow.conn, session_id=cause.session_id, user_id=cause.user_id, model_id=model_id,
+            counter=counter, tag=session_tag(model_id, counter), analytics_opt_out=opt_out,
+        )  # fmt: skip
     tag = session_tag(model_id, counter)
-    await store.insert_session_tag(
-        uow.conn,
-        session_id=cause.session_id,
-        user_id=cause.user_id,
-        model_id=model_id,
-        counter=counter,
-        tag=tag,
-        analytics_opt_out=opt_out,
-    )
     await uow.publish(
         SessionTagged(
             event_id=derive_id(cause.session_id, "session.tagged"),
@@ -53,11 +80,25 @@ async def tag_session(uow: UnitOfWork, cause: SessionCreated) -> None:
             label=tag_label(model, counter),
         )
     )
-    log.info("session tagged", session_tag=tag, model=model)
+    uow.after_commit(functools.partial(log.info, "session tagged", session_tag=tag, model=model))
 
 
 async def session_created(event: SessionCreated, ctx: HandlerContext) -> None:
-    """Give the new session its tag (once, whatever the redeliveries)."""
+    """Give the new session its tag (once, whatever the redeliveries). Alone: in optimistic
+    units of work (a read, then one statement with the inbox mark), read again when another
+    session of the user took the counter first, up to :data:`TAG_TRIES` times; then, and for a
+    model never seen or in a batch, in a transaction."""
+    for tries_left in range(TAG_TRIES - 1, -1, -1):
+        try:
+            async with ctx.unit_of_work(event, optimistic=True) as uow:
+                await tag_session(uow, event)
+            return
+        except NewModel:
+            break
+        except WriteConflict:
+            if not tries_left:
+                break
+            log.info("tag counter taken meanwhile; reading it again")
     async with ctx.unit_of_work(event) as uow:
         await tag_session(uow, event)
 
