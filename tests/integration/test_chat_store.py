@@ -1,12 +1,14 @@
 """Chat's turn ledger on a real PostgreSQL: a turn settles in one statement without a
 transaction, over the ledger's version, with its transcript, inbox mark and outbox row; a ledger
 whose row moved on (a turn given up), was erased, or was first stored meanwhile is refused
-whole; opening an upstream session stores its row at the next version."""
+whole; opening an upstream session stores its row at the next version; a session's lock is
+taken and its ledger read in one round trip."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -16,6 +18,7 @@ from parley_chat.domain.turns import TurnLedger
 from parley_contracts import MessageCreated, ReplyFailed, Subjects
 from parley_runtime import WriteConflict
 from parley_runtime.uow import joined_unit_of_work
+from stack import Servers, own_statements
 
 SCHEMA = "chatstore"
 
@@ -115,3 +118,44 @@ async def test_a_new_ledger_is_not_written_over_one_stored_meanwhile(
         await _settle(conn, new, _message(session_id, 1))
     stored = await store.load(conn, session_id)
     assert stored is not None and stored.failed_turns == {2} and stored.version == 1
+
+
+@pytest.fixture
+async def pool(
+    conn: asyncpg.Connection, servers: Servers, statements: list[str]
+) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on chat's tables (migrated by ``conn``) logging into ``statements``."""
+
+    async def log_statements(connection: asyncpg.Connection) -> None:
+        connection.add_query_logger(lambda record: statements.append(record.query))
+
+    pool = await asyncpg.create_pool(
+        servers.database_url, server_settings={"search_path": SCHEMA}, init=log_statements,
+        min_size=2, max_size=2,
+    )  # fmt: skip
+    assert pool is not None
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def test_a_session_is_locked_and_read_in_one_round_trip(
+    pool: asyncpg.Pool, conn: asyncpg.Connection, statements: list[str]
+) -> None:
+    session_id = uuid.uuid4()
+    await asyncio.sleep(0)
+    statements.clear()
+    async with store.session_lock(pool, session_id) as locked:
+        await asyncio.sleep(0.01)
+        assert own_statements(statements) == ["SELECT * FROM lock_session($1, $2)"]
+        assert locked is not None and (locked.gone, locked.ledger) == (False, None)
+        async with store.session_lock(pool, session_id) as other:
+            assert other is None  # held: another turn of the session waits
+    await store.save_opened(conn, session_id=session_id, user_id="store", provider="echo",
+                            model="echo", upstream_id="up-1")  # fmt: skip
+    await conn.execute("INSERT INTO deleted_sessions (session_id) VALUES ($1)", session_id)
+    async with store.session_lock(pool, session_id) as locked:  # released: taken again
+        assert locked is not None and locked.gone
+        assert locked.ledger == await store.load(conn, session_id)
+        assert locked.ledger is not None and locked.ledger.upstream_id == "up-1"

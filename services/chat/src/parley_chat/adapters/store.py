@@ -165,22 +165,19 @@ async def session_lock(
 ) -> AsyncIterator[LockedSession | None]:
     """Try to take the session's advisory lock (``pg_try_advisory_lock``) for the block, on a
     connection of its own, so that no two chat processes call the upstream for one session at
-    once; yields None when another holder has it. Once it is held, one statement reads whether
-    the session was deleted and its ledger (after the lock, so the ledger is the last holder's)."""
+    once; yields None when another holder has it. Once it is held, whether the session was
+    deleted and its ledger are read (after the lock, so the ledger is the last holder's), in
+    the same round trip: the function ``lock_session`` (migration 0004) does both."""
     async with pool.acquire() as conn:
         key = lock_key(session_id)
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
+        row = await conn.fetchrow("SELECT * FROM lock_session($1, $2)", key, session_id)
+        assert row is not None  # the function returns one row
+        if not row["locked"]:
             yield None
             return
         try:
-            row = await conn.fetchrow(
-                "SELECT EXISTS (SELECT 1 FROM deleted_sessions WHERE session_id = $1) AS gone,"
-                f" u.* FROM (SELECT {LEDGER_COLUMNS} FROM upstream_sessions"
-                " WHERE session_id = $1) AS u RIGHT JOIN (SELECT 1) AS one ON true",
-                session_id,
-            )
-            assert row is not None
-            ledger = _ledger(row) if row["session_id"] is not None else None
+            stored = row["ledger"]
+            ledger = _ledger(stored) if stored is not None else None
             yield LockedSession(gone=bool(row["gone"]), ledger=ledger)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", key)
