@@ -1,4 +1,5 @@
-"""What the HTTP edge takes from a caller before any query: a token's subject and a list cursor.
+"""What the HTTP edge takes from a caller before any query: a token's subject (a token verified
+once remembered until it expires) and a list cursor.
 Anything a caller can craft is refused with a 4xx problem, never carried into an event or a
 query where it would fail as a 500."""
 
@@ -6,11 +7,13 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 from parley_contracts import MAX_USER_ID_CHARS
+from parley_gateway.api import auth
 from parley_gateway.api.auth import InvalidToken, issue_token, verify_token
 from parley_gateway.api.cursors import decode_cursor, encode_cursor
 from parley_gateway.api.problems import BadCursor
@@ -30,6 +33,37 @@ def test_a_longer_subject_is_refused_as_an_invalid_token() -> None:
     with pytest.raises(InvalidToken) as refused:
         verify_token(SETTINGS, token)
     assert "over 200 characters" in refused.value.detail
+
+
+def test_a_token_verified_once_is_remembered_until_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decoded: list[str] = []
+    real_decode = auth.jwt.decode
+
+    def counting_decode(token: str, *args: object, **kwargs: object) -> object:
+        decoded.append(token)
+        return real_decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(auth.jwt, "decode", counting_decode)
+    user = f"u-{uuid.uuid4().hex}"
+    token, ttl = issue_token(SETTINGS, user)
+    assert [verify_token(SETTINGS, token) for _ in range(3)] == [user] * 3
+    assert decoded == [token]  # the signature checked once
+    later = time.time() + ttl + 1
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    with pytest.raises(InvalidToken) as refused:  # remembered, and expired all the same
+        verify_token(SETTINGS, token)
+    assert refused.value.detail == "Signature has expired"
+
+
+def test_a_token_that_fails_is_checked_again_each_time() -> None:
+    token, _ = issue_token(SETTINGS, f"u-{uuid.uuid4().hex}")
+    other = GatewaySettings(jwt_secret="another-unit-test-secret-0123456789")
+    for _ in range(2):
+        with pytest.raises(InvalidToken) as refused:
+            verify_token(other, token)  # another key: never remembered as valid
+        assert refused.value.detail == "Signature verification failed"
 
 
 def test_a_cursor_round_trips_in_utc() -> None:
