@@ -74,9 +74,10 @@ class GatewayHandlers:
     async def on_reply_completed(self, event: ReplyCompleted, ctx: HandlerContext) -> None:
         """Store the reply and wake the requests waiting for it."""
         stored = await self.apply(replies.store_reply, event, ctx)
-        log.info(
-            "reply stored" if stored else "reply for a deleted session dropped", turn=event.turn
-        )
+        if stored:
+            log.debug("reply stored", turn=event.turn)
+        else:
+            log.info("reply for a deleted session dropped", turn=event.turn)
 
     async def on_reply_failed(self, event: ReplyFailed, ctx: HandlerContext) -> None:
         """Fail the user message, with the reason, and wake its waiters."""
@@ -87,12 +88,15 @@ class GatewayHandlers:
     async def on_session_named(self, event: SessionNamed, ctx: HandlerContext) -> None:
         """Take an automatic name unless the user named the session."""
         applied = await self.apply(replies.apply_auto_name, event, ctx)
-        log.info("automatic name " + ("applied" if applied else "ignored"), name=event.name)
+        if applied:
+            log.debug("automatic name applied", name=event.name)
+        else:
+            log.info("automatic name ignored", name=event.name)
 
     async def on_session_tagged(self, event: SessionTagged, ctx: HandlerContext) -> None:
         """Record the session's tag and its display label."""
         await self.apply(replies.record_tag, event, ctx)
-        log.info("session tagged", session_tag=event.session_tag)
+        log.debug("session tagged", session_tag=event.session_tag)
 
     async def on_give_up(self, event: Event, reason: str, ctx: HandlerContext) -> None:
         """A reply that cannot be stored: fail its message, so the user is not left waiting."""

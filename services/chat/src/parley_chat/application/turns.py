@@ -198,7 +198,7 @@ class Turns:
                     upstream_done_at=_aware(reply.last_byte_at),
                 )
             )
-        log.info(
+        log.debug(
             "reply completed",
             turn=event.turn,
             latency_ms=latency_ms,

@@ -74,7 +74,7 @@ async def post_message(
     if request_key is None:
         posted = await _post_optimistically(uow_factory, user, session_id, message_id, content, live)
         if posted is not None:
-            log.info("message accepted", session_id=str(session_id), message_id=str(message_id))
+            log.debug("message accepted", session_id=str(session_id), message_id=str(message_id))
             return posted, True
     async with uow_factory() as uow:
         session = await load(uow, session_id, user, lock=True)
@@ -92,7 +92,7 @@ async def post_message(
                     raise IdempotencyKeyReused("this key was used for another request")
                 return existing, False
         message = await _append(uow, session, message_id, content, live)
-    log.info("message accepted", session_id=str(session_id), message_id=str(message_id))
+    log.debug("message accepted", session_id=str(session_id), message_id=str(message_id))
     return message, True
 
 

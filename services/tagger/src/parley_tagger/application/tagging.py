@@ -136,7 +136,7 @@ async def reply_completed(event: ReplyCompleted, ctx: HandlerContext) -> None:
             )
     except WriteConflict as exc:  # its session.created is late: the tag needs its model
         raise RetryLater("the session has no tag yet") from exc
-    log.info("reply traced unless its session opted out", turn=event.turn)
+    log.debug("reply traced unless its session opted out", turn=event.turn)
 
 
 async def session_deleted(event: SessionDeleted, ctx: HandlerContext) -> None:
