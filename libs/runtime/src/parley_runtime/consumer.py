@@ -3,7 +3,8 @@
 It keeps pull requests outstanding on the broker's connection
 (:class:`~parley_runtime.pulling.Puller`), validates each delivery against its contract, queues
 it behind the earlier events of its session (one runner task per session: sessions in
-parallel, each in order), keeps it alive with ``in_progress`` while it waits, and hands it to
+parallel, each in order), keeps it alive with ``in_progress`` while it waits and while it is
+handled (one task for every delivery in flight), and hands it to
 :class:`~parley_runtime.settlement.Settler`, which handles and settles it.
 """
 
@@ -48,9 +49,10 @@ class EventConsumer:
     pool_getter: Callable[[], asyncpg.Pool]
     broker: NatsBroker
     handoff_getter: Callable[[], Handoff | None] = lambda: None
-    _queues: dict[uuid.UUID, deque[tuple[Msg, Event, EventHandler, asyncio.Task[None]]]] = field(
-        default_factory=dict
-    )
+    _queues: dict[uuid.UUID, deque[tuple[Msg, Event, EventHandler]]] = field(default_factory=dict)
+    #: Deliveries in flight, by ``id()``: the message and when it last showed life (loop time).
+    _alive: dict[int, tuple[Msg, float]] = field(default_factory=dict)
+    _keeper: asyncio.Task[None] | None = None
     _runners: dict[uuid.UUID, asyncio.Task[None]] = field(default_factory=dict)
     _puller: Puller | None = None
     _in_flight: int = 0
@@ -104,15 +106,17 @@ class EventConsumer:
             deliver=self.handle,
         )
         await self._puller.start()
+        self._keeper = asyncio.create_task(self._keep_alive(), name=f"{self.spec.durable}:alive")
 
     def handle(self, msg: Msg) -> None:
         """Validate one delivery and queue it behind the earlier events of its session.
 
         Each session with queued events has one runner task handling them one at a time, in
         delivery order; at most ``max_workers`` runners handle an event at once. While a
-        delivery waits and while it is handled, it tells the server it is in progress every
-        third of ``ack_wait``, so it is not redelivered elsewhere meanwhile. An event that does
-        not validate goes to the dead letters.
+        delivery waits and while it is handled, the server is told it is in progress once it
+        showed no life for a third of ``ack_wait`` (:meth:`_keep_alive`), so it is not
+        redelivered elsewhere meanwhile. An event that does not validate goes to the dead
+        letters.
         """
         if self._stopping:  # delivered after drain began: hand it back at once
             self._track(msg.nak())
@@ -127,8 +131,8 @@ class EventConsumer:
             self._track(msg.ack())
             return
         self._in_flight += 1
-        heartbeat = asyncio.create_task(self._heartbeat(msg))
-        self._queues.setdefault(event.session_id, deque()).append((msg, event, handler, heartbeat))
+        self._alive[id(msg)] = (msg, asyncio.get_running_loop().time())
+        self._queues.setdefault(event.session_id, deque()).append((msg, event, handler))
         if event.session_id not in self._runners:
             self._runners[event.session_id] = asyncio.create_task(
                 self._run_session(event.session_id), name=f"{self.spec.durable}:{event.session_id}"
@@ -156,7 +160,7 @@ class EventConsumer:
         queue = self._queues[session_id]
         try:
             while queue:
-                msg, event, handler, _ = queue[0]
+                msg, event, handler = queue[0]
                 # A batched event waits for its batch, not for a worker: the batch is the
                 # bound (one connection for up to max_batch_events events).
                 batched = self.spec.handlers.batched(event)
@@ -182,8 +186,8 @@ class EventConsumer:
             del self._queues[session_id]
             del self._runners[session_id]
 
-    def _release(self, queued: tuple[Msg, Event, EventHandler, asyncio.Task[None]]) -> None:
-        queued[3].cancel()  # its heartbeat
+    def _release(self, queued: tuple[Msg, Event, EventHandler]) -> None:
+        del self._alive[id(queued[0])]
         self._in_flight -= 1
         if self._puller is not None:
             self._puller.wake()
@@ -206,14 +210,30 @@ class EventConsumer:
             await asyncio.gather(*pending, return_exceptions=True)
         if self._rejects:  # the events handed back by cancelled runners
             await asyncio.wait(list(self._rejects), timeout=timeout_s)
+        if self._keeper is not None:
+            self._keeper.cancel()
+            await asyncio.gather(self._keeper, return_exceptions=True)
+            self._keeper = None
 
-    async def _heartbeat(self, msg: Msg) -> None:
+    async def _keep_alive(self) -> None:
+        """Every sixth of ``ack_wait``, tell the server that each delivery in flight (queued
+        or being handled) that showed no life for a third of ``ack_wait`` is in progress
+        (``+WPI``), so it is not redelivered elsewhere meanwhile: one task for all of them,
+        not a timer per delivery."""
+        loop = asyncio.get_running_loop()
+        quiet_s = self.settings.ack_wait_s / 3
         while True:
-            await asyncio.sleep(self.settings.ack_wait_s / 3)
-            try:
-                await msg.in_progress()
-            except Exception:  # the settle that follows reports real trouble
-                return
+            await asyncio.sleep(self.settings.ack_wait_s / 6)
+            now = loop.time()
+            due = [msg for msg, since in self._alive.values() if now - since >= quiet_s]
+            for msg in due:
+                if id(msg) not in self._alive:
+                    continue  # settled meanwhile
+                self._alive[id(msg)] = (msg, now)
+                try:
+                    await msg.in_progress()
+                except Exception:  # the settle that follows reports real trouble
+                    continue
 
     async def _run(self, handler: EventHandler, event: Event, msg: Msg, delivery: int) -> None:
         """Handle and settle one delivery in a fresh :class:`HandlerContext`."""
