@@ -14,6 +14,7 @@ from parley_runtime import Service
 from .adapters.naming import NatsNamingSource
 from .adapters.notifications import GatewayNotifications
 from .adapters.reply_watch import NatsReplyWatcher
+from .adapters.saved_sessions import SavedSessions
 from .adapters.traces import NatsTraceSource
 from .adapters.unit_of_work import over
 from .api import auth, contract, events, messages, models, naming, problems, sessions, traces
@@ -62,11 +63,12 @@ def build(settings: GatewaySettings | None = None) -> tuple[Service, FastAPI]:
     """The gateway service and its FastAPI app (lifespan runs the service)."""
     settings = settings or GatewaySettings()
     notifications = GatewayNotifications()
-    consumer = GatewayHandlers(notifications.waiters).consumer_spec()
+    saved = SavedSessions()  # this replica's sessions as last committed (see the class)
+    consumer = GatewayHandlers(notifications.waiters, saved).consumer_spec()
     service = Service("gateway", settings, migrations=MIGRATIONS, consumers=[consumer])
 
     def uow(*, optimistic: bool = False) -> AbstractAsyncContextManager[UnitOfWork]:
-        return over(service.unit_of_work(optimistic=optimistic), notifications.waiters)
+        return over(service.unit_of_work(optimistic=optimistic), notifications.waiters, saved)
 
     def reads(*, optimistic: bool = False) -> AbstractAsyncContextManager[UnitOfWork]:
         return over(service.reading())  # one statement each, never a transaction

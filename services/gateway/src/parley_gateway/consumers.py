@@ -22,6 +22,7 @@ from parley_runtime import ConsumerSpec, HandlerContext, Handlers
 from parley_runtime import UnitOfWork as Transaction
 
 from .adapters.notifications import ReplyWaiters
+from .adapters.saved_sessions import SavedSessions
 from .adapters.unit_of_work import PostgresUnitOfWork, over
 from .application import replies
 from .application.optimistic import optimistically
@@ -37,15 +38,19 @@ E = TypeVar("E", bound=Event)
 @dataclass
 class GatewayHandlers:
     """The gateway's event handlers; ``waiters`` (this replica's requests waiting for replies)
-    are told a stored reply or failure directly, once committed."""
+    are told a stored reply or failure directly, once committed; ``saved`` (this replica's
+    sessions as last committed) starts optimistic writes without a read."""
 
     waiters: ReplyWaiters | None = None
+    saved: SavedSessions | None = None
 
     def _over(
-        self, transaction: AbstractAsyncContextManager[Transaction]
+        self, transaction: AbstractAsyncContextManager[Transaction], *, from_saved: bool = False
     ) -> AbstractAsyncContextManager[PostgresUnitOfWork]:
-        """The gateway unit of work over ``transaction``, telling this replica's waiters."""
-        return over(transaction, self.waiters)
+        """The gateway unit of work over ``transaction``, telling this replica's waiters and
+        keeping its saved sessions (``from_saved``: see
+        :class:`~.adapters.repositories.PostgresSessions`)."""
+        return over(transaction, self.waiters, self.saved, from_saved=from_saved)
 
     async def apply(
         self, rule: Callable[[PostgresUnitOfWork, E], Awaitable[bool]], event: E,
@@ -53,15 +58,21 @@ class GatewayHandlers:
     ) -> bool:  # fmt: skip
         """Apply ``rule(uow, event)`` (a rule of :mod:`~.application.replies` that saves the
         event's session, if anything) in optimistic units of work
-        (:func:`~.application.optimistic.optimistically`; in a batch: in the batch's
-        transaction, the session locked as it is read), then, if another save of the session
-        came first at every try, once more under the session's lock. Returns what the rule
-        returned.
+        (:func:`~.application.optimistic.optimistically`), then, if another save of the
+        session came first at every try, once more under the session's lock. In a batch: once,
+        in the batch's transaction, from this replica's saved copy of the session when it has
+        one (its save guarded on that version, so a stale copy has the batch handled again
+        event by event). Returns what the rule returned.
 
         Raises:
             AlreadyProcessed, SessionGone: the inbox mark refused the event (nothing written).
             StorageUnavailable: the database is out of reach.
+            ConcurrentUpdate: in a batch, another save of the session came first.
         """
+        if ctx.batch is not None:
+            unit = ctx.unit_of_work(event, optimistic=True)
+            async with self._over(unit, from_saved=True) as uow:
+                return await rule(uow, event)
         try:
             return await optimistically(
                 lambda: self._over(ctx.unit_of_work(event, optimistic=True)),

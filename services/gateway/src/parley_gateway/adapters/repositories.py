@@ -1,8 +1,10 @@
-"""PostgreSQL repositories of the gateway (asyncpg): they load and save domain objects on the
-connection of an open transaction, and nothing more."""
+"""The gateway's session repository on PostgreSQL (asyncpg): it loads and saves sessions (with
+the messages they appended or changed) on the connection of an open transaction, and nothing
+more. Messages alone: :mod:`.messages_repository`."""
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Sequence
@@ -17,6 +19,8 @@ from parley_runtime.statements import LastWrite
 from ..domain.messages import Message
 from ..domain.ports import Keyset
 from ..domain.sessions import Session
+from .messages_repository import MESSAGE_COLUMNS, message_from_row
+from .saved_sessions import SavedSessions, copy_of
 
 #: The columns a session is written with, but ``expires_at`` (derived) and ``version``.
 WRITTEN_COLUMNS = (
@@ -26,7 +30,6 @@ WRITTEN_COLUMNS = (
 )
 #: The columns a session is read with.
 SESSION_COLUMNS = f"{WRITTEN_COLUMNS}, version"
-MESSAGE_COLUMNS = "id, session_id, seq, role, content, status, reply_to, error, created_at"
 #: Stores a loaded session's fields over the version it was read at (``$20``), with the next
 #: version; ``$1``..``$19`` are ``PostgresSessions._values``. Returns a row only when stored.
 _SAVE_SESSION = (
@@ -82,16 +85,6 @@ def _session(row: asyncpg.Record, columns: Sequence[str] | None = None) -> Sessi
     return Session(**fields)
 
 
-def _message(row: asyncpg.Record, columns: Sequence[str] | None = None) -> Message:
-    """A message from ``row`` (all its columns, or ``columns``, the names of
-    :data:`MESSAGE_COLUMNS` in its order, maybe aliased)."""
-    if columns is None:
-        return Message(**dict(row))
-    return Message(
-        **{name: row[c] for name, c in zip(MESSAGE_COLUMNS.split(", "), columns, strict=True)}
-    )
-
-
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -101,12 +94,36 @@ class PostgresSessions:
     session added or saved is written with the unit's last statement
     (:meth:`~parley_runtime.UnitOfWork.write_last`: nothing reads it back before the end);
     without, at once. In an optimistic unit of work a read takes no lock (there is no
-    transaction to hold it): the save's version guard refuses what changed meanwhile."""
+    transaction to hold it): the save's version guard refuses what changed meanwhile.
 
-    def __init__(self, conn: asyncpg.Connection, unit: Transaction | None = None) -> None:
+    With ``saved`` (this replica's :class:`~.saved_sessions.SavedSessions`), each session
+    committed is kept there, and :meth:`get` in an optimistic unit of work (or, with
+    ``from_saved``, in one that would lock: a batch's, whose saves are guarded all the same)
+    takes it from there instead of reading its row; a unit that locks forgets it (its save
+    keeps it again)."""
+
+    def __init__(
+        self,
+        conn: asyncpg.Connection,
+        unit: Transaction | None = None,
+        saved: SavedSessions | None = None,
+        *,
+        from_saved: bool = False,
+    ) -> None:
         self.conn = conn
         self.unit = unit
+        self.saved = saved
         self._locks = unit is None or not unit.optimistic
+        self._from_saved = saved is not None and (from_saved or not self._locks)
+
+    def _kept_when_committed(self, session: Session) -> None:
+        """Keep ``session`` as it was just written in :attr:`saved`, once that is committed."""
+        if self.saved is None:
+            return
+        if self.unit is None:
+            self.saved.keep(copy_of(session))
+        else:
+            self.unit.after_commit(functools.partial(self.saved.keep, copy_of(session)))
 
     async def _write(self, ctes: Sequence[str], *args: Any, guard: str | None = None) -> None:
         if self.unit is not None:
@@ -118,7 +135,16 @@ class PostgresSessions:
         self, session_id: uuid.UUID, user_id: str | None = None, *, for_update: bool = False
     ) -> Session | None:
         """The session ``session_id`` of ``user_id`` (locked for this transaction with
-        ``for_update``), or None."""
+        ``for_update``), or None; in an optimistic unit of work, the copy this replica kept
+        when it last committed it, if any (see the class)."""
+        if self._from_saved and self.saved is not None:
+            kept = self.saved.take(session_id)
+            if kept is not None:
+                # Kept again as it is unless this unit of work commits a newer version.
+                self._kept_when_committed(kept)
+                return kept if user_id is None or kept.user_id == user_id else None
+        elif self.saved is not None and self._locks:
+            self.saved.forget(session_id)  # saved under the lock: its save keeps it again
         sql = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
         args: list[Any] = [session_id]
         if user_id is not None:
@@ -139,11 +165,13 @@ class PostgresSessions:
         saves its session (storing a reply) is seen; failing a message, which does not, may be
         read as it stood before."""
         lock = " FOR UPDATE OF s" if self._locks else ""
+        if self.saved is not None and self._locks:
+            self.saved.forget(session_id)  # saved under the lock: its save keeps it again
         rows = await self.conn.fetch(_SESSION_WITH_REPLY + lock, session_id, message_id)
         if not rows:
             return None, None, None
         session = _session(rows[0], SESSION_COLUMNS.split(", "))
-        found = [_message(row, _MESSAGE_ALIASES) for row in rows if row["m_id"] is not None]
+        found = [message_from_row(row, _MESSAGE_ALIASES) for row in rows if row["m_id"] is not None]
         message = next((m for m in found if m.id == message_id), None)
         reply = next((m for m in found if m.id != message_id), None)
         return session, message, reply
@@ -151,6 +179,7 @@ class PostgresSessions:
     async def add(self, session: Session) -> None:
         """Insert a new session (see the class for when)."""
         await self._write([f"added AS ({_ADD_SESSION})"], *self._values(session))
+        self._kept_when_committed(session)
 
     async def save(self, session: Session, messages: Sequence[Message] = ()) -> None:
         """Store the session's fields as they are now and, in the same statement, ``messages``
@@ -170,6 +199,7 @@ class PostgresSessions:
             args += _message_columns(messages)
         await self._write(ctes, *args, guard="saved")
         session.version += 1
+        self._kept_when_committed(session)
 
     @staticmethod
     def _values(s: Session) -> tuple[Any, ...]:
@@ -184,6 +214,8 @@ class PostgresSessions:
     async def delete(self, session_id: uuid.UUID) -> None:
         """Delete the session and, by cascade, its messages."""
         await self.conn.execute("DELETE FROM sessions WHERE id = $1", session_id)
+        if self.saved is not None:
+            self.saved.forget(session_id)
 
     async def idle_past(self, now: datetime, limit: int) -> list[Session]:
         """By the ``sessions_by_expiry`` index; rows another transaction holds are skipped
@@ -224,62 +256,3 @@ class PostgresSessions:
             *args,
         )
         return [_session(row) for row in rows]
-
-
-class PostgresMessages:
-    """The ``messages`` table."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
-    async def get(self, message_id: uuid.UUID) -> Message | None:
-        """The message ``message_id``, or None."""
-        row = await self.conn.fetchrow(
-            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1", message_id
-        )
-        return _message(row) if row is not None else None
-
-    async def with_reply(self, message_id: uuid.UUID) -> tuple[Message | None, Message | None]:
-        """``(message, its reply)`` in one statement (one snapshot); None for what is missing."""
-        rows = await self.conn.fetch(
-            f"SELECT {MESSAGE_COLUMNS} FROM messages"
-            " WHERE id = $1 OR (reply_to = $1 AND role = 'assistant')",
-            message_id,
-        )
-        found = [_message(row) for row in rows]
-        message = next((m for m in found if m.id == message_id), None)
-        reply = next((m for m in found if m.id != message_id), None)
-        return message, reply
-
-    async def save(self, message: Message) -> None:
-        """Store the message's status and failure reason as they are now."""
-        await self.conn.execute(
-            "UPDATE messages SET status = $2, error = $3 WHERE id = $1",
-            message.id,
-            message.status,
-            message.error,
-        )
-
-    async def page(
-        self, session_id: uuid.UUID, *, after_seq: int = 0, limit: int | None = None
-    ) -> list[Message]:
-        """One page of a session's messages in order, after ``after_seq``."""
-        rows = await self.conn.fetch(
-            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 AND seq > $2"
-            " ORDER BY seq LIMIT $3",
-            session_id,
-            after_seq,
-            limit,
-        )
-        return [_message(row) for row in rows]
-
-    async def pending_older_than(self, age_s: float, limit: int) -> list[Message]:
-        """User messages still pending after ``age_s`` seconds, oldest first, at most ``limit``."""
-        rows = await self.conn.fetch(
-            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE role = 'user' AND status = 'pending'"
-            " AND created_at < now() - make_interval(secs => $1)"
-            " ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED",
-            age_s,
-            limit,
-        )
-        return [_message(row) for row in rows]

@@ -16,8 +16,10 @@ from parley_runtime.db import database_unreachable
 
 from ..domain.ports import ConcurrentUpdate, ReplyOutcome, StorageUnavailable
 from .idempotency_keys import PostgresIdempotencyKeys
+from .messages_repository import PostgresMessages
 from .notifications import REPLY_CHANNEL, SESSION_CHANNEL, ReplyWaiters
-from .repositories import PostgresMessages, PostgresSessions
+from .repositories import PostgresSessions
+from .saved_sessions import SavedSessions
 
 log = structlog.get_logger(__name__)
 
@@ -25,12 +27,22 @@ log = structlog.get_logger(__name__)
 class PostgresUnitOfWork:
     """Repositories, outbox and NOTIFY announcements on one open chassis transaction;
     ``waiters``, this replica's requests waiting for replies, are told a settled outcome
-    directly once it is committed."""
+    directly once it is committed; ``saved``, this replica's sessions as last committed, is
+    kept up to date (see :class:`~.repositories.PostgresSessions`)."""
 
-    def __init__(self, transaction: Transaction, waiters: ReplyWaiters | None = None) -> None:
+    def __init__(
+        self,
+        transaction: Transaction,
+        waiters: ReplyWaiters | None = None,
+        saved: SavedSessions | None = None,
+        *,
+        from_saved: bool = False,
+    ) -> None:
         self.transaction = transaction
         self.waiters = waiters
-        self.sessions = PostgresSessions(transaction.conn, transaction)
+        self.sessions = PostgresSessions(
+            transaction.conn, transaction, saved, from_saved=from_saved
+        )
         self.messages = PostgresMessages(transaction.conn)
         self.idempotency_keys = PostgresIdempotencyKeys(transaction.conn)
 
@@ -59,11 +71,16 @@ class PostgresUnitOfWork:
 
 
 def over(
-    transaction: AbstractAsyncContextManager[Transaction], waiters: ReplyWaiters | None = None
+    transaction: AbstractAsyncContextManager[Transaction],
+    waiters: ReplyWaiters | None = None,
+    saved: SavedSessions | None = None,
+    *,
+    from_saved: bool = False,
 ) -> AbstractAsyncContextManager[PostgresUnitOfWork]:
     """A gateway unit of work over a chassis transaction context (a service's
     ``unit_of_work()`` or a handler's ``ctx.unit_of_work(event)``), telling ``waiters`` the
-    outcomes it announces.
+    outcomes it announces and keeping ``saved`` up to date (``from_saved``: see
+    :class:`~.repositories.PostgresSessions`).
 
     Raises:
         StorageUnavailable: the database is out of reach (see
@@ -75,7 +92,7 @@ def over(
     async def scope() -> AsyncIterator[PostgresUnitOfWork]:
         try:
             async with transaction as opened:
-                yield PostgresUnitOfWork(opened, waiters)
+                yield PostgresUnitOfWork(opened, waiters, saved, from_saved=from_saved)
         except WriteConflict as exc:
             raise ConcurrentUpdate(str(exc)) from exc
         except Exception as exc:

@@ -1,0 +1,70 @@
+"""Sessions as this gateway replica last committed them, to start an optimistic write from
+without reading the row again.
+
+An optimistic unit of work saves a session only over the version it started from (see
+:class:`~parley_gateway.adapters.repositories.PostgresSessions`), so starting from a copy kept
+here instead of a fresh read is safe: a copy another replica's save made stale is refused by
+that guard, and the write is read and tried again. What is kept is only ever a committed state,
+and an entry is taken out while a unit of work uses it, so two units of one replica never start
+from one copy. Only writes that end in a guarded save, or that decide nothing a newer state
+would decide otherwise, start from here; reads answered to clients never do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from collections import OrderedDict
+
+from ..domain.sessions import Session
+
+#: Sessions kept (least recently saved out).
+SAVED_SESSIONS = 10_000
+#: Seconds a kept session may be used for: with several replicas, a bound on how long a copy
+#: made stale by another replica's save costs a refused write before it is dropped.
+SAVED_TTL_S = 30.0
+
+
+def copy_of(session: Session) -> Session:
+    """A copy of ``session`` that shares nothing changeable with it (its metadata and tags
+    copied)."""
+    return dataclasses.replace(session, metadata=dict(session.metadata), tags=list(session.tags))
+
+
+class SavedSessions:
+    """Copies of the sessions this replica committed last, by id, with when they were kept.
+
+    ``capacity``: sessions kept at most; ``ttl_s``: seconds a copy may be taken for.
+    """
+
+    def __init__(self, capacity: int = SAVED_SESSIONS, ttl_s: float = SAVED_TTL_S) -> None:
+        self.capacity = capacity
+        self.ttl_s = ttl_s
+        self._kept: OrderedDict[uuid.UUID, tuple[Session, float]] = OrderedDict()
+
+    def take(self, session_id: uuid.UUID) -> Session | None:
+        """The kept copy of ``session_id``, taken out (the caller owns it), or None when none
+        is kept or it is older than ``ttl_s``."""
+        kept = self._kept.pop(session_id, None)
+        if kept is None or time.monotonic() - kept[1] > self.ttl_s:
+            return None
+        return kept[0]
+
+    def keep(self, session: Session) -> None:
+        """Keep ``session`` (a :func:`copy_of` the state written, nobody else changes) as
+        committed, its ``version`` the stored one, unless a later version is kept already."""
+        held = self._kept.get(session.id)
+        if held is not None and held[0].version >= session.version:
+            return
+        self._kept[session.id] = (session, time.monotonic())
+        self._kept.move_to_end(session.id)
+        while len(self._kept) > self.capacity:
+            self._kept.popitem(last=False)
+
+    def forget(self, session_id: uuid.UUID) -> None:
+        """Keep nothing of ``session_id`` (deleted, or about to be saved under its lock)."""
+        self._kept.pop(session_id, None)
+
+    def __len__(self) -> int:
+        return len(self._kept)

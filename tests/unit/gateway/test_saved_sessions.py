@@ -1,0 +1,58 @@
+"""A gateway replica's sessions as last committed (:class:`SavedSessions`): a copy is taken out
+by the unit of work that uses it, an older version never replaces a newer one, and copies
+expire and are bounded."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from parley_gateway.adapters import saved_sessions
+from parley_gateway.adapters.saved_sessions import SavedSessions, copy_of
+from parley_gateway.domain.sessions import Session
+
+
+def session(version: int = 0, session_id: uuid.UUID | None = None) -> Session:
+    return Session(id=session_id or uuid.uuid4(), user_id="u", name="New chat",
+                   name_source="default", model="echo", version=version)  # fmt: skip
+
+
+def test_a_copy_is_taken_out_by_whoever_uses_it() -> None:
+    saved, kept = SavedSessions(), session()
+    saved.keep(kept)
+    assert saved.take(kept.id) is kept
+    assert saved.take(kept.id) is None  # a second unit of work reads the row instead
+
+
+def test_an_older_version_never_replaces_a_newer_one() -> None:
+    saved, newer = SavedSessions(), session(version=3)
+    saved.keep(newer)
+    saved.keep(session(version=2, session_id=newer.id))  # a commit that finished later
+    assert saved.take(newer.id) is newer
+
+
+def test_copies_expire_and_the_least_recently_kept_go_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [100.0]
+    monkeypatch.setattr(saved_sessions.time, "monotonic", lambda: now[0])
+    saved = SavedSessions(capacity=2, ttl_s=30.0)
+    first, second, third = session(), session(), session()
+    for kept in (first, second, third):
+        saved.keep(kept)
+    assert len(saved) == 2 and saved.take(first.id) is None  # the oldest went
+    now[0] += 31
+    assert saved.take(second.id) is None  # too old to start from
+    saved.forget(third.id)
+    assert len(saved) == 0
+
+
+def test_a_copy_shares_nothing_changeable() -> None:
+    original = session()
+    original.metadata["topic"] = "trip"
+    original.tags.append("travel")
+    copy = copy_of(original)
+    copy.metadata["topic"] = "work"
+    copy.tags.append("office")
+    assert (original.metadata, original.tags) == ({"topic": "trip"}, ["travel"])
+    assert copy == copy_of(copy) and copy.version == original.version
