@@ -1,5 +1,6 @@
 """Fixtures of the store tests: a connection on one service's tables, migrated in a schema of
-their own, that logs every statement it runs, for tests that count round trips."""
+their own, and a pool on them, that log every statement they run, for tests that count round
+trips."""
 
 from __future__ import annotations
 
@@ -35,3 +36,25 @@ async def conn(
         yield connection
     finally:
         await connection.close()
+
+
+@pytest.fixture
+async def pool(
+    request: pytest.FixtureRequest, conn: asyncpg.Connection, servers: Servers,
+    statements: list[str],
+) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the test module's ``SCHEMA`` (migrated by ``conn``) whose connections log
+    their statements in ``statements``."""
+
+    async def log_statements(connection: asyncpg.Connection) -> None:
+        connection.add_query_logger(lambda record: statements.append(record.query))
+
+    created = await asyncpg.create_pool(
+        servers.database_url, server_settings={"search_path": request.module.SCHEMA},
+        init=log_statements,
+    )  # fmt: skip
+    assert created is not None
+    try:
+        yield created
+    finally:
+        await created.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -18,7 +17,7 @@ from parley_chat.domain.turns import TurnLedger
 from parley_contracts import MessageCreated, ReplyFailed, Subjects
 from parley_runtime import WriteConflict
 from parley_runtime.uow import joined_unit_of_work
-from stack import Servers, own_statements
+from stack import own_statements
 
 SCHEMA = "chatstore"
 
@@ -118,26 +117,6 @@ async def test_a_new_ledger_is_not_written_over_one_stored_meanwhile(
         await _settle(conn, new, _message(session_id, 1))
     stored = await store.load(conn, session_id)
     assert stored is not None and stored.failed_turns == {2} and stored.version == 1
-
-
-@pytest.fixture
-async def pool(
-    conn: asyncpg.Connection, servers: Servers, statements: list[str]
-) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on chat's tables (migrated by ``conn``) logging into ``statements``."""
-
-    async def log_statements(connection: asyncpg.Connection) -> None:
-        connection.add_query_logger(lambda record: statements.append(record.query))
-
-    pool = await asyncpg.create_pool(
-        servers.database_url, server_settings={"search_path": SCHEMA}, init=log_statements,
-        min_size=2, max_size=2,
-    )  # fmt: skip
-    assert pool is not None
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 async def test_a_session_is_locked_and_read_in_one_round_trip(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -14,12 +14,12 @@ import pytest
 from namer_events import USER, message, reply
 from parley_contracts import SessionCreated, Subjects
 from parley_namer.adapters import store
-from parley_namer.app import MIGRATIONS
+from parley_namer.app import MIGRATIONS  # noqa: F401 - read by the conn fixture, with SCHEMA
 from parley_namer.application.attempts import Made
 from parley_namer.application.naming import Naming
 from parley_namer.domain.names import Turn
 from parley_namer.domain.policy import Proposal
-from parley_runtime import HandlerContext, RuntimeSettings, Service, WriteConflict
+from parley_runtime import HandlerContext, WriteConflict
 from stack import Servers, own_statements
 
 SCHEMA = "namerstore"
@@ -33,26 +33,6 @@ class OneName:
         self, turns: Sequence[Turn], *, count: int = 1, avoid: Sequence[str] = ()
     ) -> Proposal:
         return Proposal(titles=("Sorting Lists",), language="en", namer="offline")
-
-
-@pytest.fixture
-async def pool(servers: Servers, statements: list[str]) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on the namer's tables (migrated in a schema of their own) whose connections log
-    every statement in ``statements``."""
-    settings = RuntimeSettings(**servers.env())
-    await Service(SCHEMA, settings, migrations=MIGRATIONS, consumers=[]).prepare_database()
-
-    async def log_statements(conn: asyncpg.Connection) -> None:
-        conn.add_query_logger(lambda record: statements.append(record.query))
-
-    pool = await asyncpg.create_pool(
-        servers.database_url, server_settings={"search_path": SCHEMA}, init=log_statements
-    )
-    assert pool is not None
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 def ctx_of(pool: asyncpg.Pool, servers: Servers) -> HandlerContext:

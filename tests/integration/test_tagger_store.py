@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -173,25 +172,6 @@ async def test_a_session_tagged_meanwhile_is_not_tagged_again(conn: asyncpg.Conn
     with pytest.raises(WriteConflict):  # a fresh read of the counter: the session has a tag
         await _tag_as_read(conn, again, session_id, user)
     assert await conn.fetchval("SELECT count(*) FROM session_tags WHERE user_id = $1", user) == 1
-
-
-@pytest.fixture
-async def pool(
-    conn: asyncpg.Connection, servers: Servers, statements: list[str]
-) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on the tagger's tables (migrated by ``conn``) logging into ``statements``."""
-
-    async def log_statements(connection: asyncpg.Connection) -> None:
-        connection.add_query_logger(lambda record: statements.append(record.query))
-
-    pool = await asyncpg.create_pool(
-        servers.database_url, server_settings={"search_path": SCHEMA}, init=log_statements
-    )
-    assert pool is not None
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 @pytest.fixture
