@@ -1,6 +1,6 @@
 """A gateway replica's sessions as last committed (:class:`SavedSessions`): a copy is taken out
-by the unit of work that uses it, an older version never replaces a newer one, and copies
-expire and are bounded."""
+by the unit of work that uses it and put back as old as it was, an older version never replaces
+a newer one, and copies expire and are bounded."""
 
 from __future__ import annotations
 
@@ -17,18 +17,32 @@ def session(version: int = 0, session_id: uuid.UUID | None = None) -> Session:
                    name_source="default", model="echo", version=version)  # fmt: skip
 
 
-def test_a_copy_is_taken_out_by_whoever_uses_it() -> None:
-    saved, kept = SavedSessions(), session()
+def test_a_copy_is_taken_out_by_whoever_uses_it_and_put_back_as_old_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [100.0]
+    monkeypatch.setattr(saved_sessions.time, "monotonic", lambda: now[0])
+    saved, kept = SavedSessions(ttl_s=30.0), session()
     saved.keep(kept)
-    assert saved.take(kept.id) is kept
+    now[0] += 20
+    taken = saved.take(kept.id)
+    assert taken == (kept, 100.0)
     assert saved.take(kept.id) is None  # a second unit of work reads the row instead
+    saved.restore(kept, 100.0)  # the first one wrote nothing
+    now[0] += 11
+    assert saved.take(kept.id) is None  # 31 s since it was kept, not 11
+    newer = session(version=1, session_id=kept.id)
+    saved.keep(newer)
+    saved.restore(kept, 100.0)  # a later copy was kept meanwhile: it stays
+    assert saved.take(kept.id) == (newer, 131.0)
 
 
 def test_an_older_version_never_replaces_a_newer_one() -> None:
     saved, newer = SavedSessions(), session(version=3)
     saved.keep(newer)
     saved.keep(session(version=2, session_id=newer.id))  # a commit that finished later
-    assert saved.take(newer.id) is newer
+    taken = saved.take(newer.id)
+    assert taken is not None and taken[0] is newer
 
 
 def test_copies_expire_and_the_least_recently_kept_go_first(

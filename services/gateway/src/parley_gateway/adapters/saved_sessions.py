@@ -43,13 +43,20 @@ class SavedSessions:
         self.ttl_s = ttl_s
         self._kept: OrderedDict[uuid.UUID, tuple[Session, float]] = OrderedDict()
 
-    def take(self, session_id: uuid.UUID) -> Session | None:
-        """The kept copy of ``session_id``, taken out (the caller owns it), or None when none
-        is kept or it is older than ``ttl_s``."""
+    def take(self, session_id: uuid.UUID) -> tuple[Session, float] | None:
+        """The kept copy of ``session_id`` and when it was kept (``time.monotonic()``), taken
+        out (the caller owns it), or None when none is kept or it is older than ``ttl_s``."""
         kept = self._kept.pop(session_id, None)
         if kept is None or time.monotonic() - kept[1] > self.ttl_s:
             return None
-        return kept[0]
+        return kept
+
+    def restore(self, session: Session, kept_at: float) -> None:
+        """Put back a copy taken out and left unchanged, with the time it was first kept (so
+        ``ttl_s`` still bounds its age), unless another copy was kept meanwhile."""
+        if session.id not in self._kept:
+            self._kept[session.id] = (session, kept_at)
+            self._bound()
 
     def keep(self, session: Session) -> None:
         """Keep ``session`` (a :func:`copy_of` the state written, nobody else changes) as
@@ -59,6 +66,9 @@ class SavedSessions:
             return
         self._kept[session.id] = (session, time.monotonic())
         self._kept.move_to_end(session.id)
+        self._bound()
+
+    def _bound(self) -> None:
         while len(self._kept) > self.capacity:
             self._kept.popitem(last=False)
 
