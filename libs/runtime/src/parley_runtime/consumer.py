@@ -113,8 +113,8 @@ class EventConsumer:
 
         Each session with queued events has one runner task handling them one at a time, in
         delivery order; at most ``max_workers`` runners handle an event at once. While a
-        delivery waits and while it is handled, the server is told it is in progress once it
-        showed no life for a third of ``ack_wait`` (:meth:`_keep_alive`), so it is not
+        delivery waits and while it is handled, the server is told it is in progress at least
+        every third of ``ack_wait`` (:meth:`_keep_alive`), so it is not
         redelivered elsewhere meanwhile. An event that does not validate goes to the dead
         letters.
         """
@@ -217,13 +217,13 @@ class EventConsumer:
 
     async def _keep_alive(self) -> None:
         """Every sixth of ``ack_wait``, tell the server that each delivery in flight (queued
-        or being handled) that showed no life for a third of ``ack_wait`` is in progress
-        (``+WPI``), so it is not redelivered elsewhere meanwhile: one task for all of them,
-        not a timer per delivery."""
+        or being handled) that showed no life for as long is in progress (``+WPI``), so it is
+        not redelivered elsewhere meanwhile (it hears of it at least every third of
+        ``ack_wait``): one task for all of them, not a timer per delivery."""
         loop = asyncio.get_running_loop()
-        quiet_s = self.settings.ack_wait_s / 3
+        quiet_s = self.settings.ack_wait_s / 6
         while True:
-            await asyncio.sleep(self.settings.ack_wait_s / 6)
+            await asyncio.sleep(quiet_s)
             now = loop.time()
             due = [msg for msg, since in self._alive.values() if now - since >= quiet_s]
             for msg in due:

@@ -1,14 +1,12 @@
 """The gateway's durable consumer: keeps sessions current from the other services' events.
 
 Each handler opens the event's unit of work (with its inbox mark) and applies one rule of
-:mod:`parley_gateway.application.replies`; that is all it does, so replies and failures of
-different sessions share a transaction (``batch=True``, see :mod:`parley_runtime.batching`).
-A reply, a name or a tag handled alone is applied in an optimistic unit of work: the session
-read without a lock (a name or a tag: from this replica's saved copy, when it has one), then
-one statement that saves it over the version read, with the inbox mark and the announcements,
-and no transaction; read again when another save came first (a few times, then under the
-session's lock; :mod:`parley_gateway.application.optimistic`). Names and tags are not batched:
-from a saved copy each is one statement alone, where a batch adds four around its events.
+:mod:`parley_gateway.application.replies`; that is all it does, so events of different
+sessions share a transaction (``batch=True``, see :mod:`parley_runtime.batching`). A reply, a
+name or a tag handled alone is applied in an optimistic unit of work: the session read without
+a lock, then one statement that saves it over the version read, with the inbox mark and the
+announcements, and no transaction; read again when another save came first (a few times, then
+under the session's lock; :mod:`parley_gateway.application.optimistic`).
 """
 
 from __future__ import annotations
@@ -47,11 +45,12 @@ class GatewayHandlers:
     saved: SavedSessions | None = None
 
     def _over(
-        self, transaction: AbstractAsyncContextManager[Transaction]
+        self, transaction: AbstractAsyncContextManager[Transaction], *, from_saved: bool = False
     ) -> AbstractAsyncContextManager[PostgresUnitOfWork]:
         """The gateway unit of work over ``transaction``, telling this replica's waiters and
-        keeping its saved sessions."""
-        return over(transaction, self.waiters, self.saved)
+        keeping its saved sessions (``from_saved``: see
+        :class:`~.adapters.repositories.PostgresSessions`)."""
+        return over(transaction, self.waiters, self.saved, from_saved=from_saved)
 
     async def apply(
         self, rule: Callable[[PostgresUnitOfWork, E], Awaitable[bool]], event: E,
@@ -59,15 +58,29 @@ class GatewayHandlers:
     ) -> bool:  # fmt: skip
         """Apply ``rule(uow, event)`` (a rule of :mod:`~.application.replies` that saves the
         event's session, if anything) in optimistic units of work
-        (:func:`~.application.optimistic.optimistically`; in a batch: in the batch's
-        transaction, the session locked as it is read), then, if another save of the session
-        came first at every try, once more under the session's lock. Returns what the rule
-        returned.
+        (:func:`~.application.optimistic.optimistically`), then, if another save of the
+        session came first at every try, once more under the session's lock. In a batch: once,
+        in the batch's transaction, from this replica's saved copy of the session when it has
+        one (its save guarded on that version, so a stale copy has the batch handled again
+        event by event, and batches read rows for a while:
+        :meth:`~.adapters.saved_sessions.SavedSessions.stale_in_batch`), else locking the row
+        as it is read. Returns what the rule returned.
 
         Raises:
             AlreadyProcessed, SessionGone: the inbox mark refused the event (nothing written).
             StorageUnavailable: the database is out of reach.
+            ConcurrentUpdate: in a batch, another save of the session came first.
         """
+        if ctx.batch is not None:
+            from_saved = self.saved is not None and self.saved.for_batches()
+            try:
+                async with self._over(ctx.unit_of_work(event), from_saved=from_saved) as uow:
+                    return await rule(uow, event)
+            except ConcurrentUpdate:
+                if self.saved is not None and from_saved:
+                    log.info("batch refused for a stale saved session; batches read rows a while")
+                    self.saved.stale_in_batch()
+                raise
         try:
             return await optimistically(
                 lambda: self._over(ctx.unit_of_work(event, optimistic=True)),
@@ -119,8 +132,7 @@ class GatewayHandlers:
             handlers=Handlers()
             .on(ReplyCompleted, self.on_reply_completed, batch=True)
             .on(ReplyFailed, self.on_reply_failed, batch=True)
-            # alone: one statement from the saved copy, none of a batch's four around it
-            .on(SessionNamed, self.on_session_named)
-            .on(SessionTagged, self.on_session_tagged),
+            .on(SessionNamed, self.on_session_named, batch=True)
+            .on(SessionTagged, self.on_session_tagged, batch=True),
             on_give_up=self.on_give_up,
         )

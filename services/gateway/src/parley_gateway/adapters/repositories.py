@@ -97,19 +97,24 @@ class PostgresSessions:
     transaction to hold it): the save's version guard refuses what changed meanwhile.
 
     With ``saved`` (this replica's :class:`~.saved_sessions.SavedSessions`), each session
-    committed is kept there, and :meth:`get` in an optimistic unit of work takes it from there
-    instead of reading its row; a unit that locks forgets it (its save keeps it again)."""
+    committed is kept there, and :meth:`get` in an optimistic unit of work (or, with
+    ``from_saved``, in one that would lock: a batch's, whose saves are guarded all the same)
+    takes it from there instead of reading its row; a unit that locks forgets it (its save
+    keeps it again)."""
 
     def __init__(
         self,
         conn: asyncpg.Connection,
         unit: Transaction | None = None,
         saved: SavedSessions | None = None,
+        *,
+        from_saved: bool = False,
     ) -> None:
         self.conn = conn
         self.unit = unit
         self.saved = saved
         self._locks = unit is None or not unit.optimistic
+        self._from_saved = saved is not None and (from_saved or not self._locks)
 
     def _kept_when_committed(self, session: Session) -> None:
         """Keep ``session`` as it was just written in :attr:`saved`, once that is committed."""
@@ -132,16 +137,16 @@ class PostgresSessions:
         """The session ``session_id`` of ``user_id`` (locked for this transaction with
         ``for_update``), or None; in an optimistic unit of work, the copy this replica kept
         when it last committed it, if any (see the class)."""
-        if self.saved is not None and not self._locks:
+        if self._from_saved and self.saved is not None:
             taken = self.saved.take(session_id)
             if taken is not None:
                 kept, kept_at = taken
                 # Put back as it was unless this unit of work commits a newer version.
                 restore = functools.partial(self.saved.restore, copy_of(kept), kept_at)
-                assert self.unit is not None  # an optimistic unit of work
+                assert self.unit is not None  # a unit of work keeps what it takes
                 self.unit.after_commit(restore)
                 return kept if user_id is None or kept.user_id == user_id else None
-        elif self.saved is not None:
+        elif self.saved is not None and self._locks:
             self.saved.forget(session_id)  # saved under the lock: its save keeps it again
         sql = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
         args: list[Any] = [session_id]

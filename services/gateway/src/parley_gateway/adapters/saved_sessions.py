@@ -24,6 +24,10 @@ SAVED_SESSIONS = 10_000
 #: Seconds a kept session may be used for: with several replicas, a bound on how long a copy
 #: made stale by another replica's save costs a refused write before it is dropped.
 SAVED_TTL_S = 30.0
+#: Seconds batches read rows again after a batch was refused for a stale copy: a refused batch
+#: is handled again event by event, so where copies go stale often (several replicas writing
+#: the same sessions) batches stop starting from them for a while.
+BATCH_PAUSE_S = 30.0
 
 
 def copy_of(session: Session) -> Session:
@@ -42,6 +46,17 @@ class SavedSessions:
         self.capacity = capacity
         self.ttl_s = ttl_s
         self._kept: OrderedDict[uuid.UUID, tuple[Session, float]] = OrderedDict()
+        self._batches_paused_until = 0.0
+
+    def for_batches(self) -> bool:
+        """Whether a batch may start from kept copies: not within :data:`BATCH_PAUSE_S` of a
+        batch refused for a stale one (:meth:`stale_in_batch`)."""
+        return time.monotonic() >= self._batches_paused_until
+
+    def stale_in_batch(self) -> None:
+        """A batch that started from a kept copy was refused: copies go stale here (another
+        replica writes the same sessions), so batches read rows for :data:`BATCH_PAUSE_S`."""
+        self._batches_paused_until = time.monotonic() + BATCH_PAUSE_S
 
     def take(self, session_id: uuid.UUID) -> tuple[Session, float] | None:
         """The kept copy of ``session_id`` and when it was kept (``time.monotonic()``), taken

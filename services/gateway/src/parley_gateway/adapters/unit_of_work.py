@@ -35,10 +35,14 @@ class PostgresUnitOfWork:
         transaction: Transaction,
         waiters: ReplyWaiters | None = None,
         saved: SavedSessions | None = None,
+        *,
+        from_saved: bool = False,
     ) -> None:
         self.transaction = transaction
         self.waiters = waiters
-        self.sessions = PostgresSessions(transaction.conn, transaction, saved)
+        self.sessions = PostgresSessions(
+            transaction.conn, transaction, saved, from_saved=from_saved
+        )
         self.messages = PostgresMessages(transaction.conn)
         self.idempotency_keys = PostgresIdempotencyKeys(transaction.conn)
 
@@ -70,10 +74,12 @@ def over(
     transaction: AbstractAsyncContextManager[Transaction],
     waiters: ReplyWaiters | None = None,
     saved: SavedSessions | None = None,
+    *,
+    from_saved: bool = False,
 ) -> AbstractAsyncContextManager[PostgresUnitOfWork]:
     """A gateway unit of work over a chassis transaction context (a service's
     ``unit_of_work()`` or a handler's ``ctx.unit_of_work(event)``), telling ``waiters`` the
-    outcomes it announces and keeping ``saved`` up to date (see
+    outcomes it announces and keeping ``saved`` up to date (``from_saved``: see
     :class:`~.repositories.PostgresSessions`).
 
     Raises:
@@ -86,7 +92,7 @@ def over(
     async def scope() -> AsyncIterator[PostgresUnitOfWork]:
         try:
             async with transaction as opened:
-                yield PostgresUnitOfWork(opened, waiters, saved)
+                yield PostgresUnitOfWork(opened, waiters, saved, from_saved=from_saved)
         except WriteConflict as exc:
             raise ConcurrentUpdate(str(exc)) from exc
         except Exception as exc:

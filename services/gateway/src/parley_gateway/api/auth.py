@@ -59,7 +59,7 @@ VERIFIED_TOKENS = 10_000
 @functools.lru_cache(maxsize=VERIFIED_TOKENS)
 def _verified(
     token: str, secret: str, algorithm: str, audience: str | None, issuer: str | None
-) -> tuple[str, float]:
+) -> tuple[str, int]:
     """``(sub, exp)`` of a token PyJWT verified (signature, ``exp``, ``nbf``, audience and
     issuer when given, ``sub`` and ``exp`` required); ``exp`` in Unix seconds. Only answers
     are remembered, never errors.
@@ -85,7 +85,7 @@ def _verified(
             f"token subject is over {MAX_USER_ID_CHARS} characters",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return sub, float(claims["exp"])
+    return sub, int(claims["exp"])  # as PyJWT compares it
 
 
 def verify_token(settings: GatewaySettings, token: str) -> str:
