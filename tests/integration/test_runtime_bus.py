@@ -1,6 +1,6 @@
 """The chassis on real servers: bounded redelivery with backoff, dead letters with a give-up hook,
-waits that do not count as failures, the outbox relay with JetStream de-duplication,
-per-session order without head-of-line blocking, and deliveries kept alive past ``ack_wait``.
+waits that do not count as failures, the outbox relay with JetStream de-duplication, and
+per-session order without head-of-line blocking.
 
 Each test runs a probe service (:mod:`probe_service`) with a fresh durable on
 ``session.deleted`` events; handlers ignore sessions not their own.
@@ -268,42 +268,3 @@ async def test_a_connection_like_error_while_the_database_answers_is_a_failure(
     assert given_up == [
         "ConnectionRefusedError: [Errno 111] a partner service refused the connection"
     ]
-
-
-async def test_a_delivery_handled_or_waiting_longer_than_ack_wait_is_kept_alive(
-    servers: Servers, js
-) -> None:
-    session = uuid.uuid4()
-    first = SessionDeleted(session_id=session, user_id="erin")
-    second = SessionRenamed(session_id=session, user_id="erin", name="behind the first")
-    deliveries: list[tuple[str, int]] = []
-    both = asyncio.Event()
-
-    async def slow(got: SessionDeleted | SessionRenamed, ctx: HandlerContext) -> None:
-        if got.session_id == session:
-            deliveries.append((got.event_type, ctx.delivery))
-            if len(deliveries) == 2:
-                both.set()
-            if got.event_type == "session.deleted":
-                await asyncio.sleep(3.0)  # 2.5 times ack_wait, the second event queued behind
-
-    service = Service(
-        "probe",
-        RuntimeSettings(**servers.env(ack_wait_s=1.2, max_deliver=3)),
-        consumers=[
-            ConsumerSpec(
-                durable=f"alive_{uuid.uuid4().hex[:8]}",
-                handlers=Handlers().on(SessionDeleted, slow).on(SessionRenamed, slow),
-            )
-        ],
-    )
-    await service.start()
-    try:
-        async with service.unit_of_work() as uow:
-            await uow.publish(first)
-            await uow.publish(second)
-        await asyncio.wait_for(both.wait(), 10)
-        await asyncio.sleep(1.5)  # a redelivery, had there been one, would come by now
-    finally:
-        await service.stop()
-    assert deliveries == [("session.deleted", 1), ("session.renamed", 1)]
