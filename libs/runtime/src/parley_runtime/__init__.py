@@ -1,7 +1,7 @@
 """The Parley service chassis: settings, logging, database, migrations, bus, outbox, inbox, health."""
 
 from .bus import ConsumerSpec, HandlerContext, Handlers, RetryLater, Unprocessable
-from .refusals import AlreadyProcessed, SessionGone, WriteConflict
+from .refusals import AlreadyProcessed, SessionGone, WriteConflict, retried
 from .service import Service, serve
 from .settings import RuntimeSettings
 from .uow import UnitOfWork
@@ -18,5 +18,6 @@ __all__ = [
     "UnitOfWork",
     "Unprocessable",
     "WriteConflict",
+    "retried",
     "serve",
 ]

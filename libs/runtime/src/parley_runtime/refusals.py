@@ -8,16 +8,22 @@ transaction; :func:`refused` turns that error into the exception it means.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import asyncpg
+import structlog
 from parley_contracts import Event
 
 from .statements import LastWrite
 
+log = structlog.get_logger(__name__)
+
 #: The start of the message ``refuse_write`` raises with (chassis migration 0003).
 REFUSED_PREFIX = "parley refused: "
+
+T = TypeVar("T")
 
 
 class AlreadyProcessed(Exception):
@@ -90,3 +96,29 @@ async def write_alone(conn: asyncpg.Connection, write: LastWrite) -> None:
     """
     with raised_as_meant():
         await conn.execute(write.alone, *write.args)
+
+
+async def retried(
+    attempt: Callable[[int], Awaitable[T]],
+    *,
+    tries: int,
+    conflict: type[Exception] = WriteConflict,
+    note: str | None = None,
+) -> T:
+    """``attempt(n)`` for try ``n`` = 0, 1, ..., tried again while it raises ``conflict`` (a
+    write refused because what it read changed: each try reads again), ``tries`` times in all;
+    ``note`` is logged (INFO) before each new try. Returns what the try that went through
+    returned.
+
+    Raises:
+        conflict: at the last try. Anything else ``attempt`` raises, at once.
+    """
+    for n in range(tries):
+        try:
+            return await attempt(n)
+        except conflict:
+            if n == tries - 1:
+                raise
+            if note:
+                log.info(note)
+    raise AssertionError("unreachable: the last try returns or raises")

@@ -36,7 +36,7 @@ from parley_runtime import (
     SessionGone,
     UnitOfWork,
     Unprocessable,
-    WriteConflict,
+    retried,
 )
 
 from ..domain.ports import TurnStore, UpstreamRouter
@@ -110,16 +110,16 @@ class Turns:
                 log.warning("upstream failed for good", kind=exc.kind, error=str(exc)[:300])
                 raise Unprocessable(user_reason(exc)) from exc
             latency_ms = int((time.perf_counter() - started) * 1000)
-            read: TurnLedger | None = ledger  # then fresh reads of its locked row
-            for tries_left in range(SETTLE_TRIES - 1, -1, -1):
-                try:
-                    await self._complete(event, ctx, upstream, answer, latency_ms, read)
-                    return
-                except WriteConflict:  # a give-up changed the ledger meanwhile
-                    if not tries_left:
-                        raise
-                    log.info("turn ledger changed during the turn; settling on its locked row")
-                    read = None
+            read = ledger  # then fresh reads of its locked row, when a give-up changed it
+
+            async def settle(n: int) -> None:
+                ledger_read = read if n == 0 else None
+                await self._complete(event, ctx, upstream, answer, latency_ms, ledger_read)
+
+            await retried(
+                settle, tries=SETTLE_TRIES,
+                note="turn ledger changed during the turn; settling on its locked row",
+            )  # fmt: skip
 
     def _check_order(self, event: MessageCreated, ledger: TurnLedger) -> None:
         """Go on only with the session's next turn (the ledger's rule).
@@ -219,13 +219,8 @@ class Turns:
             upstream: UpstreamAI | None = self.router.for_model(event.model)
         except UnknownModel:
             upstream = None
-        for tries_left in range(SETTLE_TRIES - 1, -1, -1):
-            try:
-                await self._fail(event, ctx, upstream, reason)
-                return
-            except WriteConflict:  # a first ledger stored meanwhile by the answering turn
-                if not tries_left:
-                    raise
+        # Tried again when the answering turn stored a first ledger meanwhile.
+        await retried(lambda _: self._fail(event, ctx, upstream, reason), tries=SETTLE_TRIES)
 
     async def _fail(
         self, event: MessageCreated, ctx: HandlerContext, upstream: UpstreamAI | None, reason: str

@@ -8,11 +8,9 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
-import structlog
+from parley_runtime import retried
 
 from ..domain.ports import ConcurrentUpdate
-
-log = structlog.get_logger(__name__)
 
 #: Optimistic tries of a use case before it takes the session's lock.
 OPTIMISTIC_TRIES = 3
@@ -26,17 +24,18 @@ async def optimistically(
 ) -> T:
     """``work(uow)`` in a unit of work that ``open_unit()`` opens (an optimistic one), opened
     and done again from a new read when another save of the session came first, up to
-    :data:`OPTIMISTIC_TRIES` times in all; returns what ``work`` returned.
+    :data:`OPTIMISTIC_TRIES` times in all (:func:`parley_runtime.retried`); returns what
+    ``work`` returned.
 
     Raises:
         ConcurrentUpdate: another save came first at every try (the caller then takes the lock).
     """
-    for tries_left in range(OPTIMISTIC_TRIES - 1, -1, -1):
-        try:
-            async with open_unit() as uow:
-                return await work(uow)
-        except ConcurrentUpdate:
-            if not tries_left:
-                raise
-            log.info("session saved meanwhile; reading it again")
-    raise AssertionError("unreachable: the last try returns or raises")
+
+    async def attempt(_: int) -> T:
+        async with open_unit() as uow:
+            return await work(uow)
+
+    return await retried(
+        attempt, tries=OPTIMISTIC_TRIES, conflict=ConcurrentUpdate,
+        note="session saved meanwhile; reading it again",
+    )  # fmt: skip

@@ -18,7 +18,7 @@ from parley_contracts import (
     TraceQuery,
     derive_id,
 )
-from parley_runtime import HandlerContext, RetryLater, UnitOfWork, WriteConflict
+from parley_runtime import HandlerContext, RetryLater, UnitOfWork, WriteConflict, retried
 
 from ..adapters import store
 from ..domain.tags import session_tag, tag_label
@@ -88,17 +88,16 @@ async def session_created(event: SessionCreated, ctx: HandlerContext) -> None:
     units of work (a read, then one statement with the inbox mark), read again when another
     session of the user took the counter first, up to :data:`TAG_TRIES` times; then, and for a
     model never seen or in a batch, in a transaction."""
-    for tries_left in range(TAG_TRIES - 1, -1, -1):
-        try:
-            async with ctx.unit_of_work(event, optimistic=True) as uow:
-                await tag_session(uow, event)
-            return
-        except NewModel:
-            break
-        except WriteConflict:
-            if not tries_left:
-                break
-            log.info("tag counter taken meanwhile; reading it again")
+
+    async def attempt(_: int) -> None:
+        async with ctx.unit_of_work(event, optimistic=True) as uow:
+            await tag_session(uow, event)
+
+    try:
+        await retried(attempt, tries=TAG_TRIES, note="tag counter taken meanwhile; reading it again")
+        return
+    except (NewModel, WriteConflict):
+        pass  # a model never seen, or the counter taken at every try
     async with ctx.unit_of_work(event) as uow:
         await tag_session(uow, event)
 
