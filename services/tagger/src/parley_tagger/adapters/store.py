@@ -43,6 +43,11 @@ class TaggingInput:
     model_id: uuid.UUID | None
     last_counter: int | None
 
+    @property
+    def next_counter(self) -> int:
+        """The counter the session takes when nothing else takes one first."""
+        return (self.last_counter or 0) + 1
+
 
 async def tagging_input(
     conn: asyncpg.Connection | asyncpg.Pool, session_id: uuid.UUID, user_id: str, model: str
@@ -75,7 +80,7 @@ async def tag_as_read(
     the session's ``tag`` (made from that counter), with the unit of work's last statement,
     guarded on the counter being still as read and the session untagged: else that statement
     is refused whole (:class:`~parley_runtime.WriteConflict`). Returns the counter taken."""
-    counter = (read.last_counter or 0) + 1
+    counter = read.next_counter
     if read.last_counter is None:  # the user's first session of the model
         counted = (
             "counted AS (INSERT INTO tag_counters (user_id, model_id, last_counter)"

@@ -53,20 +53,21 @@ async def tag_session(uow: UnitOfWork, cause: SessionCreated) -> None:
             return
         if read.model_id is None:
             raise NewModel(model)
-        model_id, counter = read.model_id, (read.last_counter or 0) + 1
+        model_id, counter = read.model_id, read.next_counter
+        tag = session_tag(model_id, counter)
         await store.tag_as_read(
-            uow, read, session_id=cause.session_id, user_id=cause.user_id,
-            tag=session_tag(model_id, counter), analytics_opt_out=opt_out,
+            uow, read, session_id=cause.session_id, user_id=cause.user_id, tag=tag,
+            analytics_opt_out=opt_out,
         )  # fmt: skip
     else:
         if await store.get_session_tag(uow.conn, cause.session_id) is not None:
             return
         model_id, counter = await store.next_counter(uow.conn, cause.user_id, model)
+        tag = session_tag(model_id, counter)
         await store.insert_session_tag(
             uow.conn, session_id=cause.session_id, user_id=cause.user_id, model_id=model_id,
-            counter=counter, tag=session_tag(model_id, counter), analytics_opt_out=opt_out,
+            counter=counter, tag=tag, analytics_opt_out=opt_out,
         )  # fmt: skip
-    tag = session_tag(model_id, counter)
     await uow.publish(
         SessionTagged(
             event_id=derive_id(cause.session_id, "session.tagged"),
