@@ -35,7 +35,7 @@ from parley_contracts import Event
 from .delivery import Dropped, Duplicate, Handled, Outcome
 from .handlers import EventHandler, HandlerContext
 from .inbox import Standing, mark_all
-from .metrics import BATCHES
+from .metrics import BATCHES, child
 from .refusals import AlreadyProcessed, SessionGone
 from .uow import UnitOfWork
 
@@ -118,7 +118,7 @@ class TransactionBatcher:
                     )
                     outcomes = await self._each_alone(batch)
                 else:
-                    BATCHES.labels(self.consumer).observe(len(batch))
+                    child(BATCHES, self.consumer).observe(len(batch))
             for request, outcome in zip(batch, outcomes, strict=True):
                 if isinstance(outcome, BaseException):
                     request.outcome.set_exception(outcome)

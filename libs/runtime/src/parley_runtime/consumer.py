@@ -26,6 +26,7 @@ from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from parley_contracts import Event, Subjects, parse_event
 from pydantic import ValidationError
+from structlog.contextvars import bind_contextvars as bind
 
 from .handlers import ConsumerSpec, EventHandler, HandlerContext
 from .pulling import Puller
@@ -158,21 +159,19 @@ class EventConsumer:
         unsettled and redelivered after ``ack_wait``."""
         assert self._workers is not None
         queue = self._queues[session_id]
+        # Log context of this task alone (its own copy of the context): bound once for the
+        # session, and per event below, never reset (the task ends with its queue).
+        bind(session_id=str(session_id), consumer=self.spec.durable)
         try:
             while queue:
                 msg, event, handler = queue[0]
                 # A batched event waits for its batch, not for a worker: the batch is the
                 # bound (one connection for up to max_batch_events events).
                 batched = self.spec.handlers.batched(event)
+                bind(event_id=str(event.event_id), event_type=event.event_type)
                 try:
                     async with contextlib.nullcontext() if batched else self._workers:
-                        with structlog.contextvars.bound_contextvars(
-                            session_id=str(event.session_id),
-                            event_id=str(event.event_id),
-                            event_type=event.event_type,
-                            consumer=self.spec.durable,
-                        ):
-                            await self._run(handler, event, msg, msg.metadata.num_delivered or 1)
+                        await self._run(handler, event, msg, msg.metadata.num_delivered or 1)
                 except Exception:  # unsettled: the server redelivers it after ack_wait
                     log.exception("event could not be settled", event_id=str(event.event_id))
                 finally:

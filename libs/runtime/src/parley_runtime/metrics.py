@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+from typing import TypeVar
+
 from prometheus_client import Counter, Histogram
+from prometheus_client.metrics import MetricWrapperBase
+
+M = TypeVar("M", bound=MetricWrapperBase)
+
+
+@functools.cache
+def child(metric: M, *values: str) -> M:
+    """``metric.labels(*values)``, looked up once per label values and then kept: a delivery
+    counts and times itself with two of these, and ``labels`` takes a lock and checks the
+    values on every call. The label values must be few (consumers, event types, outcomes).
+
+    Raises:
+        ValueError: the values do not match the metric's label names.
+    """
+    return metric.labels(*values)
+
 
 EVENTS = Counter(
     "parley_events_handled_total",

@@ -12,7 +12,7 @@ import asyncpg
 import structlog
 from nats.js import JetStreamContext
 
-from .metrics import OUTBOX_PUBLISHED
+from .metrics import OUTBOX_PUBLISHED, child
 from .statements import OutboxRow
 
 log = structlog.get_logger(__name__)
@@ -62,7 +62,7 @@ class OutboxPublisher:
         failed = next((a for a in acks if isinstance(a, BaseException)), None)
         if failed is not None:
             raise failed
-        OUTBOX_PUBLISHED.labels(self._schema).inc(len(rows))
+        child(OUTBOX_PUBLISHED, self._schema).inc(len(rows))
 
     async def set_aside_oversized(
         self, conn: asyncpg.Connection, rows: list[OutboxRow]

@@ -9,6 +9,7 @@ in the same stream, with the reason, the subject and the delivery count as heade
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from .delivery import (
 )
 from .handlers import ConsumerSpec, EventHandler, HandlerContext, RetryLater, Unprocessable
 from .inbox import prior_state
-from .metrics import EVENTS, HANDLING
+from .metrics import EVENTS, HANDLING, child
 from .refusals import AlreadyProcessed, SessionGone
 from .settings import RuntimeSettings
 from .tracing import consuming
@@ -100,8 +101,8 @@ class Settler:
         try:
             await self._apply(step, outcome, event, msg, ctx)
         finally:
-            EVENTS.labels(self.spec.durable, event.event_type, step.label).inc()
-            HANDLING.labels(self.spec.durable, event.event_type).observe(
+            child(EVENTS, self.spec.durable, event.event_type, step.label).inc()
+            child(HANDLING, self.spec.durable, event.event_type).observe(
                 time.perf_counter() - started
             )
 
@@ -128,7 +129,7 @@ class Settler:
         """Dead-letter a delivery that does not validate and end its redeliveries."""
         await self._dead_letter(msg, None, reason)
         await msg.term()
-        EVENTS.labels(self.spec.durable, "invalid", "dead_lettered").inc()
+        child(EVENTS, self.spec.durable, "invalid", "dead_lettered").inc()
 
     async def _outcome(self, handler: EventHandler, event: Event, ctx: HandlerContext) -> Outcome:
         """Handle ``event`` in a batch when its handler allows it, else alone."""
@@ -222,9 +223,9 @@ class Settler:
             return None
         return int(waits or 0)
 
-    @property
+    @functools.cached_property
     def policy(self) -> DeliveryPolicy:
-        """The delivery policy of these settings."""
+        """The delivery policy of these settings (made once: settings do not change)."""
         return DeliveryPolicy(
             max_deliver=self.settings.max_deliver,
             max_wait_deliveries=self.settings.max_wait_deliveries,

@@ -17,11 +17,11 @@ conventions for messaging (``messaging.*``) and generative AI (``gen_ai.*``).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from opentelemetry import propagate, trace
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind
 
 #: The tracer of the chassis (a proxy until a provider is installed).
 TRACER = trace.get_tracer("parley")
@@ -48,7 +48,14 @@ def current_context() -> dict[str, str]:
     return carrier
 
 
-@contextmanager
+#: W3C headers that carry a trace context (``traceparent``) or baggage across the bus.
+CONTEXT_HEADERS = ("traceparent", "baggage")
+
+#: What :func:`consuming` gives when there is nothing to trace: the invalid span, as a no-op
+#: tracer would (reusable: ``nullcontext`` keeps no state).
+_NOTHING_TRACED = nullcontext(INVALID_SPAN)
+
+
 def consuming(
     *,
     service: str,
@@ -58,8 +65,31 @@ def consuming(
     event_id: str,
     session_id: str,
     headers: Mapping[str, str] | None,
+) -> AbstractContextManager[Span]:
+    """A ``process`` span for one delivery, child of the context its headers carry.
+
+    With no tracer provider installed (tracing off) and no context in ``headers``, the span
+    would be a no-op and carry nothing on: the invalid span is given without extracting,
+    starting or attaching anything (a delivery's cheapest path). A context that arrives is
+    still passed on when tracing is off here, as the no-op tracer does.
+    """
+    if not (headers and any(h in headers for h in CONTEXT_HEADERS)) and isinstance(
+        trace.get_tracer_provider(), trace.ProxyTracerProvider
+    ):
+        return _NOTHING_TRACED
+    return _consuming(service, consumer, subject, event_type, event_id, session_id, headers)
+
+
+@contextmanager
+def _consuming(
+    service: str,
+    consumer: str,
+    subject: str,
+    event_type: str,
+    event_id: str,
+    session_id: str,
+    headers: Mapping[str, str] | None,
 ) -> Iterator[Span]:
-    """A ``process`` span for one delivery, child of the context its headers carry."""
     parent = propagate.extract(dict(headers or {}))
     with TRACER.start_as_current_span(
         f"process {event_type}",
