@@ -66,11 +66,16 @@ class FakeContext:
 
     @asynccontextmanager
     async def unit_of_work(
-        self, event: Event | None = None, *, late_mark: bool = False, optimistic: bool = False
+        self,
+        event: Event | None = None,
+        *,
+        late_mark: bool = False,
+        optimistic: bool = False,
+        on: Any = None,
     ) -> AsyncIterator[FakeUnitOfWork]:
         """A unit of work committed when the block ends without raising (no inbox here, so
         ``late_mark`` changes nothing; ``optimistic`` ones are counted in
-        :attr:`optimistic_units`)."""
+        :attr:`optimistic_units`; no connections here, so ``on`` changes nothing)."""
         self.optimistic_units += optimistic
         uow = FakeUnitOfWork()
         yield uow

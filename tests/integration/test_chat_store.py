@@ -127,7 +127,7 @@ async def test_a_session_is_locked_and_read_in_one_round_trip(
     statements.clear()
     async with store.session_lock(pool, session_id) as locked:
         await asyncio.sleep(0.01)
-        assert own_statements(statements) == ["SELECT * FROM lock_session($1, $2)"]
+        assert own_statements(statements) == ["SELECT * FROM take_session($1, $2, $3, $4)"]
         assert locked is not None and (locked.gone, locked.ledger) == (False, None)
         async with store.session_lock(pool, session_id) as other:
             assert other is None  # held: another turn of the session waits

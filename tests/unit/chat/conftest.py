@@ -62,7 +62,9 @@ class FakeTurnStore:
         self.opened.append(upstream_id)
         return ledger.opened_count, ledger.version
 
-    async def save_turn(self, uow: Any, ledger: TurnLedger, turn, user, assistant) -> None:  # noqa: ANN001
+    async def save_turn(  # noqa: ANN201
+        self, uow: Any, ledger: TurnLedger, turn, user, assistant, *, hand_over=None  # noqa: ANN001
+    ):
         await self.save(uow, ledger)
         kept = self.transcripts.setdefault(ledger.session_id, [])
         if all(t != turn for t, _, _ in kept):

@@ -93,6 +93,18 @@ async def test_a_last_write_goes_first_in_the_last_statement() -> None:
     assert not uow.pending
 
 
+async def test_what_a_last_write_does_then_is_evaluated_after_every_refusal() -> None:
+    conn = FakeConnection()
+    uow = _uow(conn)
+    await uow.write_last(
+        ["saved AS (UPDATE t SET a = $1 RETURNING 1)"], "x", guard="saved", then="done($1)"
+    )
+    await uow.flush()
+    [(sql, _)] = conn.executed
+    standing = sql[sql.index("SELECT CASE") :]
+    assert standing.index("refuse_write('conflict')") < standing.index("ELSE done($1) END")
+
+
 async def test_only_the_last_write_waits_and_a_joined_unit_sends_its_own_at_once() -> None:
     conn = FakeConnection()
     uow = _uow(conn)

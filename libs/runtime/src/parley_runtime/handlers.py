@@ -59,7 +59,12 @@ class HandlerContext:
     handoff: Handoff | None = None
 
     def unit_of_work(
-        self, event: Event, *, late_mark: bool = False, optimistic: bool = False
+        self,
+        event: Event,
+        *,
+        late_mark: bool = False,
+        optimistic: bool = False,
+        on: asyncpg.Connection | None = None,
     ) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work that first marks ``event`` in this consumer's inbox (``late_mark``:
         in its last statement instead, one round trip fewer, for a handler that read whether
@@ -67,8 +72,9 @@ class HandlerContext:
         outside the transaction; see
         :func:`~parley_runtime.uow.unit_of_work`). ``optimistic``: without a transaction, its
         one write and the inbox mark in its last statement (see
-        :class:`~parley_runtime.UnitOfWork`). In a batch the batch marked it already (and its
-        transaction holds the unit, optimistic or not).
+        :class:`~parley_runtime.UnitOfWork`). ``on``: on that connection, which the handler
+        holds, not one of the pool. In a batch the batch marked it already (and its
+        transaction holds the unit, optimistic or not, on the batch's connection).
 
         Raises:
             AlreadyProcessed: a redelivery whose effect is committed (the consumer acks it).
@@ -80,7 +86,7 @@ class HandlerContext:
         return unit_of_work(
             self.pool, self.subjects, self.schema,
             consumer=self.consumer, cause=event, late_mark=late_mark, handoff=self.handoff,
-            optimistic=optimistic,
+            optimistic=optimistic, on=on,
         )  # fmt: skip
 
     def transaction(self) -> AbstractAsyncContextManager[UnitOfWork]:

@@ -98,34 +98,45 @@ class LastWrite:
     CTEs (``"name AS (INSERT ...)"``, names other than those of this module's CTEs) whose
     parameters are ``$1``..``$len(args)``, and their ``args``. ``guard`` names one of them
     that must return a row (say, an ``UPDATE ... WHERE version = $n RETURNING 1``): when it
-    returns none, the statement is refused (:func:`refusals`) and nothing of it is written."""
+    returns none, the statement is refused (:func:`refusals`) and nothing of it is written.
+    ``then``, an SQL expression over the same parameters, is evaluated last and only when
+    nothing refused the statement (say, to release a lock the write hands over); its value is
+    the row's ``standing``."""
 
     ctes: tuple[str, ...]
     args: tuple[object, ...]
     guard: str | None = None
+    then: str | None = None
 
     @property
     def alone(self) -> str:
         """The write as a statement of its own (refused as :func:`refusals` says)."""
-        return f"WITH {', '.join(self.ctes)} SELECT {refusals(self.guard, marked=False)}"
+        standing = refusals(self.guard, marked=False, then=self.then)
+        return f"WITH {', '.join(self.ctes)} SELECT {standing}"
 
 
-def refusals(guard: str | None, *, marked: bool) -> str:
+def refusals(guard: str | None, *, marked: bool, then: str | None = None) -> str:
     """The selected column ``standing`` of a last statement: it calls ``refuse_write(reason)``
     (a function of the chassis migrations, which raises ``parley refused: <reason>``, SQLSTATE
     ``P0001``) when the inbox mark found the session deleted (``gone``) or the event handled
     (``duplicate``), if ``marked``, or when the CTE ``guard`` returned no row (``conflict``).
     The error ends the statement, so a unit of work without a transaction writes nothing
-    either (its statement is atomic); else ``standing`` is true."""
+    either (its statement is atomic); else ``standing`` is true, or the value of ``then``,
+    which ``CASE`` evaluates only then (after the checks, each data-modifying CTE having run).
+
+    Source: PostgreSQL, Conditional Expressions, ``CASE`` ("subexpressions that are not needed
+    to determine the result are not evaluated")."""
     checks = []
     if marked:
         checks.append("(SELECT deleted FROM gone) THEN refuse_write('gone')")
         checks.append("NOT EXISTS (SELECT 1 FROM mark) THEN refuse_write('duplicate')")
     if guard is not None:
         checks.append(f"NOT EXISTS (SELECT 1 FROM {guard}) THEN refuse_write('conflict')")
+    value = then or "true"
     if not checks:
-        return "true AS standing"
-    return "CASE " + " ".join(f"WHEN {check}" for check in checks) + " ELSE true END AS standing"
+        return f"{value} AS standing"
+    whens = " ".join(f"WHEN {check}" for check in checks)
+    return f"CASE {whens} ELSE {value} END AS standing"
 
 
 def last_statement(last: LastWrite | None, *, marked: bool) -> str:
@@ -138,7 +149,9 @@ def last_statement(last: LastWrite | None, *, marked: bool) -> str:
         parts.append(mark_ctes(p))
         p += 5
     parts.append(write_ctes(p))
-    standing = refusals(last.guard if last else None, marked=marked)
+    standing = refusals(
+        last.guard if last else None, marked=marked, then=last.then if last else None
+    )
     return f"WITH {', '.join(parts)} SELECT {standing}, {WRITTEN}"
 
 

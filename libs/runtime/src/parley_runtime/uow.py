@@ -9,7 +9,7 @@ import functools
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -109,10 +109,13 @@ class UnitOfWork:
         the unit of work, instead of at its start (see :func:`unit_of_work`'s ``late_mark``)."""
         self._late_mark = (consumer, event)
 
-    async def write_last(self, ctes: Sequence[str], *args: object, guard: str | None = None) -> None:
+    async def write_last(
+        self, ctes: Sequence[str], *args: object, guard: str | None = None, then: str | None = None
+    ) -> None:
         """Leave a store's write to :meth:`flush`'s statement: ``ctes`` are data-modifying CTEs
         (``"name AS (UPDATE ...)"``) whose parameters are ``$1``..``$n`` = ``args``, ``guard``
-        the name of one that must return a row (see
+        the name of one that must return a row, ``then`` an expression evaluated last, only
+        when the statement stands (see
         :class:`~parley_runtime.statements.LastWrite`). One round trip fewer, for a write
         nothing in the unit of work reads after it. One write waits at most: an earlier one
         is sent at once (so two never touch one row in one statement).
@@ -124,7 +127,7 @@ class UnitOfWork:
         if self.optimistic and self._last is not None:
             raise RuntimeError("an optimistic unit of work writes once, in its last statement")
         await self.send_last()
-        self._last = LastWrite(tuple(ctes), args, guard)
+        self._last = LastWrite(tuple(ctes), args, guard, then)
 
     async def send_last(self) -> None:
         """Send the write that waits for :meth:`flush`, if any, at once.
@@ -203,13 +206,15 @@ async def unit_of_work(
     late_mark: bool = False,
     handoff: Handoff | None = None,
     optimistic: bool = False,
+    on: asyncpg.Connection | None = None,
 ) -> AsyncIterator[UnitOfWork]:
     """Open a transaction (``optimistic``: none, see :class:`UnitOfWork`), its outbox rows
-    handed to ``handoff`` once committed. With ``consumer`` and ``cause`` it first marks the
-    inbox, or, with ``late_mark`` (always when optimistic), in its last statement with its
-    outbox rows: one round trip fewer, for a handler that already read whether the event is a
-    duplicate or of a deleted session, or did nothing with an effect before (an event refused
-    there leaves nothing of the unit written).
+    handed to ``handoff`` once committed; on a connection of ``pool``, or on ``on``, one the
+    caller holds (say, with a session-level lock its last statement hands over). With
+    ``consumer`` and ``cause`` it first marks the inbox, or, with ``late_mark`` (always when
+    optimistic), in its last statement with its outbox rows: one round trip fewer, for a
+    handler that already read whether the event is a duplicate or of a deleted session, or did
+    nothing with an effect before (an event refused there leaves nothing of the unit written).
 
     On a clean exit it writes the outbox rows and notifications (:meth:`UnitOfWork.flush`),
     commits (waking the outbox relay when events were published) and runs the after-commit
@@ -224,7 +229,7 @@ async def unit_of_work(
         joined_unit_of_work, subjects=subjects, schema=schema, consumer=consumer, cause=cause,
         late_mark=late_mark, handoff=handoff, optimistic=optimistic,
     )  # fmt: skip
-    async with pool.acquire() as conn:
+    async with pool.acquire() if on is None else nullcontext(on) as conn:
         if optimistic:
             async with opened(conn) as uow:
                 yield uow

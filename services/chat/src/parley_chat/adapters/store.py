@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import asyncpg
 from parley_runtime import UnitOfWork
@@ -82,14 +83,29 @@ async def save(conn: asyncpg.Connection, ledger: TurnLedger) -> None:
 
 
 async def save_turn(
-    uow: UnitOfWork, ledger: TurnLedger, turn: int, user: str, assistant: str
+    uow: UnitOfWork,
+    ledger: TurnLedger,
+    turn: int,
+    user: str,
+    assistant: str,
+    *,
+    hand_over: SessionHold | None = None,
 ) -> None:
     """Store ``ledger`` over the version it was read at and keep both messages of its settled
     ``turn`` (a turn kept before stays as it was): one write, left to the unit of work's last
     statement (:meth:`~parley_runtime.UnitOfWork.write_last`), refused whole with
-    :class:`~parley_runtime.WriteConflict` if the ledger's row moved to another version."""
+    :class:`~parley_runtime.WriteConflict` if the ledger's row moved to another version.
+
+    With ``hand_over`` (the session lock, held on the unit of work's connection), that statement
+    also hands the lock over when it stands (:meth:`SessionHold.handover`): no release of its
+    own after it commits. A refused statement keeps the lock held.
+    """
     cte, args = _ledger_write(ledger)
     p = len(args)
+    then, then_args = None, ()
+    if hand_over is not None and hand_over.conn is uow.conn:
+        then, then_args = hand_over.handover(p + 4)
+        uow.after_commit(hand_over.handed)
     await uow.write_last(
         (
             cte,
@@ -101,7 +117,9 @@ async def save_turn(
         turn,
         user,
         assistant,
+        *then_args,
         guard="ledger",
+        then=then,
     )
     ledger.version += 1
 
@@ -159,6 +177,37 @@ def lock_key(session_id: uuid.UUID) -> int:
     return int.from_bytes(session_id.bytes[:8], "big", signed=True)
 
 
+def handover_key(session_id: uuid.UUID) -> tuple[int, int]:
+    """The key of a session's handover lock: the same 64 bits as :func:`lock_key`, as two
+    signed 32-bit integers (advisory locks on two integers never meet those on one bigint)."""
+    bits = session_id.bytes
+    return (
+        int.from_bytes(bits[:4], "big", signed=True),
+        int.from_bytes(bits[4:8], "big", signed=True),
+    )
+
+
+@dataclass
+class SessionHold:
+    """The session lock this process holds: the connection that holds it (units of work that
+    hand it over run on it), the session and whether it was handed over already."""
+
+    conn: asyncpg.Connection
+    session_id: uuid.UUID
+    handed_over: bool = False
+
+    def handover(self, p: int) -> tuple[str, tuple[object, ...]]:
+        """The expression that hands the lock over from inside a statement, with parameters
+        ``$p``.. and their values: it takes the session's handover lock until the statement's
+        transaction ends, then releases the session lock (true when it was held)."""
+        sql = f"(SELECT pg_advisory_unlock(${p}) FROM pg_advisory_xact_lock(${p + 1}, ${p + 2}))"
+        return sql, (lock_key(self.session_id), *handover_key(self.session_id))
+
+    def handed(self) -> None:
+        """The statement that hands the lock over committed: nothing is left to release."""
+        self.handed_over = True
+
+
 @contextlib.asynccontextmanager
 async def session_lock(
     pool: asyncpg.Pool, session_id: uuid.UUID
@@ -166,18 +215,24 @@ async def session_lock(
     """Try to take the session's advisory lock (``pg_try_advisory_lock``) for the block, on a
     connection of its own, so that no two chat processes call the upstream for one session at
     once; yields None when another holder has it. Once it is held, whether the session was
-    deleted and its ledger are read (after the lock, so the ledger is the last holder's), in
-    the same round trip: the function ``lock_session`` (migration 0004) does both."""
+    deleted and its ledger are read, in the same round trip (the function ``take_session``,
+    migration 0005), after the last holder's handover committed: the ledger is the last
+    holder's. The lock is released at the end of the block, unless a statement handed it over
+    (:func:`save_turn` with the yielded ``hold``)."""
     async with pool.acquire() as conn:
         key = lock_key(session_id)
-        row = await conn.fetchrow("SELECT * FROM lock_session($1, $2)", key, session_id)
+        row = await conn.fetchrow(
+            "SELECT * FROM take_session($1, $2, $3, $4)", key, *handover_key(session_id), session_id
+        )
         assert row is not None  # the function returns one row
         if not row["locked"]:
             yield None
             return
+        hold = SessionHold(conn, session_id)
         try:
             stored = row["ledger"]
             ledger = _ledger(stored) if stored is not None else None
-            yield LockedSession(gone=bool(row["gone"]), ledger=ledger)
+            yield LockedSession(gone=bool(row["gone"]), ledger=ledger, hold=hold)
         finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", key)
+            if not hold.handed_over:
+                await conn.execute("SELECT pg_advisory_unlock($1)", key)

@@ -39,7 +39,7 @@ from parley_runtime import (
     retried,
 )
 
-from ..domain.ports import TurnStore, UpstreamRouter
+from ..domain.ports import HeldLock, TurnStore, UpstreamRouter
 from ..domain.turns import TurnLedger
 from ..domain.upstream import UnknownModel, UpstreamAI, UpstreamError, user_reason
 from .answering import Answer, TurnAnswerer
@@ -114,7 +114,9 @@ class Turns:
 
             async def settle(n: int) -> None:
                 ledger_read = read if n == 0 else None
-                await self._complete(event, ctx, upstream, answer, latency_ms, ledger_read)
+                await self._complete(
+                    event, ctx, upstream, answer, latency_ms, ledger_read, locked.hold
+                )
 
             await retried(
                 settle, tries=SETTLE_TRIES,
@@ -153,12 +155,14 @@ class Turns:
         answer: Answer,
         latency_ms: int,
         ledger: TurnLedger | None,
+        hold: HeldLock | None = None,
     ) -> None:
         """Settle the turn, store the upstream session to continue and the transcript, and
         publish ``reply.completed``, together: with the ``ledger`` read under the session's
         lock, in one statement without a transaction (an optimistic unit of work, refused
-        whole if the ledger's row moved on meanwhile); with None, in a transaction on the
-        ledger's locked row.
+        whole if the ledger's row moved on meanwhile), on the connection that holds the lock
+        (``hold``, :attr:`~..domain.ports.LockedSession.hold`), which that statement hands
+        over; with None, in a transaction on the ledger's locked row.
 
         Raises:
             WriteConflict: ``ledger``'s row is at another version now (nothing was written).
@@ -169,12 +173,16 @@ class Turns:
         # The session lock's read found the session standing and the turn open: the inbox mark
         # can come last, with the outbox row (a session deleted since still refuses it all).
         optimistic = ledger is not None
-        async with ctx.unit_of_work(event, late_mark=True, optimistic=optimistic) as uow:
+        hold = hold if optimistic else None
+        on = hold.conn if hold is not None else None
+        async with ctx.unit_of_work(event, late_mark=True, optimistic=optimistic, on=on) as uow:
             ledger = ledger or await self._ledger(uow, event, upstream)
             if not ledger.settle(event.turn, answered=True):
                 raise AlreadyProcessed(f"turn {event.turn} was settled by another delivery")
             ledger.continue_on(answer.upstream_id, opened=answer.opened)
-            await self.store.save_turn(uow, ledger, event.turn, event.content, content)
+            await self.store.save_turn(
+                uow, ledger, event.turn, event.content, content, hand_over=hold
+            )
             await uow.publish(
                 ReplyCompleted(
                     event_id=derive_id(event.event_id, "reply.completed"),

@@ -17,13 +17,23 @@ from .turns import TurnLedger
 from .upstream import TranscriptTurn, UpstreamAI
 
 
+class HeldLock(Protocol):
+    """A session lock held by the store on a connection of its own: a unit of work on ``conn``
+    can hand it over (see :meth:`TurnStore.save_turn`)."""
+
+    conn: Any
+
+
 @dataclass(frozen=True)
 class LockedSession:
     """A session whose lock this process holds, as read once the lock was taken: whether it was
-    deleted (``gone``) and its ledger (None before its first turn)."""
+    deleted (``gone``) and its ledger (None before its first turn); ``hold``, the store's
+    handle of the held lock (its ``conn`` holds it), which the statement settling the turn may
+    hand over."""
 
     gone: bool
     ledger: TurnLedger | None
+    hold: HeldLock | None = None
 
 
 class TurnStore(Protocol):
@@ -56,11 +66,20 @@ class TurnStore(Protocol):
         ...
 
     async def save_turn(
-        self, uow: Any, ledger: TurnLedger, turn: int, user: str, assistant: str
+        self,
+        uow: Any,
+        ledger: TurnLedger,
+        turn: int,
+        user: str,
+        assistant: str,
+        *,
+        hand_over: HeldLock | None = None,
     ) -> None:
         """Store ``ledger`` over the version it was read at and keep both messages of its
         settled ``turn``, in the unit of work ``uow`` (written with its last statement, which
-        raises the chassis' ``WriteConflict`` when the stored row is at another version)."""
+        raises the chassis' ``WriteConflict`` when the stored row is at another version).
+        ``hand_over``: a :attr:`LockedSession.hold` on ``uow``'s connection, released by that
+        statement once it stands, and only then."""
         ...
 
     async def transcript(self, conn: Any, session_id: uuid.UUID) -> list[TranscriptTurn]:
