@@ -9,6 +9,7 @@ import uuid
 import pytest
 from parley_gateway.adapters import saved_sessions
 from parley_gateway.adapters.saved_sessions import SavedSessions, copy_of
+from parley_gateway.domain.messages import Message
 from parley_gateway.domain.sessions import Session
 
 
@@ -70,3 +71,20 @@ def test_a_copy_shares_nothing_changeable() -> None:
     copy.tags.append("office")
     assert (original.metadata, original.tags) == ({"topic": "trip"}, ["travel"])
     assert copy == copy_of(copy) and copy.version == original.version
+
+
+def test_a_posted_message_is_kept_until_taken_for_its_reply_within_the_ttl(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [100.0]
+    monkeypatch.setattr(saved_sessions.time, "monotonic", lambda: now[0])
+    saved = SavedSessions(capacity=2, ttl_s=30.0)
+    posted = [Message.from_user(uuid.uuid4(), uuid.uuid4(), f"Hello {n}?") for n in range(3)]
+    for message in posted:
+        saved.keep_asked(message)
+    assert saved.take_asked(posted[0].id) is None  # bounded: the oldest went out
+    taken = saved.take_asked(posted[1].id)
+    assert taken == posted[1] and taken is not posted[1]  # a copy
+    assert saved.take_asked(posted[1].id) is None  # taken out: a second reply reads the row
+    now[0] += 31
+    assert saved.take_asked(posted[2].id) is None  # too old

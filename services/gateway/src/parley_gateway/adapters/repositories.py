@@ -40,6 +40,13 @@ _SAVE_SESSION = (
     " idle_ttl_s = $18, expires_at = $19, version = version + 1"
     " WHERE id = $1 AND version = $20 RETURNING 1"
 )
+#: :data:`_SAVE_SESSION` guarded also on user message ``$30`` having no reply stored: the save
+#: of a reply to a message taken from this replica's saved copies, not read.
+_SAVE_SESSION_UNANSWERED = _SAVE_SESSION.replace(
+    " RETURNING 1",
+    " AND NOT EXISTS (SELECT 1 FROM messages WHERE reply_to = $30 AND role = 'assistant')"
+    " RETURNING 1",
+)
 #: Messages inserted or, for those that exist, their status and error stored (an upsert on
 #: ``id``), as a CTE beside :data:`_SAVE_SESSION`'s; ``$21``..``$29`` are the nine arrays of
 #: :func:`_message_columns`.
@@ -100,7 +107,9 @@ class PostgresSessions:
     committed is kept there, and :meth:`get` in an optimistic unit of work (or, with
     ``from_saved``, in one that would lock: a batch's, whose saves are guarded all the same)
     takes it from there instead of reading its row; a unit that locks forgets it (its save
-    keeps it again)."""
+    keeps it again). A user message posted is kept there too, until its reply:
+    :meth:`get_with_reply` then takes it from there, not read, and the save of the reply is
+    guarded on no reply being stored yet."""
 
     def __init__(
         self,
@@ -115,6 +124,7 @@ class PostgresSessions:
         self.saved = saved
         self._locks = unit is None or not unit.optimistic
         self._from_saved = saved is not None and (from_saved or not self._locks)
+        self._unread_replies: set[uuid.UUID] = set()  # asked messages taken from saved copies
 
     def _kept_when_committed(self, session: Session) -> None:
         """Keep ``session`` as it was just written in :attr:`saved`, once that is committed."""
@@ -167,6 +177,14 @@ class PostgresSessions:
         PostgreSQL reads the session again, the messages not: a change of a message that
         saves its session (storing a reply) is seen; failing a message, which does not, may be
         read as it stood before."""
+        if self._from_saved and self.saved is not None:
+            asked = self.saved.take_asked(message_id)
+            if asked is not None and asked.session_id == session_id:
+                session = await self.get(session_id)
+                if session is None:
+                    return None, None, None
+                self._unread_replies.add(message_id)  # its save checks that none is stored
+                return session, asked, None
         lock = " FOR UPDATE OF s" if self._locks else ""
         if self.saved is not None and self._locks:
             self.saved.forget(session_id)  # saved under the lock: its save keeps it again
@@ -192,17 +210,34 @@ class PostgresSessions:
 
         Raises:
             WriteConflict: the stored session is not at that version any more (or is gone),
-                when the write is sent (at once, or at the unit of work's end): nothing of it
-                is written (read the session again before another try).
+                or a reply to a message taken from the saved copies is stored already, when
+                the write is sent (at once, or at the unit of work's end): nothing of it is
+                written (read the session again before another try).
         """
-        ctes = [f"saved AS ({_SAVE_SESSION})"]
+        replied = (m.reply_to for m in messages if m.role == "assistant")
+        unread = next((r for r in replied if r in self._unread_replies), None)
+        ctes = [f"saved AS ({_SAVE_SESSION if unread is None else _SAVE_SESSION_UNANSWERED})"]
         args = [*self._values(session), session.version]
         if messages:
             ctes.append(_UPSERT_MESSAGES)
             args += _message_columns(messages)
+        if unread is not None:
+            args.append(unread)
         await self._write(ctes, *args, guard="saved")
         session.version += 1
         self._kept_when_committed(session)
+        for message in messages:
+            if message.role == "user" and message.status == "pending":
+                self._asked_when_committed(message)
+
+    def _asked_when_committed(self, message: Message) -> None:
+        """Keep user ``message`` as just posted in :attr:`saved`, once that is committed."""
+        if self.saved is None:
+            return
+        if self.unit is None:
+            self.saved.keep_asked(message)
+        else:
+            self.unit.after_commit(functools.partial(self.saved.keep_asked, message))
 
     @staticmethod
     def _values(s: Session) -> tuple[Any, ...]:

@@ -1,5 +1,6 @@
-"""Sessions as this gateway replica last committed them, to start an optimistic write from
-without reading the row again.
+"""Sessions as this gateway replica last committed them, and the user messages it posted and
+that still wait for their replies, to start an optimistic write from without reading the rows
+again.
 
 An optimistic unit of work saves a session only over the version it started from (see
 :class:`~parley_gateway.adapters.repositories.PostgresSessions`), so starting from a copy kept
@@ -7,7 +8,10 @@ here instead of a fresh read is safe: a copy another replica's save made stale i
 that guard, and the write is read and tried again. What is kept is only ever a committed state,
 and an entry is taken out while a unit of work uses it, so two units of one replica never start
 from one copy. Only writes that end in a guarded save, or that decide nothing a newer state
-would decide otherwise, start from here; reads answered to clients never do.
+would decide otherwise, start from here; reads answered to clients never do. A user message
+is kept as posted: storing its reply changes only its status (answered, whatever it was), so
+the copy decides nothing a newer state would decide otherwise; the reply's save is guarded on
+its session's version and on no reply being stored yet.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import time
 import uuid
 from collections import OrderedDict
 
+from ..domain.messages import Message
 from ..domain.sessions import Session
 
 #: Sessions kept (least recently saved out).
@@ -46,6 +51,7 @@ class SavedSessions:
         self.capacity = capacity
         self.ttl_s = ttl_s
         self._kept: OrderedDict[uuid.UUID, tuple[Session, float]] = OrderedDict()
+        self._asked: OrderedDict[uuid.UUID, tuple[Message, float]] = OrderedDict()
         self._batches_paused_until = 0.0
 
     def for_batches(self) -> bool:
@@ -86,6 +92,22 @@ class SavedSessions:
     def _bound(self) -> None:
         while len(self._kept) > self.capacity:
             self._kept.popitem(last=False)
+        while len(self._asked) > self.capacity:
+            self._asked.popitem(last=False)
+
+    def keep_asked(self, message: Message) -> None:
+        """Keep a user message this replica posted (a copy, as committed), until its reply is
+        stored or ``ttl_s`` passes."""
+        self._asked[message.id] = (dataclasses.replace(message), time.monotonic())
+        self._bound()
+
+    def take_asked(self, message_id: uuid.UUID) -> Message | None:
+        """The kept copy of user message ``message_id``, taken out, or None when none is kept
+        or it is older than ``ttl_s``."""
+        kept = self._asked.pop(message_id, None)
+        if kept is None or time.monotonic() - kept[1] > self.ttl_s:
+            return None
+        return kept[0]
 
     def forget(self, session_id: uuid.UUID) -> None:
         """Keep nothing of ``session_id`` (deleted, or about to be saved under its lock)."""

@@ -46,7 +46,9 @@ class SessionRepository(Protocol):
     ) -> tuple[Session | None, Message | None, Message | None]:
         """``(session, its message message_id, the assistant message answering it)``, the
         session locked for the transaction, read together; None for what does not exist (both
-        messages are None when the session is)."""
+        messages are None when the session is). A store may start from copies it kept of what
+        it committed instead (see the adapter): then :meth:`save` of the reply is refused
+        when one is stored already."""
         ...
 
     async def add(self, session: Session) -> None:
