@@ -75,6 +75,10 @@ async def get_naming(gw: Annotated[Gateway, Depends(gateway)]) -> NamingSource:
     return gw.naming
 
 
+#: The whole :class:`Gateway`, for the routes on every message's path (posting a message,
+#: creating a session): FastAPI solves each dependency of a route on each request, so one
+#: dependency for all the ports costs less than one per port.
+Gw = Annotated[Gateway, Depends(gateway)]
 Settings = Annotated[GatewaySettings, Depends(get_settings)]
 Uow = Annotated[UnitOfWorkFactory, Depends(get_unit_of_work)]
 Reads = Annotated[UnitOfWorkFactory, Depends(get_reads)]

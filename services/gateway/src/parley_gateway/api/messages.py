@@ -18,7 +18,7 @@ from ..application import messages
 from ..domain.messages import Message
 from ..domain.ports import ReplyWatch
 from .auth import CurrentUser
-from .deps import IdempotencyKey, Reads, Replies, Settings, Uow, request_key
+from .deps import Gw, IdempotencyKey, Uow, request_key
 from .schemas import MessageCreate, MessageOut, MessagePage, PostedMessage
 
 router = APIRouter(prefix="/api", tags=["messages"])
@@ -64,10 +64,7 @@ async def post_message(
     session_id: uuid.UUID,
     body: MessageCreate,
     user: CurrentUser,
-    uow: Uow,
-    reads: Reads,
-    settings: Settings,
-    replies: Replies,
+    gw: Gw,
     request: Request,
     response: Response,
     wait: Annotated[float, Query(ge=0, le=300)] = 0,
@@ -80,12 +77,13 @@ async def post_message(
     """
     stream = "text/event-stream" in request.headers.get("accept", "")
     key = request_key(idempotency_key, request, {"content": body.content})
+    settings = gw.settings
     async with AsyncExitStack() as held:
         message, created, watch = await held.enter_async_context(
             messages.posted(
-                uow, replies, user, session_id, body.content,
+                gw.unit_of_work, gw.replies, user, session_id, body.content,
                 max_chars=settings.max_content_chars, request_key=key,
-                key_ttl_s=settings.idempotency_ttl_s, live=stream, reads=reads,
+                key_ttl_s=settings.idempotency_ttl_s, live=stream, reads=gw.reads,
             )
         )  # fmt: skip
         if stream:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from ..application import sessions
 from .auth import CurrentUser
 from .cursors import decode_cursor, encode_cursor
-from .deps import IdempotencyKey, Settings, Uow, request_key
+from .deps import Gw, IdempotencyKey, Settings, Uow, request_key
 from .models import check_model
 from .schemas import (
     MessageOut,
@@ -53,8 +53,7 @@ SESSION_LINKS = {
 async def create_session(
     body: SessionCreate,
     user: CurrentUser,
-    uow: Uow,
-    settings: Settings,
+    gw: Gw,
     request: Request,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -63,7 +62,7 @@ async def create_session(
     key = request_key(idempotency_key, request, body.model_dump(mode="json"))
     model = check_model(request, body.model)
     new = sessions.NewSession(**(body.model_dump() | {"model": model}))
-    session, created = await sessions.create_session(uow, settings, user, new, key)
+    session, created = await sessions.create_session(gw.unit_of_work, gw.settings, user, new, key)
     response.status_code = 201 if created else 200
     return SessionOut.model_validate(session)
 
