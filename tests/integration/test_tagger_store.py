@@ -25,10 +25,19 @@ from stack import Servers, own_statements
 SCHEMA = "taggerstore"
 
 
+async def _take(
+    conn: asyncpg.Connection, user: str, model: str, provider: str | None = None
+) -> tuple[uuid.UUID, int]:
+    """The next counter of ``user`` for ``model``, taken for a new session."""
+    taken = await store.next_counter(conn, uuid.uuid4(), user, model, provider)
+    assert taken is not None  # a new session is untagged
+    return taken
+
+
 async def _tagged(conn: asyncpg.Connection, *, opt_out: bool) -> tuple[uuid.UUID, uuid.UUID]:
     """A new session with a tag; returns ``(session id, model id)``."""
     session_id, user = uuid.uuid4(), f"u-{uuid.uuid4().hex[:8]}"
-    model_id, counter = await store.next_counter(conn, user, "echo")
+    model_id, counter = await _take(conn, user, "echo")
     await store.insert_session_tag(
         conn, session_id=session_id, user_id=user, model_id=model_id, counter=counter,
         tag=f"chat_model_test_{counter}", analytics_opt_out=opt_out,
@@ -91,19 +100,35 @@ async def test_counters_count_per_user_and_model_and_register_a_model_once(
 ) -> None:
     user, other = f"u-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
     model = f"model-{uuid.uuid4().hex[:8]}"
-    first, one = await store.next_counter(conn, user, model, "echo")
-    again, two = await store.next_counter(conn, user, model)
-    _, elsewhere = await store.next_counter(conn, other, model)
-    _, another_model = await store.next_counter(conn, user, f"{model}-b")
+    first, one = await _take(conn, user, model, "echo")
+    again, two = await _take(conn, user, model)
+    _, elsewhere = await _take(conn, other, model)
+    _, another_model = await _take(conn, user, f"{model}-b")
     assert first == again and (one, two, elsewhere, another_model) == (1, 2, 1, 1)
     registered = await conn.fetch("SELECT id, provider FROM llm_models WHERE name = $1", model)
     assert [tuple(r) for r in registered] == [(first, "echo")]
 
 
+async def test_a_known_model_is_not_written_again_and_a_tagged_session_takes_nothing(
+    conn: asyncpg.Connection,
+) -> None:
+    model, user = await _registered(conn), f"u-{uuid.uuid4().hex[:8]}"
+    version = "SELECT xmin::text FROM llm_models WHERE name = $1"
+    written = await conn.fetchval(version, model)
+    session_id, (model_id, counter) = uuid.uuid4(), await _take(conn, user, model)
+    assert await conn.fetchval(version, model) == written  # read, not upserted again
+    await store.insert_session_tag(
+        conn, session_id=session_id, user_id=user, model_id=model_id, counter=counter,
+        tag=f"chat_model_test_{counter}", analytics_opt_out=False,
+    )  # fmt: skip
+    assert await store.next_counter(conn, session_id, user, model) is None
+    assert await _take(conn, user, model) == (model_id, counter + 1)  # nothing was taken
+
+
 async def _registered(conn: asyncpg.Connection) -> str:
     """A model seen before (another user's session of it); returns its name."""
     model = f"model-{uuid.uuid4().hex[:8]}"
-    await store.next_counter(conn, f"u-{uuid.uuid4().hex[:8]}", model, "echo")
+    await _take(conn, f"u-{uuid.uuid4().hex[:8]}", model, "echo")
     return model
 
 
@@ -148,9 +173,9 @@ async def test_a_counter_taken_meanwhile_refuses_the_tag_whole(conn: asyncpg.Con
     for taken_before in (False, True):  # the user's first counter, then a later one
         user, session_id = f"u-{uuid.uuid4().hex[:8]}", uuid.uuid4()
         if taken_before:
-            await store.next_counter(conn, user, model)
+            await _take(conn, user, model)
         read = await store.tagging_input(conn, session_id, user, model)
-        _, taken = await store.next_counter(conn, user, model)  # another session, meanwhile
+        _, taken = await _take(conn, user, model)  # another session, meanwhile
         with pytest.raises(WriteConflict):
             await _tag_as_read(conn, read, session_id, user)
         assert not (await store.tagging_input(conn, session_id, user, model)).tagged

@@ -12,25 +12,36 @@ from parley_runtime import UnitOfWork
 
 
 async def next_counter(
-    conn: asyncpg.Connection, user_id: str, model: str, provider: str | None = None
-) -> tuple[uuid.UUID, int]:
-    """``(model id, the user's next counter for that model)``, in one statement: ``model`` is
-    registered on first sight and the counter taken, one upsert each; gap-free within its
-    transaction (concurrent sessions of the same user and model queue on the row lock)."""
+    conn: asyncpg.Connection,
+    session_id: uuid.UUID,
+    user_id: str,
+    model: str,
+    provider: str | None = None,
+) -> tuple[uuid.UUID, int] | None:
+    """``(model id, the user's next counter for that model)`` for session ``session_id``, or
+    None when the session is tagged already (nothing is taken), in one statement: ``model`` is
+    registered on first sight (its row is not written again once known) and the counter taken
+    with an upsert; gap-free within its transaction (concurrent sessions of the same user and
+    model queue on the counter's row lock)."""
     row = await conn.fetchrow(
-        "WITH model AS (INSERT INTO llm_models (name, provider) VALUES ($2, $3)"
+        "WITH tagged AS (SELECT 1 FROM session_tags WHERE session_id = $4),"
+        " known AS (SELECT id FROM llm_models WHERE name = $2),"
+        " added AS (INSERT INTO llm_models (name, provider) SELECT $2, $3"
+        " WHERE NOT EXISTS (SELECT 1 FROM known) AND NOT EXISTS (SELECT 1 FROM tagged)"
         " ON CONFLICT (name) DO UPDATE SET provider = coalesce(llm_models.provider,"
-        " EXCLUDED.provider) RETURNING id)"
-        " INSERT INTO tag_counters (user_id, model_id, last_counter) SELECT $1::text, id, 1"
-        " FROM model ON CONFLICT (user_id, model_id)"
+        " EXCLUDED.provider) RETURNING id),"
+        " counted AS (INSERT INTO tag_counters (user_id, model_id, last_counter)"
+        " SELECT $1::text, id, 1 FROM (SELECT id FROM known UNION ALL SELECT id FROM added) m"
+        " WHERE NOT EXISTS (SELECT 1 FROM tagged) ON CONFLICT (user_id, model_id)"
         " DO UPDATE SET last_counter = tag_counters.last_counter + 1"
-        " RETURNING model_id, last_counter",
+        " RETURNING model_id, last_counter)"
+        " SELECT model_id, last_counter FROM counted",
         user_id,
         model,
         provider,
+        session_id,
     )
-    assert row is not None
-    return row["model_id"], int(row["last_counter"])
+    return (row["model_id"], int(row["last_counter"])) if row is not None else None
 
 
 @dataclass(frozen=True)
@@ -101,16 +112,6 @@ async def tag_as_read(
         guard="tagged",
     )  # fmt: skip
     return counter
-
-
-async def get_session_tag(conn: asyncpg.Connection, session_id: uuid.UUID) -> dict[str, Any] | None:
-    """The tag row of a session (with its model name), or None."""
-    row = await conn.fetchrow(
-        "SELECT t.*, m.name AS model FROM session_tags t JOIN llm_models m ON m.id = t.model_id"
-        " WHERE t.session_id = $1",
-        session_id,
-    )
-    return dict(row) if row else None
 
 
 async def insert_session_tag(

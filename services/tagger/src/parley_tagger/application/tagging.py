@@ -60,9 +60,10 @@ async def tag_session(uow: UnitOfWork, cause: SessionCreated) -> None:
             analytics_opt_out=opt_out,
         )  # fmt: skip
     else:
-        if await store.get_session_tag(uow.conn, cause.session_id) is not None:
-            return
-        model_id, counter = await store.next_counter(uow.conn, cause.user_id, model)
+        taken = await store.next_counter(uow.conn, cause.session_id, cause.user_id, model)
+        if taken is None:
+            return  # tagged already
+        model_id, counter = taken
         tag = session_tag(model_id, counter)
         await store.insert_session_tag(
             uow.conn, session_id=cause.session_id, user_id=cause.user_id, model_id=model_id,
