@@ -60,7 +60,7 @@ class OutboxRelay:
         schema: str,
         stream: str,
         poll_s: float = 1.0,
-        settle_s: float = 0.05,
+        settle_s: float = 0.5,
         grace_s: float = 2.0,
         batch: int = 100,
         max_payload: int | None = None,

@@ -192,6 +192,7 @@ class Service:
             schema=self.schema,
             stream=s.stream,
             poll_s=s.outbox_poll_s,
+            settle_s=s.outbox_settle_s,
             max_payload=self.broker.connection.max_payload,
         )
         await self.relay.start()

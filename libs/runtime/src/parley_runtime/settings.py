@@ -29,6 +29,9 @@ class RuntimeSettings(BaseSettings):
     their handlers allow it (see :mod:`parley_runtime.batching`); 1 gives each its own.
     An event that waits for an earlier one (``RetryLater``) may be redelivered up to
     ``max_wait_deliveries`` times, with a delay doubling up to 15 s.
+    ``outbox_settle_s``: how long an outbox row the relay published may stay before a round
+    deletes it with every other row published meanwhile, in one statement (under the 2 s after
+    which the leading relay's sweep would take it for unpublished).
     """
 
     model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
@@ -60,5 +63,6 @@ class RuntimeSettings(BaseSettings):
     db_command_timeout_s: float | None = Field(default=30.0, gt=0)
     db_outage_wait_s: float = Field(default=60.0, ge=0)
     outbox_poll_s: float = Field(default=1.0, gt=0)
+    outbox_settle_s: float = Field(default=0.5, gt=0, le=1.0)
     health_host: str = "127.0.0.1"
     health_port: int | None = None
