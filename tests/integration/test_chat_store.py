@@ -2,7 +2,9 @@
 transaction, over the ledger's version, with its transcript, inbox mark and outbox row; a ledger
 whose row moved on (a turn given up), was erased, or was first stored meanwhile is refused
 whole; opening an upstream session stores its row at the next version; a session's lock is
-taken and its ledger read in one round trip."""
+taken and its ledger read in one round trip; the statement that settles a turn hands the lock
+over (no release of its own; the next holder reads only once it committed; a statement refused
+keeps the lock held until the turn's block ends)."""
 
 from __future__ import annotations
 
@@ -138,3 +140,82 @@ async def test_a_session_is_locked_and_read_in_one_round_trip(
         assert locked is not None and locked.gone
         assert locked.ledger == await store.load(conn, session_id)
         assert locked.ledger is not None and locked.ledger.upstream_id == "up-1"
+
+
+async def _settle_handing_over(hold: store.SessionHold, ledger: TurnLedger, turn: int) -> None:
+    """Settle ``turn`` on ``ledger`` as chat does, on the lock's connection, handing it over."""
+    event = _message(hold.session_id, turn)
+    async with joined_unit_of_work(
+        hold.conn, Subjects("t"), SCHEMA, consumer="chat", cause=event, optimistic=True
+    ) as uow:
+        assert ledger.settle(turn, answered=True)
+        await store.save_turn(uow, ledger, turn, event.content, "an answer", hand_over=hold)
+    uow.committed()
+
+
+async def _opened(conn: asyncpg.Connection) -> uuid.UUID:
+    """A session whose ledger is stored (version 1), as after its upstream session opened."""
+    session_id = uuid.uuid4()
+    await store.save_opened(conn, session_id=session_id, user_id="store", provider="echo",
+                            model="echo", upstream_id="up-1")  # fmt: skip
+    return session_id
+
+
+async def test_the_settling_statement_hands_the_lock_over(
+    pool: asyncpg.Pool, conn: asyncpg.Connection, statements: list[str]
+) -> None:
+    session_id = await _opened(conn)
+    async with store.session_lock(pool, session_id) as locked:
+        assert locked is not None and locked.ledger is not None and locked.hold is not None
+        await asyncio.sleep(0)
+        statements.clear()
+        await _settle_handing_over(locked.hold, locked.ledger, 1)
+        async with store.session_lock(pool, session_id) as other:
+            assert other is not None  # handed over: free before the block ends
+            assert other.ledger is not None and other.ledger.last_turn == 1
+    await asyncio.sleep(0.01)
+    ours = own_statements(statements)
+    assert len([s for s in ours if "pg_advisory_xact_lock" in s]) == 1
+    unlocks = [s for s in ours if s.startswith("SELECT pg_advisory_unlock")]
+    assert len(unlocks) == 1  # the second holder's own release, none for the first
+
+
+async def test_the_next_holder_reads_only_once_the_handover_committed(
+    pool: asyncpg.Pool, conn: asyncpg.Connection
+) -> None:
+    session_id = await _opened(conn)
+    async with store.session_lock(pool, session_id) as locked:
+        assert locked is not None and locked.ledger is not None and locked.hold is not None
+        hold = locked.hold
+        transaction = hold.conn.transaction()  # keeps the handing-over statement uncommitted
+        await transaction.start()
+        await _settle_handing_over(hold, locked.ledger, 1)
+
+        async def next_turn() -> TurnLedger | None:
+            async with store.session_lock(pool, session_id) as taken:
+                assert taken is not None  # the session lock itself is free already
+                return taken.ledger
+
+        reading = asyncio.create_task(next_turn())
+        await asyncio.sleep(0.3)
+        assert not reading.done()  # waits on the handover lock, not on a stale ledger
+        await transaction.commit()
+        ledger = await asyncio.wait_for(reading, 5)
+    assert ledger is not None and ledger.last_turn == 1 and ledger.version == 2
+
+
+async def test_a_refused_statement_keeps_the_lock_until_the_block_ends(
+    pool: asyncpg.Pool, conn: asyncpg.Connection
+) -> None:
+    session_id = await _opened(conn)
+    async with store.session_lock(pool, session_id) as locked:
+        assert locked is not None and locked.ledger is not None and locked.hold is not None
+        await store.save_opened(conn, session_id=session_id, user_id="store", provider="echo",
+                                model="echo", upstream_id="up-2")  # the row moves on  # fmt: skip
+        with pytest.raises(WriteConflict):
+            await _settle_handing_over(locked.hold, locked.ledger, 1)
+        assert not locked.hold.handed_over
+        async with store.session_lock(pool, session_id) as other:
+            assert other is None  # still held by this turn
+    async with store.session_lock(pool, session_id) as again:
+        assert again is not None  # released when the block ended

@@ -77,33 +77,25 @@ def consuming(
         trace.get_tracer_provider(), trace.ProxyTracerProvider
     ):
         return _NOTHING_TRACED
-    return _consuming(service, consumer, subject, event_type, event_id, session_id, headers)
+    attributes = {
+        "messaging.system": "nats",
+        "messaging.operation.type": "process",
+        "messaging.destination.name": subject,
+        "messaging.consumer.group.name": consumer,
+        "messaging.message.id": event_id,
+        "parley.service": service,
+        "parley.session_id": session_id,
+    }
+    return _consumer_span(f"process {event_type}", headers, attributes)
 
 
 @contextmanager
-def _consuming(
-    service: str,
-    consumer: str,
-    subject: str,
-    event_type: str,
-    event_id: str,
-    session_id: str,
-    headers: Mapping[str, str] | None,
+def _consumer_span(
+    name: str, headers: Mapping[str, str] | None, attributes: dict[str, str]
 ) -> Iterator[Span]:
     parent = propagate.extract(dict(headers or {}))
     with TRACER.start_as_current_span(
-        f"process {event_type}",
-        context=parent,
-        kind=SpanKind.CONSUMER,
-        attributes={
-            "messaging.system": "nats",
-            "messaging.operation.type": "process",
-            "messaging.destination.name": subject,
-            "messaging.consumer.group.name": consumer,
-            "messaging.message.id": event_id,
-            "parley.service": service,
-            "parley.session_id": session_id,
-        },
+        name, context=parent, kind=SpanKind.CONSUMER, attributes=attributes
     ) as span:
         yield span
 
