@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 from parley_runtime import RuntimeSettings, Service
+from parley_runtime.db import keep_session
 from stack import Servers
 
 
@@ -51,7 +52,7 @@ async def pool(
 
     created = await asyncpg.create_pool(
         servers.database_url, server_settings={"search_path": request.module.SCHEMA},
-        init=log_statements,
+        init=log_statements, reset=keep_session,  # released as the services release theirs
     )  # fmt: skip
     assert created is not None
     try:

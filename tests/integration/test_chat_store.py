@@ -219,3 +219,50 @@ async def test_a_refused_statement_keeps_the_lock_until_the_block_ends(
             assert other is None  # still held by this turn
     async with store.session_lock(pool, session_id) as again:
         assert again is not None  # released when the block ended
+
+
+async def _session_locks(conn: asyncpg.Connection, session_id: uuid.UUID) -> int:
+    """How many session-level advisory locks on ``session_id``'s key are granted."""
+    key = store.lock_key(session_id) & 0xFFFFFFFFFFFFFFFF  # pg_locks shows unsigned halves
+    return int(await conn.fetchval(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1"
+        " AND granted AND classid::bigint = $1 AND objid::bigint = $2",
+        key >> 32, key & 0xFFFFFFFF,
+    ))  # fmt: skip
+
+
+async def test_a_take_cut_short_while_it_waits_leaves_nothing_locked(
+    pool: asyncpg.Pool, conn: asyncpg.Connection
+) -> None:
+    session_id = await _opened(conn)
+    async with store.session_lock(pool, session_id) as locked:
+        assert locked is not None and locked.ledger is not None and locked.hold is not None
+        transaction = locked.hold.conn.transaction()  # the handover stays uncommitted
+        await transaction.start()
+        await _settle_handing_over(locked.hold, locked.ledger, 1)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3), store.session_lock(pool, session_id):
+                pytest.fail("taken before the handover committed")
+        old = await pool.acquire()  # a chat process of the previous version waits as well
+        try:
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.3):
+                    await old.fetchrow(
+                        "SELECT * FROM lock_session($1, $2)", store.lock_key(session_id),
+                        session_id,
+                    )  # fmt: skip
+        finally:
+            await pool.release(old)
+        assert await _session_locks(conn, session_id) == 0  # neither took the lock
+        await transaction.commit()
+    # The take cut short closed its connection; its server process, still waiting, may take
+    # the lock once the handover commits, and ends (letting it go) when it cannot answer.
+    for _ in range(200):  # polled: that state is another server process's to change
+        if not await _session_locks(conn, session_id):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail("the lock was held for 10 s after the handover")
+    async with store.session_lock(pool, session_id) as again:
+        assert again is not None and again.ledger is not None and again.ledger.last_turn == 1
+        assert await _session_locks(conn, session_id) == 1

@@ -179,7 +179,8 @@ class EventConsumer:
         finally:
             while queue:  # only when cancelled: never started, so safe to hand back now
                 queued = queue.popleft()
-                self._track(queued[0].nak())
+                bind(event_id=str(queued[1].event_id), event_type=queued[1].event_type)
+                self._track(queued[0].nak())  # its task logs with this event's ids
                 self._release(queued)
             # No await since the last check: a new event of this session starts a new runner.
             del self._queues[session_id]

@@ -112,7 +112,7 @@ SERVER_KEEPALIVES = {
 }
 
 
-async def _keep_session(conn: asyncpg.Connection) -> None:
+async def keep_session(conn: asyncpg.Connection) -> None:
     """Release a pooled connection without the default reset query (one more round trip on
     every release: ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``).
 
@@ -171,7 +171,7 @@ async def create_pool(
             # within about 25 s, and with it the session's advisory locks (the relay's lead).
             **SERVER_KEEPALIVES,
         },
-        reset=_keep_session,
+        reset=keep_session,
         command_timeout=command_timeout_s,
         **({"timeout": command_timeout_s} if command_timeout_s is not None else {}),
     )

@@ -99,9 +99,11 @@ class LastWrite:
     parameters are ``$1``..``$len(args)``, and their ``args``. ``guard`` names one of them
     that must return a row (say, an ``UPDATE ... WHERE version = $n RETURNING 1``): when it
     returns none, the statement is refused (:func:`refusals`) and nothing of it is written.
-    ``then``, an SQL expression over the same parameters, is evaluated last and only when
-    nothing refused the statement (say, to release a lock the write hands over); its value is
-    the row's ``standing``."""
+    ``then``, an SQL expression over the same parameters, is evaluated only when nothing
+    refused the statement (say, to release a lock the write hands over); its value is the
+    row's ``standing``. It runs before the statement ends: data-modifying CTEs the row does not
+    read, and the outbox rows, are written after it, and the commit comes last, so a failure
+    there rolls the writes back but not what ``then`` did outside the transaction."""
 
     ctes: tuple[str, ...]
     args: tuple[object, ...]
@@ -122,7 +124,7 @@ def refusals(guard: str | None, *, marked: bool, then: str | None = None) -> str
     (``duplicate``), if ``marked``, or when the CTE ``guard`` returned no row (``conflict``).
     The error ends the statement, so a unit of work without a transaction writes nothing
     either (its statement is atomic); else ``standing`` is true, or the value of ``then``,
-    which ``CASE`` evaluates only then (after the checks, each data-modifying CTE having run).
+    which ``CASE`` evaluates only then (after the checks and the CTEs they read).
 
     Source: PostgreSQL, Conditional Expressions, ``CASE`` ("subexpressions that are not needed
     to determine the result are not evaluated")."""

@@ -216,14 +216,20 @@ async def session_lock(
     connection of its own, so that no two chat processes call the upstream for one session at
     once; yields None when another holder has it. Once it is held, whether the session was
     deleted and its ledger are read, in the same round trip (the function ``take_session``,
-    migration 0005), after the last holder's handover committed: the ledger is the last
-    holder's. The lock is released at the end of the block, unless a statement handed it over
-    (:func:`save_turn` with the yielded ``hold``)."""
+    migrations 0005 and 0006), once the last holder's handover committed: the ledger is the
+    last holder's. The lock is released at the end of the block, unless a statement handed it
+    over (:func:`save_turn` with the yielded ``hold``). A take that fails or is cancelled
+    closes its connection, so a lock it may have taken goes with it."""
     async with pool.acquire() as conn:
         key = lock_key(session_id)
-        row = await conn.fetchrow(
-            "SELECT * FROM take_session($1, $2, $3, $4)", key, *handover_key(session_id), session_id
-        )
+        try:
+            row = await conn.fetchrow(
+                "SELECT * FROM take_session($1, $2, $3, $4)",
+                key, *handover_key(session_id), session_id,
+            )  # fmt: skip
+        except BaseException:
+            conn.terminate()  # the server drops a session lock with its connection
+            raise
         assert row is not None  # the function returns one row
         if not row["locked"]:
             yield None

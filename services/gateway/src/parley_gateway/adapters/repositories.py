@@ -173,14 +173,16 @@ class PostgresSessions:
     ) -> tuple[Session | None, Message | None, Message | None]:
         """The session, locked for this transaction (see the class), with its message
         ``message_id`` and that message's reply, in one statement (one row per message found);
-        ``(None, None, None)`` when the session does not exist. After a wait for the lock,
+        ``(None, None, None)`` when the session does not exist. A message this replica posted
+        and kept (see the class) is taken from there with no reply, the session from its copy
+        or its row, and the reply's save checks that none is stored. After a wait for the lock,
         PostgreSQL reads the session again, the messages not: a change of a message that
         saves its session (storing a reply) is seen; failing a message, which does not, may be
         read as it stood before."""
         if self._from_saved and self.saved is not None:
             asked = self.saved.take_asked(message_id)
             if asked is not None and asked.session_id == session_id:
-                session = await self.get(session_id)
+                session = await self.get(session_id, for_update=True)  # locked if the unit locks
                 if session is None:
                     return None, None, None
                 self._unread_replies.add(message_id)  # its save checks that none is stored
