@@ -216,7 +216,7 @@ async def session_lock(
     connection of its own, so that no two chat processes call the upstream for one session at
     once; yields None when another holder has it. Once it is held, whether the session was
     deleted and its ledger are read, in the same round trip (the function ``take_session``,
-    migrations 0005 and 0006), once the last holder's handover committed: the ledger is the
+    migration 0005), once the last holder's handover committed: the ledger is the
     last holder's. The lock is released at the end of the block, unless a statement handed it
     over (:func:`save_turn` with the yielded ``hold``). A take that fails or is cancelled
     closes its connection, so a lock it may have taken goes with it."""
