@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -126,14 +126,13 @@ class PostgresSessions:
         self._from_saved = saved is not None and (from_saved or not self._locks)
         self._unread_replies: set[uuid.UUID] = set()  # asked messages taken from saved copies
 
-    def _kept_when_committed(self, session: Session) -> None:
-        """Keep ``session`` as it was just written in :attr:`saved`, once that is committed."""
-        if self.saved is None:
-            return
+    def _when_committed(self, keep: Callable[[], None]) -> None:
+        """Call ``keep`` (which keeps what was just written in :attr:`saved`) once that is
+        committed: at once without a unit of work, else after the unit's commit."""
         if self.unit is None:
-            self.saved.keep(copy_of(session))
+            keep()
         else:
-            self.unit.after_commit(functools.partial(self.saved.keep, copy_of(session)))
+            self.unit.after_commit(keep)
 
     async def _write(self, ctes: Sequence[str], *args: Any, guard: str | None = None) -> None:
         if self.unit is not None:
@@ -202,7 +201,8 @@ class PostgresSessions:
     async def add(self, session: Session) -> None:
         """Insert a new session (see the class for when)."""
         await self._write([f"added AS ({_ADD_SESSION})"], *self._values(session))
-        self._kept_when_committed(session)
+        if self.saved is not None:
+            self._when_committed(functools.partial(self.saved.keep, copy_of(session)))
 
     async def save(self, session: Session, messages: Sequence[Message] = ()) -> None:
         """Store the session's fields as they are now and, in the same statement, ``messages``
@@ -227,19 +227,12 @@ class PostgresSessions:
             args.append(unread)
         await self._write(ctes, *args, guard="saved")
         session.version += 1
-        self._kept_when_committed(session)
-        for message in messages:
-            if message.role == "user" and message.status == "pending":
-                self._asked_when_committed(message)
-
-    def _asked_when_committed(self, message: Message) -> None:
-        """Keep user ``message`` as just posted in :attr:`saved`, once that is committed."""
         if self.saved is None:
             return
-        if self.unit is None:
-            self.saved.keep_asked(message)
-        else:
-            self.unit.after_commit(functools.partial(self.saved.keep_asked, message))
+        self._when_committed(functools.partial(self.saved.keep, copy_of(session)))
+        for message in messages:
+            if message.role == "user" and message.status == "pending":  # posted: kept
+                self._when_committed(functools.partial(self.saved.keep_asked, message))
 
     @staticmethod
     def _values(s: Session) -> tuple[Any, ...]:
